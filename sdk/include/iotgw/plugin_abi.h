@@ -1,0 +1,273 @@
+/*
+ * iotgw plugin ABI — the only contract between the gateway core and a plugin library.
+ *
+ * Why a C boundary: plugins are shipped as .so files built by third parties with their own
+ * compiler, Boost and standard-library versions. Only plain C structs, function pointers and
+ * NUL-terminated strings cross this boundary; nothing of Boost, toml++, RapidJSON, paho or the
+ * C++ standard library does. The C++ wrappers in <iotgw/sdk.hpp> are compiled into the plugin.
+ *
+ * Versioning rules (they are what keeps old plugins loading in new gateways):
+ *  - IOTGW_ABI_MAJOR changes only when an existing field or callback changes meaning or layout.
+ *    The gateway refuses a plugin whose major differs from its own.
+ *  - IOTGW_ABI_MINOR grows when something is appended. Structs that may grow carry their own
+ *    size as the first field; readers check that size before touching an appended field.
+ *  - The first two fields of iotgw_host_api and iotgw_plugin_descriptor (size, abi_version) are
+ *    frozen forever, so any gateway can read the version of any plugin and refuse it clearly.
+ *  - A plugin reports the literal ABI version it was written for, not a macro re-evaluated at
+ *    build time of a newer SDK, so a rebuilt plugin does not claim features it never used.
+ *
+ * Threads: every callback into a plugin runs on the gateway's single event-loop thread. The only
+ * host functions a plugin may call from another thread are `post` and `log`.
+ */
+#ifndef IOTGW_PLUGIN_ABI_H
+#define IOTGW_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOTGW_ABI_MAJOR 1u
+#define IOTGW_ABI_MINOR 0u
+/* A C++ cast in C++ so the macros stay clean under -Wold-style-cast in plugins and the core. */
+#ifdef __cplusplus
+#define IOTGW_U32_(x) static_cast<uint32_t>(x)
+#else
+#define IOTGW_U32_(x) ((uint32_t)(x))
+#endif
+#define IOTGW_MAKE_ABI_VERSION(major, minor) ((IOTGW_U32_(major) << 16) | (IOTGW_U32_(minor) & 0xffffu))
+#define IOTGW_ABI_VERSION IOTGW_MAKE_ABI_VERSION(IOTGW_ABI_MAJOR, IOTGW_ABI_MINOR)
+#define IOTGW_ABI_VERSION_MAJOR(v) (IOTGW_U32_(v) >> 16)
+#define IOTGW_ABI_VERSION_MINOR(v) (IOTGW_U32_(v) & 0xffffu)
+
+/* The one symbol every plugin library exports. */
+#define IOTGW_ENTRY_SYMBOL "iotgw_plugin_entry"
+
+#if defined(__GNUC__)
+#define IOTGW_EXPORT __attribute__((visibility("default")))
+#else
+#define IOTGW_EXPORT
+#endif
+
+/* ---- status codes returned by plugin callbacks and host functions ---- */
+typedef enum iotgw_status {
+    IOTGW_OK = 0,
+    IOTGW_ERR_FAILED = 1,        /* generic failure; the error buffer says why */
+    IOTGW_ERR_CONFIG = 2,        /* invalid configuration value */
+    IOTGW_ERR_NOT_FOUND = 3,     /* key, instance or endpoint does not exist */
+    IOTGW_ERR_TYPE = 4,          /* value exists but has another type */
+    IOTGW_ERR_UNSUPPORTED = 5,   /* callback or feature not provided */
+    IOTGW_ERR_WRONG_THREAD = 6,  /* called off the event loop where that is not allowed */
+    IOTGW_ERR_NO_MEMORY = 7,
+    IOTGW_ERR_EXCEPTION = 8,     /* a C++ exception was caught at the boundary */
+    IOTGW_ERR_STOPPED = 9        /* the instance or gateway is stopping */
+} iotgw_status;
+
+/* ---- what a plugin is ---- */
+typedef enum iotgw_kind {
+    IOTGW_KIND_CREDENTIALS = 1, /* provides a certificate chain and a private key reference */
+    IOTGW_KIND_CONNECTION = 2,  /* a transport: inputs and outputs addressed as name:address */
+    IOTGW_KIND_SOURCE = 3,      /* produces messages on its own (timers, devices) */
+    IOTGW_KIND_PROCESSOR = 4,   /* a pipeline stage: receives a message, emits zero or more */
+    IOTGW_KIND_SINK = 5         /* consumes messages at the end of a pipeline */
+} iotgw_kind;
+
+/* syslog priorities; the core writes them as "<N>" prefixes so journald keeps the level */
+typedef enum iotgw_log_level {
+    IOTGW_LOG_ERROR = 3,
+    IOTGW_LOG_WARNING = 4,
+    IOTGW_LOG_NOTICE = 5,
+    IOTGW_LOG_INFO = 6,
+    IOTGW_LOG_DEBUG = 7
+} iotgw_log_level;
+
+/* Error text a callback fills in when it returns non-zero. Owned by the caller. */
+#define IOTGW_ERROR_MESSAGE_MAX 1024
+typedef struct iotgw_error {
+    char message[IOTGW_ERROR_MESSAGE_MAX];
+} iotgw_error;
+
+/* ---- opaque host objects ---- */
+typedef struct iotgw_host_instance iotgw_host_instance; /* the host's view of one plugin instance */
+typedef struct iotgw_config iotgw_config;               /* validated configuration of one instance */
+typedef struct iotgw_delivery iotgw_delivery;           /* where a message being handled came from */
+typedef struct iotgw_timer iotgw_timer;
+typedef struct iotgw_counter iotgw_counter;
+typedef struct iotgw_gauge iotgw_gauge;
+
+/* ---- messages ---- */
+#define IOTGW_MSG_RETAIN 0x1u
+
+typedef struct iotgw_message {
+    uint32_t size;  /* sizeof(iotgw_message) as compiled by the producer */
+    uint32_t flags; /* IOTGW_MSG_* */
+    const char *topic;
+    size_t topic_len;
+    const void *payload;
+    size_t payload_len;
+    int32_t qos; /* 0 or 1; the connection refuses what its broker cannot do */
+    uint32_t reserved;
+} iotgw_message;
+
+/* ---- configuration schema, declared by the plugin as data ---- */
+typedef enum iotgw_value_type {
+    IOTGW_TYPE_STRING = 1,
+    IOTGW_TYPE_INT = 2,
+    IOTGW_TYPE_FLOAT = 3,
+    IOTGW_TYPE_BOOL = 4,
+    IOTGW_TYPE_DURATION = 5,     /* TOML string such as "10s", "250ms", "1m30s"; read as ms */
+    IOTGW_TYPE_STRING_ARRAY = 6,
+    IOTGW_TYPE_REF = 7,          /* name of another instance (of ref_kind when non-zero) */
+    IOTGW_TYPE_REF_ARRAY = 8,
+    IOTGW_TYPE_PATH = 9,         /* string; relative paths resolve against the config file */
+    IOTGW_TYPE_STRING_MAP = 10   /* TOML table of string values */
+} iotgw_value_type;
+
+#define IOTGW_FIELD_REQUIRED 0x1u
+#define IOTGW_FIELD_SECRET 0x2u  /* never printed by `iotgw plugins` or in logs */
+#define IOTGW_FIELD_HAS_MIN 0x4u /* INT/FLOAT: value; DURATION: ms; arrays: element count */
+#define IOTGW_FIELD_HAS_MAX 0x8u
+
+typedef struct iotgw_config_field {
+    const char *name;
+    uint32_t type;  /* iotgw_value_type */
+    uint32_t flags; /* IOTGW_FIELD_* */
+    const char *default_value; /* a TOML value literal ("10", "\"x\"", "true", "[\"a\"]") or NULL */
+    const char *description;
+    double min;
+    double max;
+    const char *choices; /* STRING: allowed values separated by '|', or NULL for any */
+    uint32_t ref_kind;   /* REF/REF_ARRAY: required iotgw_kind, or 0 for any */
+    uint32_t reserved;
+} iotgw_config_field;
+
+/* ---- credentials (kind_api of IOTGW_KIND_CREDENTIALS plugins) ---- */
+typedef struct iotgw_credentials {
+    uint32_t size;
+    uint32_t reserved;
+    const char *cert_chain_path;  /* PEM: leaf first, then intermediates */
+    const char *private_key_path; /* a path OpenSSL 3 can decode (PEM key or provider URI PEM) */
+    const char *ca_path;          /* trust anchors for the server, or NULL for the system store */
+    int64_t not_after_unix;       /* leaf certificate expiry, seconds since the epoch; 0 unknown */
+} iotgw_credentials;
+
+typedef struct iotgw_credentials_api {
+    uint32_t size;
+    uint32_t reserved;
+    /* Fill `out`; its strings stay valid until the next call or destroy. */
+    int (*get)(void *instance, iotgw_credentials *out, iotgw_error *err);
+} iotgw_credentials_api;
+
+/* ---- endpoints: "name:address" references in pipelines ---- */
+typedef enum iotgw_endpoint_direction {
+    IOTGW_ENDPOINT_INPUT = 1, /* pipeline `from = "name:address"`: the plugin emits on it */
+    IOTGW_ENDPOINT_OUTPUT = 2 /* pipeline `to = "name:address"`: on_message receives its id */
+} iotgw_endpoint_direction;
+
+/* ---- the table of host functions, passed to the entry point ---- */
+typedef struct iotgw_host_api {
+    uint32_t size;        /* frozen: sizeof(iotgw_host_api) of the host */
+    uint32_t abi_version; /* frozen: the host's IOTGW_ABI_VERSION */
+
+    /* Logging; thread-safe. */
+    void (*log)(iotgw_host_instance *self, int level, const char *message);
+    int (*log_enabled)(iotgw_host_instance *self, int level);
+
+    /* Hand a message on. `delivery` is the one received in on_message when emitting in
+     * response to it (the message then continues down that pipeline only), or NULL when
+     * emitting on the instance's own initiative (it then flows to every pipeline that starts
+     * at, or passes through, this instance). `endpoint_id` is 0 or an INPUT endpoint id.
+     * Loop thread only. The host copies what it keeps; the message may be freed on return. */
+    int (*emit)(iotgw_host_instance *self, const iotgw_delivery *delivery, uint32_t endpoint_id,
+                const iotgw_message *message);
+
+    /* Run fn(user, 0) on the event loop; thread-safe. fn is called exactly once: with
+     * cancelled = 1 (free `user`, touch nothing else) if the instance has stopped by then or
+     * the gateway shuts down first. Returns non-zero only if nothing was queued. */
+    int (*post)(iotgw_host_instance *self, void (*fn)(void *user, int cancelled), void *user);
+
+    /* Timers on the event loop. Deadlines are on the host's monotonic clock (nanoseconds),
+     * which makes drift-free periodic schedules easy: re-arm at previous deadline + period. */
+    int64_t (*monotonic_ns)(void);
+    iotgw_timer *(*timer_create)(iotgw_host_instance *self, void (*fn)(void *user), void *user);
+    int (*timer_arm_at)(iotgw_timer *timer, int64_t deadline_monotonic_ns);
+    void (*timer_cancel)(iotgw_timer *timer);
+    void (*timer_destroy)(iotgw_timer *timer);
+
+    /* Metrics, named "<instance>.<name>" by the host. */
+    iotgw_counter *(*counter)(iotgw_host_instance *self, const char *name, const char *help);
+    void (*counter_add)(iotgw_counter *counter, uint64_t delta);
+    iotgw_gauge *(*gauge)(iotgw_host_instance *self, const char *name, const char *help);
+    void (*gauge_set)(iotgw_gauge *gauge, double value);
+
+    /* Configuration of this instance, already validated against the schema, defaults filled. */
+    int (*config_string)(const iotgw_config *cfg, const char *key, const char **out, size_t *len);
+    int (*config_int)(const iotgw_config *cfg, const char *key, int64_t *out);
+    int (*config_double)(const iotgw_config *cfg, const char *key, double *out);
+    int (*config_bool)(const iotgw_config *cfg, const char *key, int *out);
+    int (*config_duration_ms)(const iotgw_config *cfg, const char *key, int64_t *out);
+    int (*config_array_size)(const iotgw_config *cfg, const char *key, size_t *out);
+    int (*config_array_string)(const iotgw_config *cfg, const char *key, size_t index,
+                               const char **out, size_t *len);
+    int (*config_map_size)(const iotgw_config *cfg, const char *key, size_t *out);
+    int (*config_map_entry)(const iotgw_config *cfg, const char *key, size_t index,
+                            const char **map_key, const char **value);
+
+    /* Identity of this instance and of the gateway. */
+    const char *(*instance_name)(iotgw_host_instance *self);
+    const char *(*thing_name)(iotgw_host_instance *self);
+
+    /* Ask a credentials instance (by name) for its current credentials. */
+    int (*get_credentials)(iotgw_host_instance *self, const char *credentials_instance,
+                           iotgw_credentials *out, iotgw_error *err);
+} iotgw_host_api;
+
+/* ---- what a plugin library describes itself as ---- */
+typedef struct iotgw_plugin_descriptor {
+    uint32_t size;        /* frozen: sizeof(iotgw_plugin_descriptor) of the plugin */
+    uint32_t abi_version; /* frozen: the literal ABI version the plugin was written for */
+    uint32_t kind;        /* iotgw_kind */
+    uint32_t reserved;
+    const char *name;        /* type name used in configs: [kinds.instance] type = "name" */
+    const char *version;     /* the plugin's own version, e.g. "1.2.0" */
+    const char *description; /* one line */
+
+    const iotgw_config_field *config_fields;
+    uint32_t config_field_count;
+    uint32_t config_field_size; /* sizeof(iotgw_config_field) of the plugin */
+
+    /* Lifecycle; all on the loop thread. create: parse config, allocate, no I/O.
+     * start: begin work (after everything it depends on has started).
+     * stop: cease emitting, cancel timers, close connections; the instance may be started
+     * again only after a new create. destroy: free everything. */
+    int (*create)(iotgw_host_instance *self, const iotgw_config *config, void **out_instance,
+                  iotgw_error *err);
+    int (*start)(void *instance, iotgw_error *err);
+    void (*stop)(void *instance);
+    void (*destroy)(void *instance);
+
+    /* A message arriving from a pipeline; NULL for plugins that only emit. `endpoint_id` is 0
+     * or the OUTPUT endpoint it was addressed to. */
+    int (*on_message)(void *instance, const iotgw_delivery *delivery, uint32_t endpoint_id,
+                      const iotgw_message *message, iotgw_error *err);
+
+    /* Resolve "name:address" from a pipeline to an endpoint id (> 0); NULL if the plugin has
+     * no addressable endpoints. Called after create, before start. */
+    int (*open_endpoint)(void *instance, uint32_t direction, const char *address,
+                         uint32_t *out_endpoint_id, iotgw_error *err);
+
+    /* Kind-specific interface: iotgw_credentials_api for CREDENTIALS, NULL otherwise. */
+    const void *kind_api;
+} iotgw_plugin_descriptor;
+
+/* The entry point: called once after the library is loaded. Returns NULL if the plugin cannot
+ * work with this host (it should then have logged why through host->log(NULL, ...)). */
+typedef const iotgw_plugin_descriptor *(*iotgw_plugin_entry_fn)(const iotgw_host_api *host);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IOTGW_PLUGIN_ABI_H */

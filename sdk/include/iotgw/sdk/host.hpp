@@ -1,0 +1,193 @@
+// C++ face of the host API for one plugin instance: logging, emitting, posting work onto the
+// event loop, timers, metrics and credentials.
+#pragma once
+
+#include <iotgw/plugin_abi.h>
+#include <iotgw/sdk/errors.hpp>
+#include <iotgw/sdk/host_api.hpp>
+#include <iotgw/sdk/message.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <utility>
+
+// Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
+namespace iotgw {
+namespace [[gnu::visibility("hidden")]] sdk {
+namespace detail {
+inline void run_guarded(iotgw_host_instance* self, const char* what,
+                        const std::function<void()>& fn) noexcept {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        host_api().log(self, IOTGW_LOG_ERROR, (std::string(what) + " failed: " + e.what()).c_str());
+    } catch (...) {
+        host_api().log(self, IOTGW_LOG_ERROR, (std::string(what) + " failed: unknown exception").c_str());
+    }
+}
+}  // namespace detail
+
+struct Credentials {
+    std::string cert_chain_path;
+    std::string private_key_path;
+    std::string ca_path;       // empty: the system trust store
+    int64_t not_after_unix = 0;  // 0: unknown
+};
+
+class Counter {
+public:
+    Counter() = default;
+    explicit Counter(iotgw_counter* c) noexcept : c_(c) {}
+    void add(uint64_t delta = 1) const noexcept {
+        if (c_ != nullptr) detail::host_api().counter_add(c_, delta);
+    }
+
+private:
+    iotgw_counter* c_ = nullptr;
+};
+
+class Gauge {
+public:
+    Gauge() = default;
+    explicit Gauge(iotgw_gauge* g) noexcept : g_(g) {}
+    void set(double value) const noexcept {
+        if (g_ != nullptr) detail::host_api().gauge_set(g_, value);
+    }
+
+private:
+    iotgw_gauge* g_ = nullptr;
+};
+
+// A one-shot timer on the event loop; re-arm it from its callback for periodic work. Deadlines
+// are absolute on the host's monotonic clock so a periodic schedule never drifts.
+class Timer {
+public:
+    Timer(iotgw_host_instance* self, std::function<void()> fn)
+        : state_(std::make_unique<State>(self, std::move(fn))) {
+        state_->timer = detail::host_api().timer_create(self, &Timer::fire, state_.get());
+        if (state_->timer == nullptr) throw Error("cannot create timer");
+    }
+    Timer(const Timer&) = delete;
+    Timer& operator=(const Timer&) = delete;
+    Timer(Timer&&) noexcept = default;
+    Timer& operator=(Timer&&) noexcept = default;
+    ~Timer() {
+        if (state_ && state_->timer != nullptr) detail::host_api().timer_destroy(state_->timer);
+    }
+
+    static int64_t now_ns() noexcept { return detail::host_api().monotonic_ns(); }
+
+    void arm_at(int64_t deadline_ns) {
+        state_->deadline = deadline_ns;
+        if (detail::host_api().timer_arm_at(state_->timer, deadline_ns) != IOTGW_OK)
+            throw Error("cannot arm timer");
+    }
+    void arm_in(std::chrono::nanoseconds delay) { arm_at(now_ns() + delay.count()); }
+    void cancel() noexcept { detail::host_api().timer_cancel(state_->timer); }
+    // The deadline it was last armed for: the base of the next period of a drift-free schedule.
+    int64_t deadline_ns() const noexcept { return state_->deadline; }
+
+private:
+    struct State {
+        State(iotgw_host_instance* s, std::function<void()> f) : self(s), fn(std::move(f)) {}
+        iotgw_host_instance* self;
+        std::function<void()> fn;
+        iotgw_timer* timer = nullptr;
+        int64_t deadline = 0;
+    };
+    // Exceptions must not unwind into the host's C frames: log them against the instance.
+    static void fire(void* user) noexcept {
+        auto* st = static_cast<State*>(user);
+        detail::run_guarded(st->self, "timer callback", st->fn);
+    }
+    std::unique_ptr<State> state_;
+};
+
+class Host {
+public:
+    explicit Host(iotgw_host_instance* self) noexcept : self_(self) {}
+
+    iotgw_host_instance* get() const noexcept { return self_; }
+    std::string instance_name() const { return detail::host_api().instance_name(self_); }
+    std::string thing() const { return detail::host_api().thing_name(self_); }
+
+    bool log_enabled(int level) const noexcept {
+        return detail::host_api().log_enabled(self_, level) != 0;
+    }
+    void log(int level, const std::string& text) const noexcept {
+        detail::host_api().log(self_, level, text.c_str());
+    }
+    // Formats only when the level is enabled: a disabled debug line costs one call.
+    template <class... Args>
+    void logf(int level, const Args&... parts) const {
+        if (!log_enabled(level)) return;
+        std::ostringstream os;
+        (os << ... << parts);
+        log(level, os.str());
+    }
+    template <class... Args> void error(const Args&... a) const { logf(IOTGW_LOG_ERROR, a...); }
+    template <class... Args> void warning(const Args&... a) const { logf(IOTGW_LOG_WARNING, a...); }
+    template <class... Args> void notice(const Args&... a) const { logf(IOTGW_LOG_NOTICE, a...); }
+    template <class... Args> void info(const Args&... a) const { logf(IOTGW_LOG_INFO, a...); }
+    template <class... Args> void debug(const Args&... a) const { logf(IOTGW_LOG_DEBUG, a...); }
+
+    // Continue a message down the pipeline it arrived on (delivery from on_message), or start it
+    // in every pipeline fed by this instance (no delivery). Throws if the host refuses.
+    void emit(const Message& m, uint32_t endpoint_id = 0) const { emit_impl(nullptr, m, endpoint_id); }
+    void emit(const Delivery& d, const Message& m) const { emit_impl(d.get(), m, 0); }
+
+    // Run `fn` on the event loop; safe from any thread. Dropped if the instance stops first.
+    void post(std::function<void()> fn) const {
+        auto* boxed = new Posted{self_, std::move(fn)};
+        if (detail::host_api().post(self_, &Host::run_posted, boxed) != IOTGW_OK) {
+            delete boxed;
+            throw Error("cannot post work to the event loop: the gateway is stopping");
+        }
+    }
+
+    Timer timer(std::function<void()> fn) const { return Timer(self_, std::move(fn)); }
+    Counter counter(const char* name, const char* help) const {
+        return Counter(detail::host_api().counter(self_, name, help));
+    }
+    Gauge gauge(const char* name, const char* help) const {
+        return Gauge(detail::host_api().gauge(self_, name, help));
+    }
+
+    Credentials credentials(const std::string& instance) const {
+        iotgw_credentials c{};
+        c.size = sizeof(c);
+        iotgw_error err{};
+        if (detail::host_api().get_credentials(self_, instance.c_str(), &c, &err) != IOTGW_OK)
+            throw Error("credentials '" + instance + "': " + err.message);
+        Credentials out;
+        out.cert_chain_path = c.cert_chain_path ? c.cert_chain_path : "";
+        out.private_key_path = c.private_key_path ? c.private_key_path : "";
+        out.ca_path = c.ca_path ? c.ca_path : "";
+        out.not_after_unix = c.not_after_unix;
+        return out;
+    }
+
+private:
+    void emit_impl(const iotgw_delivery* d, const Message& m, uint32_t endpoint) const {
+        iotgw_message cm = m.to_c();
+        int rc = detail::host_api().emit(self_, d, endpoint, &cm);
+        if (rc != IOTGW_OK) throw Error("emit refused by the gateway (status " + std::to_string(rc) + ")", rc);
+    }
+    struct Posted {
+        iotgw_host_instance* self;
+        std::function<void()> fn;
+    };
+    static void run_posted(void* user, int cancelled) noexcept {
+        std::unique_ptr<Posted> p(static_cast<Posted*>(user));
+        if (cancelled == 0) detail::run_guarded(p->self, "posted work", p->fn);
+    }
+
+    iotgw_host_instance* self_;
+};
+
+}  // namespace sdk
+}  // namespace iotgw

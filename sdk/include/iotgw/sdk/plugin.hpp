@@ -1,0 +1,110 @@
+// Base classes a plugin derives from, one per kind. The kind of the class decides which
+// callbacks the descriptor offers: a Source takes no messages unless it says so, only a
+// Connection has addressable endpoints, only a CredentialsProvider hands out credentials.
+#pragma once
+
+#include <iotgw/plugin_abi.h>
+#include <iotgw/sdk/config.hpp>
+#include <iotgw/sdk/errors.hpp>
+#include <iotgw/sdk/host.hpp>
+#include <iotgw/sdk/message.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+// Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
+namespace iotgw {
+namespace [[gnu::visibility("hidden")]] sdk {
+
+enum class Direction : uint32_t { input = IOTGW_ENDPOINT_INPUT, output = IOTGW_ENDPOINT_OUTPUT };
+
+class Plugin {
+public:
+    explicit Plugin(Host host) noexcept : host_(host) {}
+    Plugin(const Plugin&) = delete;
+    Plugin& operator=(const Plugin&) = delete;
+    virtual ~Plugin() = default;
+
+    // Begin work: everything this instance depends on has started. Throw to refuse.
+    virtual void start() {}
+    // Stop emitting, cancel timers, release connections. Must not throw.
+    virtual void stop() noexcept {}
+
+    // A message from a pipeline. `endpoint_id` is 0 or an OUTPUT endpoint from open_endpoint.
+    virtual void on_message(const Delivery& delivery, uint32_t endpoint_id, const Message& message) {
+        (void)delivery;
+        (void)endpoint_id;
+        (void)message;
+        throw Error("this plugin does not accept messages");
+    }
+
+    // Resolve the address of a "name:address" pipeline reference to an endpoint id (> 0).
+    virtual uint32_t open_endpoint(Direction direction, std::string_view address) {
+        (void)direction;
+        (void)address;
+        throw Error("this plugin has no addressable endpoints");
+    }
+
+    const Host& host() const noexcept { return host_; }
+
+private:
+    Host host_;
+};
+
+// Produces messages on its own (timers, devices). Set accepts_messages = true in a subclass to
+// be a pipeline target too (e.g. to take control messages).
+class Source : public Plugin {
+public:
+    using Plugin::Plugin;
+    static constexpr uint32_t kind = IOTGW_KIND_SOURCE;
+    static constexpr bool accepts_messages = false;
+    static constexpr bool has_endpoints = false;
+};
+
+// A pipeline stage: receives a message and emits zero or more, now (with the delivery) or later.
+class Processor : public Plugin {
+public:
+    using Plugin::Plugin;
+    static constexpr uint32_t kind = IOTGW_KIND_PROCESSOR;
+    static constexpr bool accepts_messages = true;
+    static constexpr bool has_endpoints = false;
+
+protected:
+    // Pass `m` on to the next stage (or the sinks) of the pipeline `d` came from.
+    void forward(const Delivery& d, const Message& m) const { host().emit(d, m); }
+};
+
+class Sink : public Plugin {
+public:
+    using Plugin::Plugin;
+    static constexpr uint32_t kind = IOTGW_KIND_SINK;
+    static constexpr bool accepts_messages = true;
+    static constexpr bool has_endpoints = false;
+};
+
+// A transport. Pipelines address it as "name:address" (for MQTT, a topic or topic filter).
+class Connection : public Plugin {
+public:
+    using Plugin::Plugin;
+    static constexpr uint32_t kind = IOTGW_KIND_CONNECTION;
+    static constexpr bool accepts_messages = true;
+    static constexpr bool has_endpoints = true;
+};
+
+class CredentialsProvider : public Plugin {
+public:
+    using Plugin::Plugin;
+    static constexpr uint32_t kind = IOTGW_KIND_CREDENTIALS;
+    static constexpr bool accepts_messages = false;
+    static constexpr bool has_endpoints = false;
+
+    // The current credentials; called on the loop thread whenever a connection (re)connects.
+    virtual Credentials credentials() = 0;
+
+    // Owned by the SDK's C adapter: the strings handed across the boundary point into it.
+    Credentials sdk_credentials_cache_;
+};
+
+}  // namespace sdk
+}  // namespace iotgw
