@@ -1,0 +1,38 @@
+// Shared pieces of the `iotgw` subcommands.
+#pragma once
+
+#include <iotgw/core/config_loader.hpp>
+#include <iotgw/core/diagnostics.hpp>
+#include <iotgw/core/log.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace iotgw::cli {
+
+// Exit codes: 78 is sysexits' EX_CONFIG, which the systemd unit lists in
+// RestartPreventExitStatus so a broken config does not restart-loop.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitConfig = 78;
+
+struct Options {
+    std::string command;
+    std::vector<std::filesystem::path> configs;
+    std::vector<std::filesystem::path> plugin_dirs;  // --plugin-dir, searched before the defaults
+    std::optional<int> log_level;                    // --log-level
+    bool quiet = false;                              // check: only errors and warnings
+};
+
+core::LoadOptions load_options(const Options& o);
+// Print diagnostics to stderr, one per line, errors and warnings alike.
+void print_diagnostics(const core::Diagnostics& d);
+
+int run_command(const Options& o);
+int check_command(const Options& o);
+int plugins_command(const Options& o);
+
+}  // namespace iotgw::cli

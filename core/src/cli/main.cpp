@@ -1,0 +1,93 @@
+// `iotgw`: the gateway command. Subcommands: run, check, plugins; --version, --help.
+#include "cli.hpp"
+
+#include <iotgw/plugin_abi.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string_view>
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: iotgw run --config FILE [--plugin-dir DIR]... [--log-level LEVEL]\n"
+    "       iotgw check --config FILE [--config FILE]... [--plugin-dir DIR]... [--quiet]\n"
+    "       iotgw plugins [--plugin-dir DIR]...\n"
+    "       iotgw --version | --help\n"
+    "\n"
+    "  run       start the gateway with FILE; SIGHUP reloads it, SIGTERM/SIGINT stop,\n"
+    "            SIGUSR1 logs the metrics\n"
+    "  check     validate FILE(s) and the plugins they use without starting anything;\n"
+    "            lists every problem with file:line and exits non-zero if there is one\n"
+    "  plugins   list the available plugins with their config schema as a sample config\n"
+    "\n"
+    "  --plugin-dir DIR   also load plugins from DIR (before the default directories)\n"
+    "  --log-level LEVEL  error, warning, notice, info or debug (overrides [gateway] log_level)\n"
+    "\n"
+    "Plugin directories: [gateway] plugin_dirs, --plugin-dir, then $IOTGW_PLUGIN_PATH or the\n"
+    "default (" IOTGW_PLUGIN_INSTALL_DIR ").\n";
+
+int usage_error(const std::string& message) {
+    std::cerr << "iotgw: " << message << "\n" << kUsage;
+    return iotgw::cli::kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    using namespace iotgw::cli;
+    Options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        auto value = [&](std::string_view opt) -> const char* {
+            if (i + 1 >= argc) return nullptr;
+            (void)opt;
+            return argv[++i];
+        };
+        if (a == "--version" || a == "-V") {
+            std::printf("iotgw %s (plugin ABI %u.%u)\n", IOTGW_VERSION, IOTGW_ABI_MAJOR, IOTGW_ABI_MINOR);
+            return kExitOk;
+        }
+        if (a == "--help" || a == "-h" || a == "help") {
+            std::cout << kUsage;
+            return kExitOk;
+        }
+        if (a == "--config" || a == "-c") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--config needs a file name");
+            o.configs.emplace_back(v);
+        } else if (a == "--plugin-dir") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--plugin-dir needs a directory");
+            o.plugin_dirs.emplace_back(v);
+        } else if (a == "--log-level") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--log-level needs a level");
+            int level = iotgw::core::parse_log_level(v);
+            if (level < 0)
+                return usage_error(std::string("unknown log level '") + v +
+                                   "': use error, warning, notice, info or debug");
+            o.log_level = level;
+        } else if (a == "--quiet" || a == "-q") {
+            o.quiet = true;
+        } else if (!a.empty() && a[0] == '-') {
+            return usage_error("unknown option '" + std::string(a) + "'");
+        } else if (o.command.empty()) {
+            o.command = a;
+        } else {
+            return usage_error("unexpected argument '" + std::string(a) + "'");
+        }
+    }
+    if (o.command.empty()) return usage_error("no command given");
+    if (o.command == "run") {
+        if (o.configs.size() != 1) return usage_error("run needs exactly one --config FILE");
+        return run_command(o);
+    }
+    if (o.command == "check") {
+        if (o.configs.empty()) return usage_error("check needs --config FILE");
+        return check_command(o);
+    }
+    if (o.command == "plugins") return plugins_command(o);
+    return usage_error("unknown command '" + o.command + "'");
+}

@@ -1,0 +1,225 @@
+// The host-API table: what a plugin can ask of the gateway. Every function is noexcept in
+// effect — nothing may unwind into plugin code compiled by another toolchain.
+#include "runtime.hpp"
+
+#include <iotgw/core/config_value.hpp>
+#include <iotgw/core/kinds.hpp>
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstring>
+#include <exception>
+
+namespace iotgw::core {
+namespace {
+
+// Queued work for a plugin: runs fn(user, 0) if the instance still accepts work, else
+// fn(user, 1); and if the loop is destroyed with the work still queued, the destructor makes
+// the cancelled call, so the plugin always gets to free `user` exactly once.
+class PostedCall {
+public:
+    PostedCall(void (*fn)(void*, int), void* user, std::shared_ptr<NodeLife> life)
+        : fn_(fn), user_(user), life_(std::move(life)) {}
+    PostedCall(PostedCall&& o) noexcept : fn_(std::exchange(o.fn_, nullptr)), user_(o.user_), life_(std::move(o.life_)) {}
+    PostedCall(const PostedCall&) = delete;
+    PostedCall& operator=(const PostedCall&) = delete;
+    PostedCall& operator=(PostedCall&&) = delete;
+    ~PostedCall() {
+        if (fn_ != nullptr) fn_(user_, 1);
+    }
+    void operator()() {
+        auto fn = std::exchange(fn_, nullptr);
+        fn(user_, life_->accepting.load() ? 0 : 1);
+    }
+
+private:
+    void (*fn_)(void*, int);
+    void* user_;
+    std::shared_ptr<NodeLife> life_;
+};
+
+void host_log(iotgw_host_instance* self, int level, const char* message) {
+    if (message == nullptr) return;
+    if (self == nullptr) {
+        // Before any instance exists (entry point) there is no runtime: log to stderr directly.
+        Logger fallback;
+        fallback.log(level, "plugin", message);
+        return;
+    }
+    self->runtime->log().log(level, self->node->label, message);
+}
+
+int host_log_enabled(iotgw_host_instance* self, int level) {
+    return self != nullptr && self->runtime->log().enabled(level) ? 1 : 0;
+}
+
+int host_emit(iotgw_host_instance* self, const iotgw_delivery* delivery, uint32_t endpoint_id,
+              const iotgw_message* message) {
+    if (self == nullptr || message == nullptr || message->size < offsetof(iotgw_message, reserved))
+        return IOTGW_ERR_FAILED;
+    Runtime& rt = *self->runtime;
+    if (!rt.on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    try {
+        return rt.emit(*self->node, delivery, endpoint_id, *message);
+    } catch (const std::bad_alloc&) {
+        return IOTGW_ERR_NO_MEMORY;
+    } catch (...) {
+        return IOTGW_ERR_FAILED;
+    }
+}
+
+int host_post(iotgw_host_instance* self, void (*fn)(void*, int), void* user) {
+    if (self == nullptr || fn == nullptr) return IOTGW_ERR_FAILED;
+    try {
+        boost::asio::post(self->runtime->io(), PostedCall(fn, user, self->node->life));
+        return IOTGW_OK;
+    } catch (...) {
+        return IOTGW_ERR_NO_MEMORY;
+    }
+}
+
+int64_t host_monotonic_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+iotgw_timer* host_timer_create(iotgw_host_instance* self, void (*fn)(void*), void* user) {
+    if (self == nullptr || fn == nullptr || !self->runtime->on_loop_thread()) return nullptr;
+    try {
+        auto* t = new iotgw_timer(self->runtime->io(), self->node, fn, user);
+        self->node->timers.insert(t);
+        return t;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+int host_timer_arm_at(iotgw_timer* t, int64_t deadline_ns) {
+    if (t == nullptr) return IOTGW_ERR_FAILED;
+    if (!t->node->handle.runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    if (!t->node->life->accepting) return IOTGW_ERR_STOPPED;
+    using clock = std::chrono::steady_clock;
+    t->timer.expires_at(clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(deadline_ns))));
+    // The handler must not touch `t` after an abort: the timer may be destroyed by then.
+    auto life = t->node->life;
+    t->timer.async_wait([t, life](const boost::system::error_code& ec) {
+        if (ec || !life->accepting) return;
+        t->fn(t->user);
+    });
+    return IOTGW_OK;
+}
+
+void host_timer_cancel(iotgw_timer* t) {
+    if (t != nullptr) t->timer.cancel();
+}
+
+void host_timer_destroy(iotgw_timer* t) {
+    if (t == nullptr) return;
+    t->node->timers.erase(t);
+    delete t;
+}
+
+iotgw_counter* host_counter(iotgw_host_instance* self, const char* name, const char* help) {
+    if (self == nullptr || name == nullptr) return nullptr;
+    try {
+        return self->runtime->metrics().counter(self->node->config->name + "." + name, help ? help : "");
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void host_counter_add(iotgw_counter* c, uint64_t delta) {
+    if (c != nullptr) c->value.fetch_add(delta, std::memory_order_relaxed);
+}
+
+iotgw_gauge* host_gauge(iotgw_host_instance* self, const char* name, const char* help) {
+    if (self == nullptr || name == nullptr) return nullptr;
+    try {
+        return self->runtime->metrics().gauge(self->node->config->name + "." + name, help ? help : "");
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+void host_gauge_set(iotgw_gauge* g, double v) {
+    if (g != nullptr) g->value.store(v, std::memory_order_relaxed);
+}
+
+const char* host_instance_name(iotgw_host_instance* self) {
+    return self != nullptr ? self->node->config->name.c_str() : "";
+}
+
+const char* host_thing_name(iotgw_host_instance* self) {
+    return self != nullptr ? self->runtime->config().gateway.thing.c_str() : "";
+}
+
+void set_error(iotgw_error* err, const std::string& text) {
+    if (err == nullptr) return;
+    std::snprintf(err->message, sizeof err->message, "%s", text.c_str());
+}
+
+int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_credentials* out, iotgw_error* err) {
+    if (self == nullptr || name == nullptr || out == nullptr) return IOTGW_ERR_FAILED;
+    if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    Node* n = self->runtime->find(name);
+    if (n == nullptr || n->config->kind != IOTGW_KIND_CREDENTIALS) {
+        set_error(err, std::string("no credentials instance named '") + name + "'");
+        return IOTGW_ERR_NOT_FOUND;
+    }
+    if (n->state != NodeState::running) {
+        set_error(err, std::string("credentials instance '") + name + "' is not running");
+        return IOTGW_ERR_STOPPED;
+    }
+    const auto* api = static_cast<const iotgw_credentials_api*>(n->desc->kind_api);
+    iotgw_credentials tmp{};
+    tmp.size = sizeof tmp;
+    int rc = api->get(n->instance, &tmp, err);
+    if (rc != IOTGW_OK) return rc;
+    // Copy only as much as the caller's struct holds.
+    const uint32_t n_copy = std::min<uint32_t>(out->size != 0 ? out->size : sizeof tmp, sizeof tmp);
+    const uint32_t caller_size = out->size;
+    std::memcpy(out, &tmp, n_copy);
+    out->size = caller_size;
+    return IOTGW_OK;
+}
+
+const iotgw_host_api kHostApi = [] {
+    iotgw_host_api a{};
+    a.size = sizeof(iotgw_host_api);
+    a.abi_version = IOTGW_ABI_VERSION;
+    a.log = &host_log;
+    a.log_enabled = &host_log_enabled;
+    a.emit = &host_emit;
+    a.post = &host_post;
+    a.monotonic_ns = &host_monotonic_ns;
+    a.timer_create = &host_timer_create;
+    a.timer_arm_at = &host_timer_arm_at;
+    a.timer_cancel = &host_timer_cancel;
+    a.timer_destroy = &host_timer_destroy;
+    a.counter = &host_counter;
+    a.counter_add = &host_counter_add;
+    a.gauge = &host_gauge;
+    a.gauge_set = &host_gauge_set;
+    a.config_string = &config_string;
+    a.config_int = &config_int;
+    a.config_double = &config_double;
+    a.config_bool = &config_bool;
+    a.config_duration_ms = &config_duration_ms;
+    a.config_array_size = &config_array_size;
+    a.config_array_string = &config_array_string;
+    a.config_map_size = &config_map_size;
+    a.config_map_entry = &config_map_entry;
+    a.instance_name = &host_instance_name;
+    a.thing_name = &host_thing_name;
+    a.get_credentials = &host_get_credentials;
+    return a;
+}();
+
+}  // namespace
+
+const iotgw_host_api* host_api_table() noexcept { return &kHostApi; }
+
+}  // namespace iotgw::core

@@ -1,0 +1,158 @@
+// Internals of one running config: nodes (plugin instances), compiled pipelines and the
+// routes messages take. Private to the core; Gateway is the public face.
+#pragma once
+
+#include <utility>  // before Asio, see gateway.hpp
+
+#include <iotgw/core/gateway.hpp>
+#include <iotgw/core/gateway_config.hpp>
+#include <iotgw/core/log.hpp>
+#include <iotgw/core/metrics.hpp>
+#include <iotgw/plugin_abi.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+namespace iotgw::core {
+
+class Runtime;
+struct Pipeline;
+struct Node;
+
+// Whether callbacks queued for an instance (posts, timers) may still run. Shared with queued
+// work so a handler that outlives its node can tell, without touching the freed node.
+struct NodeLife {
+    std::atomic<bool> accepting{false};
+};
+
+enum class NodeState { created, starting, running, stopped };
+
+// Where an emission continues: stage `next` of `pipeline`, or its sinks when next == stages.size().
+struct Route {
+    Pipeline* pipeline;
+    uint32_t next;
+};
+
+struct InputRoutes {
+    uint32_t endpoint_id;
+    std::vector<Route> routes;
+};
+
+}  // namespace iotgw::core
+
+// Host-side definitions of the opaque ABI handles.
+struct iotgw_host_instance {
+    iotgw::core::Runtime* runtime;
+    iotgw::core::Node* node;
+};
+
+struct iotgw_delivery {
+    iotgw::core::Pipeline* pipeline;
+    uint32_t index;  // stage index, or kSinkIndex
+};
+
+struct iotgw_timer {
+    iotgw_timer(boost::asio::io_context& io, iotgw::core::Node* n, void (*f)(void*), void* u)
+        : timer(io), node(n), fn(f), user(u) {}
+    boost::asio::steady_timer timer;
+    iotgw::core::Node* node;
+    void (*fn)(void*);
+    void* user;
+};
+
+namespace iotgw::core {
+
+inline constexpr uint32_t kSinkIndex = UINT32_MAX;
+// Emissions nested deeper than this are a loop (e.g. a sink that re-emits into a pipeline
+// ending at itself): refused and logged instead of overflowing the stack.
+inline constexpr int kMaxEmitDepth = 64;
+
+// Logs the first few failures of a stage per window, then counts the rest: a stage failing on
+// every message of a busy pipeline must not flood the journal.
+struct ErrorBudget {
+    int64_t window_start_ns = 0;
+    uint32_t logged = 0;
+    uint64_t suppressed = 0;
+};
+
+struct Node {
+    const InstanceConfig* config = nullptr;
+    const iotgw_plugin_descriptor* desc = nullptr;
+    std::string label;  // "processors.dedup": how logs name it
+    void* instance = nullptr;
+    NodeState state = NodeState::created;
+    iotgw_host_instance handle{};
+    std::shared_ptr<NodeLife> life = std::make_shared<NodeLife>();
+    std::vector<Route> own_routes;           // where emissions without delivery/endpoint go
+    std::vector<InputRoutes> input_routes;   // per INPUT endpoint
+    std::unordered_set<iotgw_timer*> timers; // live timers, freed if the plugin forgets them
+
+    const std::vector<Route>* routes_for(uint32_t endpoint_id) const noexcept;
+};
+
+struct SinkTarget {
+    Node* node;
+    uint32_t endpoint_id;
+};
+
+struct Pipeline {
+    const PipelineConfig* config = nullptr;
+    std::vector<Node*> stages;
+    std::vector<SinkTarget> sinks;
+    std::vector<ErrorBudget> budgets;  // stages first, then sinks
+    iotgw_counter* received = nullptr;
+    iotgw_counter* delivered = nullptr;
+    iotgw_counter* failed = nullptr;
+};
+
+class Runtime {
+public:
+    Runtime(boost::asio::io_context& io, Logger& log, Metrics& metrics, std::thread::id loop_thread,
+            GatewayConfig config);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    bool create(std::string& error);
+    bool start(std::string& error);
+    void stop() noexcept;
+
+    const GatewayConfig& config() const noexcept { return config_; }
+    boost::asio::io_context& io() noexcept { return io_; }
+    Logger& log() noexcept { return log_; }
+    Metrics& metrics() noexcept { return metrics_; }
+    bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_; }
+    Node* find(std::string_view name) noexcept;
+
+    // The message path; called by the host API's emit.
+    int emit(Node& from, const iotgw_delivery* delivery, uint32_t endpoint_id, const iotgw_message& msg);
+
+private:
+    void dispatch(Pipeline& p, uint32_t index, const iotgw_message& msg);
+    void deliver_to_sinks(Pipeline& p, const iotgw_message& msg);
+    void report_failure(Pipeline& p, uint32_t budget_index, const Node& node, const char* role, int rc,
+                        const iotgw_error& err);
+    bool compile_pipelines(std::string& error);
+    void destroy_all() noexcept;
+    std::string describe(const Node& n) const;
+
+    boost::asio::io_context& io_;
+    Logger& log_;
+    Metrics& metrics_;
+    std::thread::id loop_thread_;
+    GatewayConfig config_;
+    std::vector<std::unique_ptr<Node>> nodes_;  // start order
+    std::vector<std::unique_ptr<Pipeline>> pipelines_;
+    size_t started_ = 0;  // nodes_[0, started_) have been started
+    int depth_ = 0;
+};
+
+}  // namespace iotgw::core

@@ -1,0 +1,49 @@
+// Helpers shared by the unit tests: scratch directories and a logger that records lines.
+#pragma once
+
+#include <iotgw/core/log.hpp>
+
+#include <filesystem>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace iotgw::test {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    const std::filesystem::path& path() const noexcept { return path_; }
+    // Write `content` to path()/name (creating parent dirs) and return the full path.
+    std::filesystem::path write(const std::string& name, const std::string& content) const;
+
+private:
+    std::filesystem::path path_;
+};
+
+// A Logger whose lines are kept for assertions (level prefix included, no timestamps).
+class CapturingLog {
+public:
+    CapturingLog();
+    core::Logger& logger() noexcept { return logger_; }
+    std::vector<std::string> lines() const;
+    // True if some line contains `needle`.
+    bool contains(const std::string& needle) const;
+    std::string joined() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> lines_;
+    core::Logger logger_;
+};
+
+std::filesystem::path fixture_plugin_dir();
+std::filesystem::path build_plugin_dir();
+std::filesystem::path test_data_dir();
+std::filesystem::path source_dir();
+
+}  // namespace iotgw::test

@@ -1,0 +1,244 @@
+// The real `iotgw` binary as an operator (or systemd) drives it: start, SIGHUP reload with a
+// broken and then a good config, SIGTERM, exit codes. Waits are bounded polls of its log.
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+namespace iotgw::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class Process {
+public:
+    Process(const std::vector<std::string>& args, const std::filesystem::path& log_file) : log_file_(log_file) {
+        pid_ = fork();
+        if (pid_ == 0) {
+            int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            dup2(fd, STDERR_FILENO);
+            dup2(fd, STDOUT_FILENO);
+            std::vector<char*> argv;
+            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+            argv.push_back(nullptr);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+    }
+    ~Process() {
+        if (pid_ > 0 && !exited_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+        }
+    }
+    void signal(int sig) const { kill(pid_, sig); }
+    std::string log() const {
+        std::ifstream in(log_file_);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        return ss.str();
+    }
+    size_t count(const std::string& needle) const {
+        const std::string text = log();
+        size_t n = 0;
+        for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+        return n;
+    }
+    // Poll the log until it holds `needle` `times` times, for at most `limit`.
+    bool wait_for(const std::string& needle, std::chrono::milliseconds limit = 10s, size_t times = 1) const {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            if (count(needle) >= times) return true;
+            std::this_thread::sleep_for(20ms);
+        }
+        return false;
+    }
+    // Exit status, or -1 if it has not exited within `limit`.
+    int wait_exit(std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            int status = 0;
+            if (waitpid(pid_, &status, WNOHANG) == pid_) {
+                exited_ = true;
+                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        return -1;
+    }
+
+private:
+    std::filesystem::path log_file_;
+    pid_t pid_ = -1;
+    bool exited_ = false;
+};
+
+std::string tick_config(const std::string& payload) {
+    return R"(
+[gateway]
+thing = "AMR-001"
+stop_timeout = "2s"
+[sources.beat]
+type = "tick"
+interval = "50ms"
+topic = "amr/${thing}/heartbeat"
+payload = ")" + payload + R"("
+[sinks.console]
+type = "log"
+[[pipelines]]
+name = "hb"
+from = "beat"
+to = ["console"]
+)";
+}
+
+std::vector<std::string> run_args(const std::filesystem::path& config) {
+    return {IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string()};
+}
+
+TEST(ProcessTest, ReloadRefusesABrokenConfigKeepsRunningThenAcceptsAGoodOneAndStopsOnSigterm) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", tick_config("first-{seq}"));
+    Process p(run_args(config), dir.path() / "log");
+    ASSERT_TRUE(p.wait_for("iotgw: started 2 instance(s) and 1 pipeline(s)")) << p.log();
+    ASSERT_TRUE(p.wait_for("first-")) << p.log();
+
+    dir.write("gw.toml", tick_config("second-{seq}") + "\nbogus_key = 1\n");
+    p.signal(SIGHUP);
+    ASSERT_TRUE(p.wait_for("reload refused: the new configuration is invalid")) << p.log();
+    EXPECT_NE(p.log().find("unknown key 'bogus_key'"), std::string::npos) << p.log();
+    // Still running the old config: more "first-" lines keep coming.
+    const size_t before = p.count("first-");
+    ASSERT_TRUE(p.wait_for("first-", 5s, before + 2)) << p.log();
+
+    dir.write("gw.toml", tick_config("second-{seq}"));
+    p.signal(SIGHUP);
+    ASSERT_TRUE(p.wait_for("reloaded configuration from")) << p.log();
+    ASSERT_TRUE(p.wait_for("second-1")) << p.log();
+
+    const auto t0 = std::chrono::steady_clock::now();
+    p.signal(SIGTERM);
+    EXPECT_EQ(p.wait_exit(5s), 0) << p.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+    EXPECT_NE(p.log().find("<5>"), std::string::npos);
+    EXPECT_NE(p.log().find("iotgw: stopped"), std::string::npos) << p.log();
+}
+
+TEST(ProcessTest, SigintStopsToo) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", tick_config("x"));
+    Process p(run_args(config), dir.path() / "log");
+    ASSERT_TRUE(p.wait_for("iotgw: started")) << p.log();
+    p.signal(SIGINT);
+    EXPECT_EQ(p.wait_exit(5s), 0) << p.log();
+}
+
+TEST(ProcessTest, AnInvalidConfigIsRefusedBeforeAnythingStartsWithExitCode78) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", tick_config("x") + "\n[sinks.console2]\ntype = \"log\"\nlevle = \"info\"\n");
+    Process p(run_args(config), dir.path() / "log");
+    EXPECT_EQ(p.wait_exit(10s), 78) << p.log();
+    EXPECT_NE(p.log().find(config.string() + ":"), std::string::npos) << p.log();
+    EXPECT_NE(p.log().find("unknown key 'levle'"), std::string::npos) << p.log();
+    EXPECT_NE(p.log().find("refusing to start"), std::string::npos) << p.log();
+    EXPECT_EQ(p.log().find("iotgw: started"), std::string::npos) << p.log();
+}
+
+TEST(ProcessTest, CheckListsEveryErrorAndExitsNonZero) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", R"([gateway]
+thing = "AMR-001"
+[sources.beat]
+type = "tick"
+intervall = "1s"
+topic = "t"
+[sinks.console]
+type = "log"
+level = "loud"
+[[pipelines]]
+name = "p"
+from = "beat"
+to = ["consle"]
+)");
+    Process p({IOTGW_BINARY, "check", "--config", config.string(), "--plugin-dir", build_plugin_dir().string()},
+              dir.path() / "log");
+    EXPECT_EQ(p.wait_exit(10s), 1) << p.log();
+    const std::string log = p.log();
+    EXPECT_NE(log.find(config.string() + ":5:"), std::string::npos) << log;  // intervall
+    EXPECT_NE(log.find("'loud'"), std::string::npos) << log;
+    EXPECT_NE(log.find("'consle'"), std::string::npos) << log;
+    EXPECT_NE(log.find("invalid: 3 error(s)"), std::string::npos) << log;
+}
+
+TEST(ProcessTest, SigtermEndsTheProcessWithinTheStopTimeoutEvenWhenAPluginWedgesTheLoop) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", R"(
+[gateway]
+thing = "AMR-001"
+stop_timeout = "1s"
+[sources.beat]
+type = "tick"
+interval = "20ms"
+topic = "t"
+[processors.stuck]
+type = "fixture_wedge"
+block = "60s"
+[sinks.console]
+type = "log"
+[[pipelines]]
+name = "p"
+from = "beat"
+via = ["stuck"]
+to = ["console"]
+)");
+    Process p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
+               "--plugin-dir", (fixture_plugin_dir() / "wedge").string()},
+              dir.path() / "log");
+    ASSERT_TRUE(p.wait_for("wedging the event loop")) << p.log();
+    const auto t0 = std::chrono::steady_clock::now();
+    p.signal(SIGTERM);
+    // stop_timeout (1 s) plus the core's own second, with slack for a loaded machine.
+    EXPECT_EQ(p.wait_exit(6s), 1) << p.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+    EXPECT_NE(p.log().find("did not stop within the stop timeout (1000 ms); exiting now"), std::string::npos) << p.log();
+}
+
+TEST(ProcessTest, APluginWhoseCreateThrowsIsNamedWithItsFileAndNothingStarts) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", R"(
+[gateway]
+thing = "AMR-001"
+[sources.broken]
+type = "fixture_throwing_create"
+[sinks.console]
+type = "log"
+[[pipelines]]
+name = "p"
+from = "broken"
+to = ["console"]
+)");
+    const auto fixture = fixture_plugin_dir() / "throwing_create";
+    Process p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
+               "--plugin-dir", fixture.string()},
+              dir.path() / "log");
+    EXPECT_EQ(p.wait_exit(10s), 78) << p.log();
+    const std::string log = p.log();
+    EXPECT_NE(log.find("instance 'broken' ([sources.broken] at " + config.string() + ":4:1, plugin "
+                       "'fixture_throwing_create' from " + (fixture / "libiotgw-throwing_create.so").string() +
+                       ") failed to initialise: simulated init failure"),
+              std::string::npos)
+        << log;
+    EXPECT_EQ(log.find("iotgw: started"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace iotgw::test
