@@ -1,0 +1,45 @@
+#include "topic_filter.hpp"
+
+namespace iotgw::plugins::filter {
+
+std::optional<std::string> validate_topic_filter(std::string_view filter) {
+    if (filter.empty()) return "an empty topic filter matches nothing";
+    size_t level_start = 0;
+    for (size_t i = 0; i <= filter.size(); ++i) {
+        if (i < filter.size() && filter[i] != '/') continue;
+        const std::string_view level = filter.substr(level_start, i - level_start);
+        if (level.find('#') != std::string_view::npos) {
+            if (level != "#") return "'#' must be a whole level";
+            if (i != filter.size()) return "'#' must be the last level";
+        }
+        if (level.find('+') != std::string_view::npos && level != "+") return "'+' must be a whole level";
+        level_start = i + 1;
+    }
+    return std::nullopt;
+}
+
+bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
+    if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#'))
+        return false;
+    size_t f = 0, t = 0;
+    while (true) {
+        const size_t f_end = std::min(filter.find('/', f), filter.size());
+        const std::string_view f_level = filter.substr(f, f_end - f);
+        if (f_level == "#") return true;  // also matches the parent level ("a/#" matches "a")
+        if (t > topic.size()) return false;
+        const size_t t_end = std::min(topic.find('/', t), topic.size());
+        const std::string_view t_level = topic.substr(t, t_end - t);
+        if (f_level != "+" && f_level != t_level) return false;
+        const bool f_last = f_end == filter.size();
+        const bool t_last = t_end == topic.size();
+        if (f_last || t_last) {
+            if (f_last && t_last) return true;
+            // "a/#" against "a": the filter continues with just "#".
+            return !f_last && t_last && filter.substr(f_end + 1) == "#";
+        }
+        f = f_end + 1;
+        t = t_end + 1;
+    }
+}
+
+}  // namespace iotgw::plugins::filter
