@@ -1,7 +1,8 @@
 // `filter`: a processor that passes on only the messages whose topic matches one of its MQTT
 // topic filters (or, inverted, none of them).
 #include "schema.hpp"
-#include "topic_filter.hpp"
+
+#include <iotgw/sdk/topic.hpp>
 
 #include <string>
 #include <vector>
@@ -17,13 +18,13 @@ public:
           invert_(cfg.boolean("invert")),
           dropped_(host.counter("dropped", "messages not passed on")) {
         for (const auto& f : filters_)
-            if (auto why = validate_topic_filter(f)) throw sdk::ConfigError("topics: '" + f + "' is not a valid MQTT topic filter: " + *why);
+            if (auto why = sdk::validate_topic_filter(f)) throw sdk::ConfigError("topics: '" + f + "' is not a valid MQTT topic filter: " + *why);
     }
 
     void on_message(const sdk::Delivery& d, uint32_t, const sdk::Message& m) override {
         bool matched = false;
         for (const auto& f : filters_) {
-            if (topic_matches(f, m.topic)) {
+            if (sdk::topic_matches(f, m.topic)) {
                 matched = true;
                 break;
             }

@@ -18,6 +18,17 @@ std::unique_ptr<Runtime> Gateway::build(GatewayConfig config, std::string& error
     return rt;
 }
 
+std::string Gateway::summary() const {
+    const GatewayConfig& c = runtime_->config();
+    std::string file;
+    for (char ch : c.file.string()) {
+        if (ch == '"' || ch == '\\') file.push_back('\\');
+        file.push_back(ch);
+    }
+    return "{\"thing\":\"" + c.gateway.thing + "\",\"config\":\"" + file + "\",\"instances\":" +
+           std::to_string(c.instances.size()) + ",\"pipelines\":" + std::to_string(c.pipelines.size()) + "}";
+}
+
 bool Gateway::start(GatewayConfig config, std::string& error) {
     stop();
     log_.set_level(config.gateway.log_level);
@@ -28,6 +39,7 @@ bool Gateway::start(GatewayConfig config, std::string& error) {
     if (!runtime_) return false;
     log_.notice("iotgw", "started " + std::to_string(instances) + " instance(s) and " + std::to_string(pipelines) +
                              " pipeline(s) from " + file);
+    runtime_->publish_event("$iotgw/core/started", summary(), true);
     return true;
 }
 
@@ -46,18 +58,26 @@ bool Gateway::reload(GatewayConfig config, std::string& error) {
     runtime_ = build(std::move(config), error, true);
     if (runtime_) {
         log_.notice("iotgw", "reloaded configuration from " + runtime_->config().file.string());
+        runtime_->publish_event("$iotgw/core/reloaded", summary(), true);
         return true;
     }
     log_.error("iotgw", "reload failed: " + error + "; restoring the previous configuration");
     log_.set_level(previous.gateway.log_level);
     std::string restore_error;
     runtime_ = build(std::move(previous), restore_error, true);
-    if (!runtime_) log_.error("iotgw", "the previous configuration did not start again either: " + restore_error);
+    if (runtime_)
+        runtime_->publish_event("$iotgw/core/reloaded", summary(), true);
+    else
+        log_.error("iotgw", "the previous configuration did not start again either: " + restore_error);
     return false;
 }
 
 void Gateway::stop() noexcept {
     if (!runtime_) return;
+    try {
+        runtime_->publish_event("$iotgw/core/stopping", "{}", false);
+    } catch (...) {  // stopping goes on regardless
+    }
     runtime_.reset();
     log_.info("iotgw", "all instances stopped");
 }

@@ -186,6 +186,39 @@ int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_cred
     return IOTGW_OK;
 }
 
+// Event names are topic levels: no separators or wildcards inside one.
+bool valid_event_name(const char* e) {
+    if (e == nullptr || *e == '\0') return false;
+    for (const char* p = e; *p != '\0'; ++p)
+        if (*p == '/' || *p == '+' || *p == '#') return false;
+    return true;
+}
+
+int host_event_publish(iotgw_host_instance* self, const char* event, const char* payload_json, int retain) {
+    if (self == nullptr || !valid_event_name(event)) return IOTGW_ERR_FAILED;
+    if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    try {
+        return self->runtime->publish_event("$iotgw/instance/" + self->node->config->name + "/" + event,
+                                            payload_json != nullptr ? payload_json : "", retain != 0);
+    } catch (...) {
+        return IOTGW_ERR_NO_MEMORY;
+    }
+}
+
+uint32_t host_event_subscribe(iotgw_host_instance* self, const char* filter,
+                              void (*fn)(void*, const char*, const char*), void* user) {
+    if (self == nullptr || filter == nullptr || fn == nullptr || !self->runtime->on_loop_thread()) return 0;
+    try {
+        return self->runtime->subscribe_events(*self->node, filter, fn, user);
+    } catch (...) {
+        return 0;
+    }
+}
+
+void host_event_unsubscribe(iotgw_host_instance* self, uint32_t id) {
+    if (self != nullptr && self->runtime->on_loop_thread()) self->runtime->unsubscribe_events(*self->node, id);
+}
+
 const iotgw_host_api kHostApi = [] {
     iotgw_host_api a{};
     a.size = sizeof(iotgw_host_api);
@@ -215,6 +248,9 @@ const iotgw_host_api kHostApi = [] {
     a.instance_name = &host_instance_name;
     a.thing_name = &host_thing_name;
     a.get_credentials = &host_get_credentials;
+    a.event_publish = &host_event_publish;
+    a.event_subscribe = &host_event_subscribe;
+    a.event_unsubscribe = &host_event_unsubscribe;
     return a;
 }();
 

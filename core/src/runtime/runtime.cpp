@@ -186,6 +186,8 @@ void Runtime::stop() noexcept {
             if (n.desc->stop != nullptr) n.desc->stop(n.instance);
         }
         for (auto* t : n.timers) t->timer.cancel();
+        for (auto& sub : subscriptions_)
+            if (sub.node == &n) sub.active = false;
     }
 }
 

@@ -98,6 +98,21 @@ struct Node {
     const std::vector<Route>* routes_for(uint32_t endpoint_id) const noexcept;
 };
 
+// An instance's subscription to internal events (host API event_subscribe).
+struct EventSubscription {
+    uint32_t id;
+    Node* node;
+    std::string filter;
+    void (*fn)(void*, const char*, const char*);
+    void* user;
+    bool active;
+};
+
+struct RetainedEvent {
+    std::string name;
+    std::string payload;
+};
+
 struct SinkTarget {
     Node* node;
     uint32_t endpoint_id;
@@ -135,6 +150,13 @@ public:
     // The message path; called by the host API's emit.
     int emit(Node& from, const iotgw_delivery* delivery, uint32_t endpoint_id, const iotgw_message& msg);
 
+    // Internal events: delivered synchronously to running subscribers whose filter matches;
+    // retained ones (the last per name) are replayed to later subscribers.
+    int publish_event(const std::string& name, std::string_view payload, bool retain);
+    uint32_t subscribe_events(Node& node, std::string filter, void (*fn)(void*, const char*, const char*),
+                              void* user);
+    void unsubscribe_events(Node& node, uint32_t id) noexcept;
+
 private:
     void dispatch(Pipeline& p, uint32_t index, const iotgw_message& msg);
     void deliver_to_sinks(Pipeline& p, const iotgw_message& msg);
@@ -152,7 +174,10 @@ private:
     std::vector<std::unique_ptr<Node>> nodes_;  // start order
     std::vector<std::unique_ptr<Pipeline>> pipelines_;
     size_t started_ = 0;  // nodes_[0, started_) have been started
-    int depth_ = 0;
+    int depth_ = 0;       // nesting of emit/publish_event: a loop guard
+    std::vector<EventSubscription> subscriptions_;
+    std::vector<RetainedEvent> retained_;  // publication order
+    uint32_t next_subscription_id_ = 1;
 };
 
 }  // namespace iotgw::core

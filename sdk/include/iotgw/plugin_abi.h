@@ -222,6 +222,22 @@ typedef struct iotgw_host_api {
     /* Ask a credentials instance (by name) for its current credentials. */
     int (*get_credentials)(iotgw_host_instance *self, const char *credentials_instance,
                            iotgw_credentials *out, iotgw_error *err);
+
+    /* Internal events, named like MQTT topics: the core's own are "$iotgw/core/<event>"
+     * (started, reloaded, stopping), an instance's are "$iotgw/instance/<name>/<event>".
+     * event_publish: `event` is the last part only ("connected"); `payload_json` is JSON text
+     * or NULL. A retained event is kept (the last one per name) and replayed to later
+     * subscribers, so an instance that starts after a connection still learns its state.
+     * Delivery is synchronous, on the loop thread; loop thread only. */
+    int (*event_publish)(iotgw_host_instance *self, const char *event, const char *payload_json,
+                         int retain);
+    /* fn(user, event, payload_json) for every event matching the MQTT-style `filter`, retained
+     * ones first. Returns a subscription id (> 0) or 0. Subscriptions end at the instance's
+     * stop, or earlier with event_unsubscribe. */
+    uint32_t (*event_subscribe)(iotgw_host_instance *self, const char *filter,
+                                void (*fn)(void *user, const char *event, const char *payload_json),
+                                void *user);
+    void (*event_unsubscribe)(iotgw_host_instance *self, uint32_t subscription_id);
 } iotgw_host_api;
 
 /* ---- what a plugin library describes itself as ---- */

@@ -15,3 +15,4 @@
 #include <iotgw/sdk/message.hpp>
 #include <iotgw/sdk/plugin.hpp>
 #include <iotgw/sdk/schema.hpp>
+#include <iotgw/sdk/topic.hpp>

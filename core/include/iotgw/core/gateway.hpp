@@ -1,6 +1,7 @@
 // The running gateway: the plugin instances and pipelines of one validated config on one
 // Boost.Asio event loop, with start in dependency order, stop in reverse, and reload that
-// keeps the old config running when the new one cannot start.
+// keeps the old config running when the new one cannot start. It publishes the internal
+// events $iotgw/core/started, .../reloaded (retained) and .../stopping.
 #pragma once
 
 #include <utility>  // Boost 1.74's Asio needs it before <boost/asio/...> under C++20
@@ -56,6 +57,8 @@ public:
 
 private:
     std::unique_ptr<Runtime> build(GatewayConfig config, std::string& error, bool start);
+    // JSON payload of the core's lifecycle events.
+    std::string summary() const;
 
     boost::asio::io_context& io_;
     Logger& log_;

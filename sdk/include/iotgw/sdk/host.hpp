@@ -13,6 +13,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <utility>
 
 // Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
@@ -107,6 +108,51 @@ private:
     std::unique_ptr<State> state_;
 };
 
+// A subscription to internal events; unsubscribes when destroyed (the core also ends it when
+// the instance stops).
+class EventSubscription {
+public:
+    using Handler = std::function<void(std::string_view event, std::string_view payload_json)>;
+    EventSubscription() = default;
+    EventSubscription(iotgw_host_instance* self, const std::string& filter, Handler fn)
+        : self_(self), state_(std::make_unique<State>(State{self, std::move(fn)})) {
+        id_ = detail::host_api().event_subscribe(self, filter.c_str(), &EventSubscription::deliver, state_.get());
+        if (id_ == 0) throw Error("cannot subscribe to events '" + filter + "': not a valid topic filter");
+    }
+    EventSubscription(EventSubscription&& o) noexcept
+        : self_(o.self_), id_(std::exchange(o.id_, 0)), state_(std::move(o.state_)) {}
+    EventSubscription& operator=(EventSubscription&& o) noexcept {
+        if (this != &o) {
+            reset();
+            self_ = o.self_;
+            id_ = std::exchange(o.id_, 0);
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+    EventSubscription(const EventSubscription&) = delete;
+    EventSubscription& operator=(const EventSubscription&) = delete;
+    ~EventSubscription() { reset(); }
+
+    void reset() noexcept {
+        if (id_ != 0) detail::host_api().event_unsubscribe(self_, id_);
+        id_ = 0;
+    }
+
+private:
+    struct State {
+        iotgw_host_instance* self;
+        Handler fn;
+    };
+    static void deliver(void* user, const char* event, const char* payload) noexcept {
+        auto* st = static_cast<State*>(user);
+        detail::run_guarded(st->self, "event handler", [&] { st->fn(event, payload); });
+    }
+    iotgw_host_instance* self_ = nullptr;
+    uint32_t id_ = 0;
+    std::unique_ptr<State> state_;
+};
+
 class Host {
 public:
     explicit Host(iotgw_host_instance* self) noexcept : self_(self) {}
@@ -155,6 +201,20 @@ public:
     }
     Gauge gauge(const char* name, const char* help) const {
         return Gauge(detail::host_api().gauge(self_, name, help));
+    }
+
+    // Publish "$iotgw/instance/<this instance>/<event>" to the gateway's internal event bus.
+    // A retained event is replayed to instances that subscribe later.
+    void publish_event(const std::string& event, const std::string& payload_json, bool retain = false) const {
+        int rc = detail::host_api().event_publish(self_, event.c_str(), payload_json.c_str(), retain ? 1 : 0);
+        if (rc != IOTGW_OK)
+            throw Error("cannot publish event '" + event + "' (a single topic level without '/', '+', '#')", rc);
+    }
+
+    // Receive internal events matching the MQTT-style `filter`, e.g. "$iotgw/core/#" or
+    // "$iotgw/instance/cloud/+". Keep the returned object as long as events are wanted.
+    EventSubscription subscribe_events(const std::string& filter, EventSubscription::Handler fn) const {
+        return EventSubscription(self_, filter, std::move(fn));
     }
 
     Credentials credentials(const std::string& instance) const {

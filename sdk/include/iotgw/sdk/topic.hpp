@@ -1,8 +1,18 @@
-#include "topic_filter.hpp"
+// MQTT topic-filter rules ("+" one level, "#" the rest), as a broker applies them. In the SDK
+// because the core (event subscriptions), the filter plugin and connection plugins (routing
+// incoming messages to subscriptions) must all agree on them.
+#pragma once
 
-namespace iotgw::plugins::filter {
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <string_view>
 
-std::optional<std::string> validate_topic_filter(std::string_view filter) {
+namespace iotgw {
+namespace [[gnu::visibility("hidden")]] sdk {
+
+// Why `filter` is not a valid MQTT topic filter, or nullopt if it is.
+inline std::optional<std::string> validate_topic_filter(std::string_view filter) {
     if (filter.empty()) return "an empty topic filter matches nothing";
     size_t level_start = 0;
     for (size_t i = 0; i <= filter.size(); ++i) {
@@ -18,7 +28,9 @@ std::optional<std::string> validate_topic_filter(std::string_view filter) {
     return std::nullopt;
 }
 
-bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
+// True if `topic` matches the (valid) `filter`. A leading wildcard does not match a topic
+// starting with '$' (MQTT 3.1.1 section 4.7.2), so "#" never sees "$aws/..." by accident.
+inline bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
     if (!topic.empty() && topic[0] == '$' && !filter.empty() && (filter[0] == '+' || filter[0] == '#'))
         return false;
     size_t f = 0, t = 0;
@@ -26,7 +38,6 @@ bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
         const size_t f_end = std::min(filter.find('/', f), filter.size());
         const std::string_view f_level = filter.substr(f, f_end - f);
         if (f_level == "#") return true;  // also matches the parent level ("a/#" matches "a")
-        if (t > topic.size()) return false;
         const size_t t_end = std::min(topic.find('/', t), topic.size());
         const std::string_view t_level = topic.substr(t, t_end - t);
         if (f_level != "+" && f_level != t_level) return false;
@@ -34,12 +45,13 @@ bool topic_matches(std::string_view filter, std::string_view topic) noexcept {
         const bool t_last = t_end == topic.size();
         if (f_last || t_last) {
             if (f_last && t_last) return true;
-            // "a/#" against "a": the filter continues with just "#".
-            return !f_last && t_last && filter.substr(f_end + 1) == "#";
+            // "a/#" against "a": what is left of the filter is just "#".
+            return !f_last && filter.substr(f_end + 1) == "#";
         }
         f = f_end + 1;
         t = t_end + 1;
     }
 }
 
-}  // namespace iotgw::plugins::filter
+}  // namespace sdk
+}  // namespace iotgw
