@@ -1,86 +1,17 @@
 // The real `iotgw` binary as an operator (or systemd) drives it: start, SIGHUP reload with a
 // broken and then a good config, SIGTERM, exit codes. Waits are bounded polls of its log.
+#include "child_process.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
 namespace iotgw::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-class Process {
-public:
-    Process(const std::vector<std::string>& args, const std::filesystem::path& log_file) : log_file_(log_file) {
-        pid_ = fork();
-        if (pid_ == 0) {
-            int fd = open(log_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-            dup2(fd, STDERR_FILENO);
-            dup2(fd, STDOUT_FILENO);
-            std::vector<char*> argv;
-            for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
-    }
-    ~Process() {
-        if (pid_ > 0 && !exited_) {
-            kill(pid_, SIGKILL);
-            waitpid(pid_, nullptr, 0);
-        }
-    }
-    void signal(int sig) const { kill(pid_, sig); }
-    std::string log() const {
-        std::ifstream in(log_file_);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        return ss.str();
-    }
-    size_t count(const std::string& needle) const {
-        const std::string text = log();
-        size_t n = 0;
-        for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
-        return n;
-    }
-    // Poll the log until it holds `needle` `times` times, for at most `limit`.
-    bool wait_for(const std::string& needle, std::chrono::milliseconds limit = 10s, size_t times = 1) const {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end) {
-            if (count(needle) >= times) return true;
-            std::this_thread::sleep_for(20ms);
-        }
-        return false;
-    }
-    // Exit status, or -1 if it has not exited within `limit`.
-    int wait_exit(std::chrono::milliseconds limit) {
-        const auto end = std::chrono::steady_clock::now() + limit;
-        while (std::chrono::steady_clock::now() < end) {
-            int status = 0;
-            if (waitpid(pid_, &status, WNOHANG) == pid_) {
-                exited_ = true;
-                return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        return -1;
-    }
-
-private:
-    std::filesystem::path log_file_;
-    pid_t pid_ = -1;
-    bool exited_ = false;
-};
 
 std::string tick_config(const std::string& payload) {
     return R"(
@@ -108,7 +39,7 @@ std::vector<std::string> run_args(const std::filesystem::path& config) {
 TEST(ProcessTest, ReloadRefusesABrokenConfigKeepsRunningThenAcceptsAGoodOneAndStopsOnSigterm) {
     TempDir dir;
     auto config = dir.write("gw.toml", tick_config("first-{seq}"));
-    Process p(run_args(config), dir.path() / "log");
+    ChildProcess p(run_args(config), dir.path() / "log");
     ASSERT_TRUE(p.wait_for("iotgw: started 2 instance(s) and 1 pipeline(s)")) << p.log();
     ASSERT_TRUE(p.wait_for("first-")) << p.log();
 
@@ -136,7 +67,7 @@ TEST(ProcessTest, ReloadRefusesABrokenConfigKeepsRunningThenAcceptsAGoodOneAndSt
 TEST(ProcessTest, SigintStopsToo) {
     TempDir dir;
     auto config = dir.write("gw.toml", tick_config("x"));
-    Process p(run_args(config), dir.path() / "log");
+    ChildProcess p(run_args(config), dir.path() / "log");
     ASSERT_TRUE(p.wait_for("iotgw: started")) << p.log();
     p.signal(SIGINT);
     EXPECT_EQ(p.wait_exit(5s), 0) << p.log();
@@ -145,7 +76,7 @@ TEST(ProcessTest, SigintStopsToo) {
 TEST(ProcessTest, AnInvalidConfigIsRefusedBeforeAnythingStartsWithExitCode78) {
     TempDir dir;
     auto config = dir.write("gw.toml", tick_config("x") + "\n[sinks.console2]\ntype = \"log\"\nlevle = \"info\"\n");
-    Process p(run_args(config), dir.path() / "log");
+    ChildProcess p(run_args(config), dir.path() / "log");
     EXPECT_EQ(p.wait_exit(10s), 78) << p.log();
     EXPECT_NE(p.log().find(config.string() + ":"), std::string::npos) << p.log();
     EXPECT_NE(p.log().find("unknown key 'levle'"), std::string::npos) << p.log();
@@ -169,7 +100,7 @@ name = "p"
 from = "beat"
 to = ["consle"]
 )");
-    Process p({IOTGW_BINARY, "check", "--config", config.string(), "--plugin-dir", build_plugin_dir().string()},
+    ChildProcess p({IOTGW_BINARY, "check", "--config", config.string(), "--plugin-dir", build_plugin_dir().string()},
               dir.path() / "log");
     EXPECT_EQ(p.wait_exit(10s), 1) << p.log();
     const std::string log = p.log();
@@ -200,7 +131,7 @@ from = "beat"
 via = ["stuck"]
 to = ["console"]
 )");
-    Process p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
+    ChildProcess p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
                "--plugin-dir", (fixture_plugin_dir() / "wedge").string()},
               dir.path() / "log");
     ASSERT_TRUE(p.wait_for("wedging the event loop")) << p.log();
@@ -227,7 +158,7 @@ from = "broken"
 to = ["console"]
 )");
     const auto fixture = fixture_plugin_dir() / "throwing_create";
-    Process p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
+    ChildProcess p({IOTGW_BINARY, "run", "--config", config.string(), "--plugin-dir", build_plugin_dir().string(),
                "--plugin-dir", fixture.string()},
               dir.path() / "log");
     EXPECT_EQ(p.wait_exit(10s), 78) << p.log();
