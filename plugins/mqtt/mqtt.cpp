@@ -1,0 +1,573 @@
+// `mqtt`: the connection to AWS IoT Core (or a local broker) over MQTT 3.1.1 or 5 with mutual TLS.
+// Pipelines address it as "name:topic" (publish) and "name:filter" (subscribe). It reconnects by
+// itself forever (exponential backoff with full jitter), queues what is published while offline,
+// notices when another connection takes its client id and backs off, and reports its link state
+// as the retained internal event "$iotgw/instance/<name>/link".
+//
+// Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
+// is touched on the loop thread only.
+#include "backoff.hpp"
+#include "offline_queue.hpp"
+#include "paho_bridge.hpp"
+#include "paho_compat.hpp"
+#include "schema.hpp"
+#include "topic_rules.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace iotgw::plugins::mqtt_conn {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A connection lost this soon after CONNACK, twice in a row, is taken for a client-id takeover
+// when the broker gives no reason (MQTT 3.1.1, or mosquitto, which closes without 0x8E).
+constexpr int64_t kQuickLossNs = 5'000'000'000;
+// A connection that lived this long resets the backoff.
+constexpr int64_t kStableNs = 10'000'000'000;
+constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates.crt";
+constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
+
+std::string json_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        switch (c) {
+            case '"':
+                out += "\\\"";
+                break;
+            case '\\':
+                out += "\\\\";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            case '\r':
+                out += "\\r";
+                break;
+            case '\t':
+                out += "\\t";
+                break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x",
+                                  static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    return out + "\"";
+}
+
+std::string seconds_text(milliseconds d) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
+    return buf;
+}
+
+struct Endpoint {
+    sdk::Direction direction;
+    std::string address;  // topic (output) or filter (input)
+};
+
+class Mqtt final : public sdk::Connection {
+public:
+    Mqtt(sdk::Host host, const sdk::Config& cfg)
+        : Connection(host),
+          endpoint_(cfg.string("endpoint")),
+          port_(static_cast<int>(cfg.integer("port"))),
+          alpn_(cfg.string("alpn")),
+          credentials_(cfg.string("credentials")),
+          client_id_(cfg.string("client_id")),
+          mqtt5_(cfg.string("mqtt_version") == "5"),
+          subscribe_qos_(static_cast<int>(cfg.integer("subscribe_qos"))),
+          takeover_backoff_(cfg.duration("takeover_backoff")),
+          publish_on_stop_(cfg.boolean("publish_on_stop")),
+          scope_(cfg.strings("topic_scope")),
+          backoff_(cfg.duration("reconnect_min"), cfg.duration("reconnect_max")),
+          queue_(static_cast<std::size_t>(cfg.integer("offline_queue_messages")),
+                 static_cast<std::size_t>(cfg.integer("offline_queue_bytes")),
+                 cfg.string("offline_drop") == "newest" ? OfflineQueue::Drop::newest
+                                                        : OfflineQueue::Drop::oldest),
+          drop_newest_(cfg.string("offline_drop") == "newest"),
+          connects_(host.counter("connects", "successful connects (CONNACK accepted)")),
+          disconnects_(host.counter("disconnects", "connections lost or closed by the broker")),
+          reconnect_attempts_(host.counter("reconnect_attempts", "connect attempts after the first one")),
+          published_(host.counter("published",
+                                  "messages the broker acknowledged (QoS 1) or that were sent (QoS 0)")),
+          publish_failed_(host.counter("publish_failed", "publishes paho or the broker reported as failed")),
+          received_(host.counter("received", "messages received from the broker")),
+          queue_dropped_(
+              host.counter("queue_dropped", "messages dropped because the offline queue was full")),
+          takeovers_(host.counter("takeovers", "times another connection took over the client id")),
+          queue_depth_(host.gauge("queue_depth", "messages waiting in the offline queue")),
+          connected_gauge_(host.gauge("connected", "1 while connected to the broker")),
+          reconnect_timer_(host.timer([this] { connect_now(); })) {
+        connect_.mqtt5 = mqtt5_;
+        connect_.clean_start = cfg.boolean("clean_start");
+        connect_.session_expiry =
+            std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("session_expiry"));
+        connect_.keepalive = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("keepalive"));
+        connect_.connect_timeout = cfg.duration("connect_timeout");
+        connect_.will = cfg.boolean("will");
+        connect_.will_topic = cfg.string("will_topic");
+        connect_.will_payload = cfg.string("will_payload");
+        connect_.will_qos = static_cast<int>(cfg.integer("will_qos"));
+        connect_.will_retain = cfg.boolean("will_retain");
+
+        if (endpoint_.empty()) throw sdk::ConfigError("'endpoint' must name the broker host");
+        if (endpoint_.find_first_of(":/ ") != std::string::npos)
+            throw sdk::ConfigError("'endpoint' must be a bare host name ('" + endpoint_ +
+                                   "'): put the port in 'port', no scheme, no path");
+        if (alpn_.empty() && port_ == 443) alpn_ = "x-amzn-mqtt-ca";
+        if (auto why = check_client_id(client_id_)) throw sdk::ConfigError(*why + " ('" + client_id_ + "')");
+        if (cfg.duration("reconnect_max") < cfg.duration("reconnect_min"))
+            throw sdk::ConfigError("'reconnect_max' must not be shorter than 'reconnect_min'");
+        for (const auto& s : scope_)
+            if (auto why = sdk::validate_topic_filter(s))
+                throw sdk::ConfigError("topic_scope: '" + s + "' is not a valid topic filter: " + *why);
+        if (connect_.will) {
+            if (auto why = check_publish_topic(connect_.will_topic, scope_))
+                throw sdk::ConfigError("will_topic '" + connect_.will_topic + "' " + *why);
+            if (connect_.will_payload.size() > kMaxPayloadBytes)
+                throw sdk::ConfigError("will_payload is larger than AWS IoT's 128 KiB limit");
+        }
+        const int64_t queue_messages = cfg.integer("offline_queue_messages");
+        max_buffered_ = static_cast<int>(std::min<int64_t>(queue_messages, 1000000) + 1000);
+    }
+
+    ~Mqtt() override {
+        // stop() may not have run (a refused start): make sure paho can no longer reach us.
+        bridge_->close();
+        client_.reset();
+    }
+
+    uint32_t open_endpoint(sdk::Direction direction, std::string_view address) override {
+        const std::string a(address);
+        if (direction == sdk::Direction::input) {
+            if (auto why = check_subscribe_filter(a, scope_))
+                throw sdk::ConfigError("subscription '" + a + "' " + *why);
+        } else {
+            if (auto why = check_publish_topic(a, scope_))
+                throw sdk::ConfigError("publish topic '" + a + "' " + *why);
+        }
+        endpoints_.push_back(Endpoint{direction, a});
+        return static_cast<uint32_t>(endpoints_.size());
+    }
+
+    void start() override {
+        paho::ClientSettings cs;
+        cs.server_uri = "ssl://" + endpoint_ + ":" + std::to_string(port_);
+        cs.client_id = client_id_;
+        cs.mqtt5 = mqtt5_;
+        cs.max_buffered = max_buffered_;
+        client_ = paho::make_client(cs);
+        install_handlers();
+        connect_now();  // asynchronous: returns at once, the result is posted back
+    }
+
+    void stop() noexcept override {
+        if (state_ == State::stopped) return;
+        const State was = state_;
+        state_ = State::stopped;
+        reconnect_timer_.cancel();
+        if (client_ && was == State::connected) {
+            if (publish_on_stop_ && connect_.will) {
+                try {
+                    auto tok = client_->publish(paho::make_message(connect_.will_topic, connect_.will_payload,
+                                                                   connect_.will_qos, connect_.will_retain));
+                    if (!paho::wait_ok(tok, milliseconds(1000)))
+                        host().warning("the offline status on ", connect_.will_topic,
+                                       " was not acknowledged within 1 s before disconnecting");
+                } catch (const std::exception& e) {
+                    host().warning("cannot publish the offline status on ", connect_.will_topic, ": ",
+                                   e.what());
+                }
+            }
+            try {
+                paho::wait_ok(client_->disconnect(1000), milliseconds(2000));
+            } catch (const std::exception& e) {
+                host().debug("disconnect: ", e.what());
+            }
+            disconnects_.add();
+        }
+        bridge_->close();
+        connected_gauge_.set(0);
+        report_drops();
+        if (!queue_.empty()) {
+            queue_dropped_.add(queue_.size());
+            host().warning("stopping with ", queue_.size(),
+                           " message(s) still in the offline queue: they are dropped");
+            queue_.clear();
+            queue_depth_.set(0);
+        }
+        host().info("stopped");
+    }
+
+    void on_message(const sdk::Delivery&, uint32_t endpoint_id, const sdk::Message& m) override {
+        if (m.qos < 0 || m.qos > 1)
+            throw sdk::Error("message on '" + std::string(m.topic) + "' has QoS " + std::to_string(m.qos) +
+                             ": only QoS 0 and 1 are supported (AWS IoT refuses QoS 2)");
+        std::string topic;
+        if (endpoint_id == 0) {
+            topic = std::string(m.topic);
+            if (auto why = check_publish_topic(topic, scope_))
+                throw sdk::Error("cannot publish to '" + topic + "': the topic " + *why);
+        } else {
+            if (endpoint_id > endpoints_.size() ||
+                endpoints_[endpoint_id - 1].direction != sdk::Direction::output)
+                throw sdk::Error("endpoint " + std::to_string(endpoint_id) + " is not a publish endpoint");
+            topic = endpoints_[endpoint_id - 1].address;
+        }
+        if (m.payload.size() > kMaxPayloadBytes)
+            throw sdk::Error("cannot publish to '" + topic + "': the payload is " +
+                             std::to_string(m.payload.size()) + " bytes; AWS IoT allows at most " +
+                             std::to_string(kMaxPayloadBytes) + " (128 KiB)");
+        if (state_ == State::stopped) throw sdk::Error("the connection is stopped");
+        submit(OutMessage{std::move(topic), std::string(m.payload), m.qos, m.retain});
+    }
+
+private:
+    enum class State { idle, connecting, connected, waiting, stopped };
+
+    void install_handlers() {
+        auto bridge = bridge_;
+        Mqtt* self = this;
+        client_->set_message_callback([bridge, self](::mqtt::const_message_ptr msg) {
+            if (!msg) return;
+            bridge->post(
+                [self, topic = msg->get_topic(), payload = msg->to_string(), qos = msg->get_qos(),
+                 retained = msg->is_retained()] { self->on_incoming(topic, payload, qos, retained); });
+        });
+        client_->set_connection_lost_handler([bridge, self](const std::string& cause) {
+            bridge->post([self, cause] { self->on_lost(cause.empty() ? "connection lost" : cause, 0); });
+        });
+        client_->set_disconnected_handler([bridge, self](const ::mqtt::properties&, ::mqtt::ReasonCode rc) {
+            const int code = static_cast<int>(rc);
+            bridge->post([self, code] {
+                self->on_lost("the broker sent DISCONNECT: " + paho::describe(0, code), code);
+            });
+        });
+        connect_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
+            const uint64_t gen = from_context(tok.get_user_context());
+            if (ok) {
+                const bool sp = paho::session_present(tok);
+                bridge->post([self, gen, sp] { self->on_connected(gen, sp); });
+            } else {
+                std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
+                const int rc = tok.get_return_code();
+                std::string tls = bridge->take_tls_error();
+                bridge->post([self, gen, why, rc, tls] { self->on_connect_failed(gen, why, rc, tls); });
+            }
+        });
+        publish_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
+            if (ok) {
+                bridge->post([self] { self->published_.add(); });
+                return;
+            }
+            std::string topic;
+            if (auto* dt = dynamic_cast<const ::mqtt::delivery_token*>(&tok);
+                dt != nullptr && dt->get_message())
+                topic = dt->get_message()->get_topic();
+            std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
+            bridge->post([self, topic, why] { self->on_publish_failed(topic, why); });
+        });
+        subscribe_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
+            const uint64_t index = from_context(tok.get_user_context());
+            std::vector<int> codes = paho::subscribe_codes(tok);
+            std::string why =
+                ok ? std::string() : paho::describe(tok.get_return_code(), paho::reason_code(tok));
+            bridge->post([self, index, codes, why, ok] { self->on_subscribed(index, ok, codes, why); });
+        });
+    }
+
+    // ---- connecting ----
+
+    void connect_now() {
+        if (state_ == State::stopped) return;
+        if (attempts_++ > 0) reconnect_attempts_.add();
+        state_ = State::connecting;
+        const uint64_t gen = ++generation_;
+        sdk::Credentials creds;
+        try {
+            creds = host().credentials(credentials_);
+        } catch (const std::exception& e) {
+            fail_attempt(std::string("no credentials: ") + e.what());
+            return;
+        }
+        paho::TlsSettings tls;
+        tls.trust_store = creds.ca_path.empty() ? kSystemTrustStore : creds.ca_path;
+        tls.cert_chain = creds.cert_chain_path;
+        tls.private_key = creds.private_key_path;
+        tls.alpn = alpn_;
+        auto bridge = bridge_;
+        tls.on_error = [bridge](const std::string& text) { bridge->note_tls_error(text); };
+        cert_in_use_ = creds.cert_chain_path;
+        try {
+            paho::connect(*client_, connect_, paho::make_ssl(tls), to_context(gen), *connect_listener_);
+        } catch (const ::mqtt::exception& e) {
+            fail_attempt(paho::describe(e.get_return_code(), e.get_reason_code()));
+        } catch (const std::exception& e) {
+            fail_attempt(e.what());
+        }
+    }
+
+    void on_connected(uint64_t gen, bool session_present) {
+        if (state_ != State::connecting || gen != generation_) return;
+        state_ = State::connected;
+        connected_at_ns_ = sdk::Timer::now_ns();
+        connects_.add();
+        connected_gauge_.set(1);
+        const uint64_t reconnects = successful_connects_++;
+        host().notice("connected to ", endpoint_, ":", port_, " as '", client_id_, "' (MQTT ",
+                      mqtt5_ ? "5" : "3.1.1", ", session ", session_present ? "resumed" : "new", ")");
+        for (std::size_t i = 0; i < endpoints_.size(); ++i) {
+            if (endpoints_[i].direction != sdk::Direction::input) continue;
+            try {
+                client_->subscribe(endpoints_[i].address, subscribe_qos_, to_context(i),
+                                   *subscribe_listener_);
+            } catch (const std::exception& e) {
+                host().error("cannot subscribe to '", endpoints_[i].address, "': ", e.what());
+            }
+        }
+        publish_link(
+            "{\"connected\":true,\"session_present\":" + std::string(session_present ? "true" : "false") +
+            ",\"reconnects\":" + std::to_string(reconnects) + "}");
+        report_drops();
+        flush();
+    }
+
+    void on_connect_failed(uint64_t gen, const std::string& why, int rc, const std::string& tls) {
+        if (state_ != State::connecting || gen != generation_) return;
+        std::string text = why;
+        if (!tls.empty()) text += "; TLS: " + tls;
+        if (rc == -1)
+            text +=
+                " (paho reports only this for an unreachable broker and, under TLS 1.3, for a client "
+                "certificate the broker refuses: check that the broker is reachable and that " +
+                cert_in_use_ + " is valid, not revoked and issued by a CA the broker trusts)";
+        fail_attempt(text);
+    }
+
+    void fail_attempt(const std::string& why) {
+        state_ = State::waiting;
+        const milliseconds delay = backoff_.delay(failures_++);
+        // The same failure again and again is one warning and then debug lines, not a flood.
+        if (why != last_failure_) {
+            host().warning("cannot connect to ", endpoint_, ":", port_, " as '", client_id_, "': ", why,
+                           "; retrying in ", seconds_text(delay));
+            last_failure_ = why;
+        } else {
+            host().debug("connect attempt failed again: ", why, "; retrying in ", seconds_text(delay));
+        }
+        if (link_up_ != 0) publish_link("{\"connected\":false,\"reason\":" + json_string(why) + "}");
+        reconnect_timer_.arm_in(delay);
+    }
+
+    void on_lost(const std::string& why, int reason) {
+        if (state_ != State::connected) return;
+        state_ = State::waiting;
+        disconnects_.add();
+        connected_gauge_.set(0);
+        const int64_t lived = sdk::Timer::now_ns() - connected_at_ns_;
+        if (lived >= kStableNs) failures_ = 0;
+        bool takeover = reason == paho::kSessionTakenOver;
+        std::string how = "the broker sent DISCONNECT 0x8E (session taken over)";
+        if (!takeover) {
+            quick_losses_ = lived < kQuickLossNs ? quick_losses_ + 1 : 0;
+            if (quick_losses_ >= 2) {
+                takeover = true;
+                how = "the broker closed the connection " + std::to_string(quick_losses_) +
+                      " times in a row within " + std::to_string(kQuickLossNs / 1'000'000'000) +
+                      " s of connecting (a policy that refuses a publish or subscribe looks the same)";
+            }
+        }
+        publish_link("{\"connected\":false,\"reason\":" +
+                     json_string(takeover ? "client id taken over by another connection" : why) + "}");
+        milliseconds delay;
+        if (takeover) {
+            quick_losses_ = 0;
+            takeovers_.add();
+            delay = backoff_.jittered(takeover_backoff_);
+            host().warning(
+                "client id ", client_id_,
+                " was taken over by another connection (another gateway or client uses the same client "
+                "id): ",
+                how, "; waiting ", seconds_text(delay), " before reconnecting");
+        } else {
+            delay = backoff_.delay(failures_++);
+            host().warning("connection to ", endpoint_, ":", port_, " lost: ", why, "; reconnecting in ",
+                           seconds_text(delay));
+        }
+        last_failure_.clear();
+        reconnect_timer_.arm_in(delay);
+    }
+
+    void publish_link(const std::string& json) {
+        link_up_ = json.find("\"connected\":true") != std::string::npos ? 1 : 0;
+        try {
+            host().publish_event("link", json, true);
+        } catch (const std::exception& e) {
+            host().debug("link event: ", e.what());
+        }
+    }
+
+    // ---- publishing ----
+
+    void submit(OutMessage m) {
+        if (state_ == State::connected && queue_.empty() && send(m)) return;
+        enqueue(std::move(m));
+    }
+
+    // False if paho says the connection is gone: the caller keeps the message.
+    bool send(const OutMessage& m) {
+        try {
+            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain), nullptr,
+                             *publish_listener_);
+            return true;
+        } catch (const ::mqtt::exception& e) {
+            if (paho::is_disconnected_error(e.get_return_code())) return false;
+            on_publish_failed(m.topic, paho::describe(e.get_return_code(), e.get_reason_code()));
+            return true;
+        }
+    }
+
+    void enqueue(OutMessage m) {
+        for (auto& d : queue_.push(std::move(m))) {
+            queue_dropped_.add();
+            ++drops_unreported_;
+            if (!drop_logged_) {
+                drop_logged_ = true;
+                host().warning("offline queue full (", queue_.size(), " messages, ", queue_.bytes(),
+                               " bytes): dropped the ", drop_newest_ ? "newest" : "oldest",
+                               " message (topic '", d.topic,
+                               "'); further drops are summarized when the connection is back");
+                drops_unreported_ = 0;
+            }
+        }
+        queue_depth_.set(static_cast<double>(queue_.size()));
+    }
+
+    void flush() {
+        std::size_t sent = 0;
+        while (!queue_.empty() && state_ == State::connected) {
+            if (!send(queue_.front())) break;
+            queue_.pop_front();
+            ++sent;
+        }
+        queue_depth_.set(static_cast<double>(queue_.size()));
+        if (sent > 0) host().info("sent ", sent, " message(s) queued while offline");
+    }
+
+    void report_drops() {
+        if (drops_unreported_ > 0)
+            host().warning("offline queue dropped ", drops_unreported_,
+                           " more message(s) while disconnected");
+        drops_unreported_ = 0;
+        drop_logged_ = false;
+    }
+
+    void on_publish_failed(const std::string& topic, const std::string& why) {
+        publish_failed_.add();
+        ++failures_unreported_;
+        const int64_t now = sdk::Timer::now_ns();
+        if (last_failure_log_ns_ == 0 || now - last_failure_log_ns_ >= kFailureLogIntervalNs) {
+            host().warning("publish to '", topic, "' failed: ", why,
+                           failures_unreported_ > 1 ? " (" + std::to_string(failures_unreported_) +
+                                                          " failures since the last report)"
+                                                    : std::string());
+            last_failure_log_ns_ = now;
+            failures_unreported_ = 0;
+        }
+    }
+
+    // ---- receiving ----
+
+    void on_subscribed(uint64_t index, bool ok, const std::vector<int>& codes, const std::string& why) {
+        if (index >= endpoints_.size()) return;
+        const std::string& filter = endpoints_[index].address;
+        if (!ok) {
+            host().error("subscription to '", filter, "' failed: ", why);
+            return;
+        }
+        for (int c : codes)
+            if (c >= 0x80) {
+                host().error("the broker refused the subscription to '", filter, "': ", paho::describe(0, c),
+                             " (check the policy of the certificate)");
+                return;
+            }
+        host().debug("subscribed to '", filter, "'");
+    }
+
+    void on_incoming(const std::string& topic, const std::string& payload, int qos, bool retained) {
+        if (state_ == State::stopped) return;
+        received_.add();
+        const sdk::Message m{topic, payload, qos, retained};
+        for (std::size_t i = 0; i < endpoints_.size(); ++i)
+            if (endpoints_[i].direction == sdk::Direction::input &&
+                sdk::topic_matches(endpoints_[i].address, topic))
+                host().emit(m, static_cast<uint32_t>(i + 1));
+    }
+
+    const std::string endpoint_;
+    const int port_;
+    std::string alpn_;
+    const std::string credentials_;
+    const std::string client_id_;
+    const bool mqtt5_;
+    const int subscribe_qos_;
+    const milliseconds takeover_backoff_;
+    const bool publish_on_stop_;
+    const std::vector<std::string> scope_;
+    paho::ConnectSettings connect_;
+    int max_buffered_ = 2000;
+    Backoff backoff_;
+    OfflineQueue queue_;
+    const bool drop_newest_;
+    std::vector<Endpoint> endpoints_;
+
+    sdk::Counter connects_, disconnects_, reconnect_attempts_, published_, publish_failed_, received_,
+        queue_dropped_, takeovers_;
+    sdk::Gauge queue_depth_, connected_gauge_;
+    sdk::Timer reconnect_timer_;
+
+    State state_ = State::idle;
+    uint64_t generation_ = 0;
+    uint64_t attempts_ = 0;
+    uint64_t successful_connects_ = 0;
+    unsigned failures_ = 0;
+    unsigned quick_losses_ = 0;
+    int64_t connected_at_ns_ = 0;
+    int link_up_ = -1;  // -1: no link event yet
+    std::string last_failure_;
+    std::string cert_in_use_;
+    bool drop_logged_ = false;
+    uint64_t drops_unreported_ = 0;
+    uint64_t failures_unreported_ = 0;
+    int64_t last_failure_log_ns_ = 0;
+
+    // Declared last so it is destroyed first: paho holds the listeners and the bridge until then.
+    std::shared_ptr<PahoBridge> bridge_ = std::make_shared<PahoBridge>(host());
+    std::unique_ptr<Listener> connect_listener_, publish_listener_, subscribe_listener_;
+    std::unique_ptr<::mqtt::async_client> client_;
+};
+
+}  // namespace
+}  // namespace iotgw::plugins::mqtt_conn
+
+IOTGW_DECLARE_PLUGIN(
+    iotgw::plugins::mqtt_conn::Mqtt,
+    {.abi_major = 1,
+     .abi_minor = 0,
+     .name = "mqtt",
+     .version = "1.0.0",
+     .description = "MQTT 3.1.1/5 over mutual TLS to AWS IoT Core or a local broker, with reconnect "
+                    "backoff, offline queue and takeover detection.",
+     .fields = iotgw::plugins::mqtt_conn::kFields})
