@@ -34,6 +34,8 @@ public:
     CapturingLog& log() noexcept { return log_; }
     core::Gateway& gateway() noexcept { return gw_; }
     boost::asio::io_context& io() noexcept { return io_; }
+    // Register builtin test plugins here (add_builtin) before load()/start().
+    core::PluginRegistry& registry() noexcept { return registry_; }
     // Log lines containing `needle`, in order.
     std::vector<std::string> lines_with(const std::string& needle) const;
 

@@ -1,0 +1,157 @@
+// The `status` processor in a real gateway with a stand-in connection: pass-through, QoS 1 +
+// retain forced on the status topic, and a republish of the last status on every connect.
+#include "gateway_harness.hpp"
+#include "pipeline_doubles.hpp"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+
+namespace iotgw::test {
+namespace {
+
+constexpr const char* kStatus = "amr/AMR-001/status";
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+class StatusPlugin : public ::testing::Test {
+protected:
+    void SetUp() override {
+        doubles::clear_seen();
+        doubles::register_all(h.registry());
+    }
+
+    std::string start() {
+        return h.start(R"(
+[gateway]
+thing = "AMR-001"
+[connections.cloud]
+type = "test_link"
+[sources.feed]
+type = "test_feed"
+[processors.st]
+type = "status"
+connection = "cloud"
+[[pipelines]]
+name = "up"
+from = "feed"
+via = ["st"]
+to = ["cloud"]
+)");
+    }
+
+    uint64_t republished() { return h.gateway().metrics().counter_value("st.republished"); }
+
+    GatewayHarness h;
+};
+
+TEST_F(StatusPlugin, OtherMessagesPassUnchangedAndTheStatusIsForcedToQos1Retained) {
+    ASSERT_EQ(start(), "");
+    ASSERT_TRUE(doubles::feed("feed", "amr/AMR-001/telemetry", "t1", 0, false));
+    ASSERT_TRUE(doubles::feed("feed", kStatus, R"({"state":"idle","seq":1})", 0, false));
+    const auto all = doubles::seen();
+    ASSERT_EQ(all.size(), 2u);
+    EXPECT_EQ(all[0].topic, "amr/AMR-001/telemetry");
+    EXPECT_EQ(all[0].payload, "t1");
+    EXPECT_EQ(all[0].qos, 0);
+    EXPECT_FALSE(all[0].retain);
+    EXPECT_EQ(all[1].payload, R"({"state":"idle","seq":1})");
+    EXPECT_EQ(all[1].qos, 1);
+    EXPECT_TRUE(all[1].retain);
+}
+
+TEST_F(StatusPlugin, EveryConnectRepublishesTheLastStatus) {
+    ASSERT_EQ(start(), "");
+    ASSERT_TRUE(doubles::feed("feed", kStatus, R"({"state":"idle","seq":1})"));
+    ASSERT_TRUE(doubles::feed("feed", kStatus, R"({"state":"moving","seq":2})"));
+    doubles::clear_seen();
+
+    ASSERT_TRUE(doubles::link_state("cloud", false));
+    EXPECT_TRUE(doubles::seen().empty());  // nothing to do while disconnected
+    ASSERT_TRUE(doubles::link_state("cloud", true));
+    auto all = doubles::seen();
+    ASSERT_EQ(all.size(), 1u) << h.log().joined();
+    EXPECT_EQ(all[0].topic, kStatus);
+    EXPECT_EQ(all[0].payload, R"({"state":"moving","seq":2})");  // the last one, unchanged
+    EXPECT_EQ(all[0].qos, 1);
+    EXPECT_TRUE(all[0].retain);
+    EXPECT_EQ(republished(), 1u);
+    EXPECT_TRUE(h.log().contains("'cloud' connected: republishing the last status on amr/AMR-001/status"));
+
+    ASSERT_TRUE(doubles::link_state("cloud", false));
+    ASSERT_TRUE(doubles::link_state("cloud", true));
+    EXPECT_EQ(doubles::seen().size(), 2u);
+    EXPECT_EQ(republished(), 2u);
+}
+
+TEST_F(StatusPlugin, AConnectBeforeAnyStatusRepublishesNothing) {
+    ASSERT_EQ(start(), "");
+    ASSERT_TRUE(doubles::link_state("cloud", true));
+    EXPECT_TRUE(doubles::seen().empty());
+    EXPECT_EQ(republished(), 0u);
+}
+
+TEST_F(StatusPlugin, TheConnectionMustBeAConnectionInstance) {
+    const std::string errors = h.load(R"(
+[gateway]
+thing = "AMR-001"
+[connections.cloud]
+type = "test_link"
+[sources.feed]
+type = "test_feed"
+[processors.st]
+type = "status"
+connection = "feed"
+[[pipelines]]
+name = "up"
+from = "feed"
+via = ["st"]
+to = ["cloud"]
+)");
+    EXPECT_TRUE(has(errors, "test.toml:10:")) << errors;
+    EXPECT_TRUE(has(errors, "connection")) << errors;
+}
+
+// The whole AMR chain as deployed: commands from the cloud through amr_call and status back to
+// the cloud. A reconnect puts the current status back on the broker, over a possible Will.
+TEST_F(StatusPlugin, WithAmrCallTheCurrentStateIsRepublishedAfterAReconnect) {
+    ASSERT_EQ(h.start(R"(
+[gateway]
+thing = "AMR-001"
+[connections.cloud]
+type = "test_link"
+[processors.amr]
+type = "amr_call"
+move_time = "1h"
+[processors.st]
+type = "status"
+connection = "cloud"
+[[pipelines]]
+name = "calls"
+from = "cloud:amr/${thing}/cmd/call"
+via = ["amr", "st"]
+to = ["cloud"]
+)"),
+              "");
+    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << h.log().joined();
+    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    ASSERT_TRUE(doubles::link_receive("cloud", "amr/AMR-001/cmd/call", "amr/AMR-001/cmd/call",
+                                      R"({"id":"c1","ts":)" + std::to_string(now) + "}"));
+    ASSERT_EQ(doubles::seen_on(kStatus).size(), 2u) << h.log().joined();
+    doubles::clear_seen();
+
+    // The session dropped (the broker published the Will "offline") and came back.
+    ASSERT_TRUE(doubles::link_state("cloud", false));
+    ASSERT_TRUE(doubles::link_state("cloud", true));
+    const auto all = doubles::seen();
+    ASSERT_EQ(all.size(), 1u) << h.log().joined();
+    EXPECT_EQ(all[0].topic, kStatus);
+    EXPECT_TRUE(has(all[0].payload, R"({"state":"moving","seq":2,)")) << all[0].payload;
+    EXPECT_TRUE(all[0].retain);
+}
+
+}  // namespace
+}  // namespace iotgw::test
