@@ -11,6 +11,7 @@
 #include "paho_bridge.hpp"
 #include "paho_compat.hpp"
 #include "schema.hpp"
+#include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
 
 #include <chrono>
@@ -326,6 +327,8 @@ private:
         connects_.add();
         connected_gauge_.set(1);
         const uint64_t reconnects = successful_connects_++;
+        if (plugins::mqtt::set_nodelay_on_sockets_to(static_cast<uint16_t>(port_)) == 0)
+            host().debug("could not set TCP_NODELAY on the connection (replies may wait ~40 ms on Nagle)");
         host().notice("connected to ", endpoint_, ":", port_, " as '", client_id_, "' (MQTT ",
                       mqtt5_ ? "5" : "3.1.1", ", session ", session_present ? "resumed" : "new", ")");
         for (std::size_t i = 0; i < endpoints_.size(); ++i) {

@@ -104,6 +104,9 @@ class Observer:
         self.events = []  # (monotonic time, topic, payload)
         self.c.on_message = self._on_message
         self.c.connect("localhost", broker.port, keepalive=60)
+        # Measure the servers, not Nagle's algorithm on the observer's own socket (a small
+        # publish would wait ~40 ms for the ACK of the previous one).
+        self.c.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.c.loop_start()
         self._sub("amr/#")
         self._sub("bench/#")
