@@ -81,16 +81,26 @@ bool TestMqttClient::connect(std::chrono::milliseconds timeout) {
     else
         builder.clean_session(true);
     builder.connect_timeout(timeout).keep_alive_interval(std::chrono::seconds(30)).ssl(ssl);
-    try {
-        auto tok = client_->connect(builder.finalize());
-        if (!tok->wait_for(timeout)) {
-            set_error("no CONNACK within " + std::to_string(timeout.count()) + " ms");
-            return false;
+    const auto options = builder.finalize();
+    // paho.mqtt.c serves every client of a process from one receive thread that notices a new
+    // socket only when its select() times out (~1 s); under load a second client's connect
+    // then sometimes fails with a bare "TCP/TLS connect failure" although nothing refused it.
+    // A refusal fails every attempt the same way, so retrying within the deadline is safe.
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        try {
+            auto tok = client_->connect(options);
+            if (!tok->wait_for(timeout)) {
+                set_error("no CONNACK within " + std::to_string(timeout.count()) + " ms");
+                return false;
+            }
+            return true;
+        } catch (const mqtt::exception& e) {
+            set_error(e.what());
+            const bool transient = e.get_return_code() == -1;  // MQTTASYNC_FAILURE
+            if (!transient || std::chrono::steady_clock::now() + std::chrono::milliseconds(500) > deadline)
+                return false;
         }
-        return true;
-    } catch (const mqtt::exception& e) {
-        set_error(e.what());
-        return false;
     }
 }
 
