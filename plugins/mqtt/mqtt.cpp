@@ -14,6 +14,9 @@
 #include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,37 +37,12 @@ constexpr int64_t kStableNs = 10'000'000'000;
 constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates.crt";
 constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
 
+// A JSON string literal (quotes included) for the link event's free-text reason.
 std::string json_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-            case '"':
-                out += "\\\"";
-                break;
-            case '\\':
-                out += "\\\\";
-                break;
-            case '\n':
-                out += "\\n";
-                break;
-            case '\r':
-                out += "\\r";
-                break;
-            case '\t':
-                out += "\\t";
-                break;
-            default:
-                if (static_cast<unsigned char>(c) < 0x20) {
-                    char buf[8];
-                    std::snprintf(buf, sizeof buf, "\\u%04x",
-                                  static_cast<unsigned>(static_cast<unsigned char>(c)));
-                    out += buf;
-                } else {
-                    out += c;
-                }
-        }
-    }
-    return out + "\"";
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
+    return std::string(buf.GetString(), buf.GetSize());
 }
 
 std::string seconds_text(milliseconds d) {
