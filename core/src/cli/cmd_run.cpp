@@ -4,6 +4,7 @@
 // plugin wedges the loop, SIGTERM must still end the process within the stop timeout, and a
 // second SIGTERM/SIGINT ends it at once.
 #include "cli.hpp"
+#include "systemd_notify.hpp"
 
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/core/plugin_registry.hpp>
@@ -34,6 +35,7 @@ sigset_t handled_signals() {
 
 struct RunState {
     boost::asio::io_context io;
+    SystemdNotifier systemd{io};
     core::Logger log;
     std::filesystem::path config_file;
     Options options;
@@ -51,22 +53,27 @@ std::optional<core::GatewayConfig> load(RunState& st, core::PluginRegistry& regi
 
 void reload(RunState& st, core::Gateway& gw, core::PluginRegistry& registry) {
     st.log.notice("iotgw", "SIGHUP: reloading " + st.config_file.string());
+    st.systemd.reloading();
     auto config = load(st, registry);
     if (!config) {
         st.log.error("iotgw", "reload refused: the new configuration is invalid (see above); still running the previous one");
+        st.systemd.ready("reload refused: invalid configuration; running the previous one");
         return;
     }
     std::string error;
     // Let the new plugins check their config while the old ones still serve.
     if (!core::Gateway::dry_run(st.io, st.log, *config, error)) {
         st.log.error("iotgw", "reload refused: " + error + "; still running the previous configuration");
+        st.systemd.ready("reload refused; running the previous configuration");
         return;
     }
     st.stop_timeout_ms = config->gateway.stop_timeout_ms;
     if (!gw.reload(std::move(*config), error) && !gw.running()) {
         st.log.error("iotgw", "no configuration is running any more; exiting");
         st.io.stop();
+        return;
     }
+    st.systemd.ready(error.empty() ? "running (reloaded)" : "running the previous configuration: " + error);
 }
 
 void log_metrics(RunState& st, core::Gateway& gw) {
@@ -120,6 +127,7 @@ void signal_loop(RunState& st, core::Gateway& gw, core::PluginRegistry& registry
                 }
                 st.log.notice("iotgw", std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": stopping");
                 boost::asio::post(st.io, [&st, &gw] {
+                    st.systemd.stopping();
                     gw.stop();
                     st.io.stop();
                 });
@@ -170,7 +178,10 @@ int run_command(const Options& o) {
             st.log.error("iotgw", "refusing to start: " + error);
             exit_code = error.find("failed to initialise") != std::string::npos ? kExitConfig : kExitFailure;
             st.io.stop();
+            return;
         }
+        st.systemd.ready("running " + st.config_file.string());
+        st.systemd.start_watchdog();
     });
 
     // A gateway whose instances wait only on the network has no pending Asio work of its own:

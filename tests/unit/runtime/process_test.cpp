@@ -5,6 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+
 
 #include <chrono>
 
@@ -169,6 +177,55 @@ to = ["console"]
               std::string::npos)
         << log;
     EXPECT_EQ(log.find("iotgw: started"), std::string::npos) << log;
+}
+
+// A service manager's end of the notify socket: collects the datagrams iotgw sends.
+class NotifySocket {
+public:
+    explicit NotifySocket(const std::filesystem::path& path) : path_(path) {
+        fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_un addr{};
+        addr.sun_family = AF_UNIX;
+        std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+        EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    }
+    ~NotifySocket() { close(fd_); }
+    // Everything received until a datagram contains `needle` or `limit` passes.
+    bool wait_for(const std::string& needle, std::chrono::milliseconds limit) {
+        const auto end = std::chrono::steady_clock::now() + limit;
+        while (std::chrono::steady_clock::now() < end) {
+            pollfd p{fd_, POLLIN, 0};
+            if (poll(&p, 1, 50) == 1) {
+                char buf[4096];
+                const ssize_t n = recv(fd_, buf, sizeof buf, 0);
+                if (n > 0) received_.append(buf, static_cast<size_t>(n)).append("|");
+            }
+            if (received_.find(needle) != std::string::npos) return true;
+        }
+        return false;
+    }
+    const std::string& received() const { return received_; }
+
+private:
+    std::filesystem::path path_;
+    int fd_ = -1;
+    std::string received_;
+};
+
+TEST(ProcessTest, TellsSystemdWhenReadyFeedsTheWatchdogFromTheLoopAndSaysWhenStopping) {
+    TempDir dir;
+    auto config = dir.write("gw.toml", tick_config("x"));
+    NotifySocket notify(dir.path() / "notify");
+    ChildProcess p(run_args(config), dir.path() / "log",
+                   {"NOTIFY_SOCKET=" + (dir.path() / "notify").string(), "WATCHDOG_USEC=200000"});
+    ASSERT_TRUE(notify.wait_for("READY=1", 10s)) << notify.received() << p.log();
+    ASSERT_TRUE(notify.wait_for("WATCHDOG=1|WATCHDOG=1", 10s)) << notify.received();
+    p.signal(SIGHUP);
+    ASSERT_TRUE(notify.wait_for("RELOADING=1", 10s)) << notify.received();
+    ASSERT_TRUE(notify.wait_for("STATUS=running (reloaded)", 10s)) << notify.received();
+    p.signal(SIGTERM);
+    ASSERT_TRUE(notify.wait_for("STOPPING=1", 10s)) << notify.received();
+    EXPECT_EQ(p.wait_exit(5s), 0);
 }
 
 }  // namespace
