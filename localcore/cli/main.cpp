@@ -1,0 +1,107 @@
+// `localcore`: administers the local AWS IoT Core stand-in's data directory.
+#include <cstdlib>
+#include <functional>
+#include <iostream>
+#include <string_view>
+
+#include "atomic_file.hpp"
+#include "cli.hpp"
+
+namespace localcore::cli {
+namespace {
+
+constexpr const char* kHelp = R"(usage: localcore [--data DIR] COMMAND [ARGS]
+
+A local stand-in for AWS IoT Core: registry (things, certificates, policies), a local CA and
+(coming) a mosquitto plugin. DIR may also come from the LOCALCORE_DATA environment variable.
+
+commands:
+  init [DIR] [--policies DIR]        create the data directory, CA, server certificate and load
+                                     the policies (*.json, default: the repo's cloud/policies)
+  create-thing NAME                  register a thing
+  issue-cert --thing NAME --out PREFIX [--lifetime 1y] [--policy device] [--status ACTIVE]
+                                     issue a key + certificate (PREFIX.key, PREFIX.pem), register
+                                     it, attach the thing and the policy; prints the certificate id
+  issue-claim-cert --out PREFIX [--lifetime 20y] [--policy claim] [--cn localcore-claim]
+                                     issue a fleet-provisioning claim certificate (no thing)
+  put-policy NAME FILE               create or replace a policy from a JSON file
+  attach-policy CERT_ID NAME         attach a policy to a certificate
+  set-cert-status CERT_ID STATUS     ACTIVE, INACTIVE or REVOKED (REVOKED is permanent)
+  list things|certs|policies
+  describe thing NAME | cert CERT_ID
+  mosquitto-conf [--port 8883]       print the mosquitto.conf to run the broker with
+
+CERT_ID may be a unique prefix of at least 8 hex characters. Lifetimes: 10m, 12h, 30d, 1y, 20y.
+Exit status: 0 success, 1 failure, 2 bad usage.
+)";
+
+Args parse(int argc, char** argv) {
+    Args args;
+    if (const char* env = std::getenv("LOCALCORE_DATA"); env && *env) args.data_dir = env;
+    for (int i = 1; i < argc; ++i) {
+        std::string_view a = argv[i];
+        if (a.size() > 2 && a.substr(0, 2) == "--") {
+            std::string name(a), value;
+            if (auto eq = a.find('='); eq != std::string_view::npos) {
+                name = std::string(a.substr(0, eq));
+                value = std::string(a.substr(eq + 1));
+            } else if (name == "--help") {
+                value = "";
+            } else {
+                if (i + 1 >= argc)
+                    throw UsageError("option " + name + " needs a value; see `localcore --help`");
+                value = argv[++i];
+            }
+            if (name == "--data" && args.command.empty())
+                args.data_dir = value;
+            else
+                args.options[name] = value;
+        } else if (args.command.empty()) {
+            args.command = std::string(a);
+        } else {
+            args.positional.emplace_back(a);
+        }
+    }
+    return args;
+}
+
+int run(int argc, char** argv) {
+    const Args args = parse(argc, argv);
+    if (args.options.count("--help") || args.command == "help") {
+        std::cout << kHelp;
+        return 0;
+    }
+    if (args.command.empty()) throw UsageError("no command given; see `localcore --help`");
+    static const std::map<std::string, std::function<void(const Args&)>> commands = {
+        {"init", cmd_init},
+        {"create-thing", cmd_create_thing},
+        {"issue-cert", cmd_issue_cert},
+        {"issue-claim-cert", cmd_issue_claim_cert},
+        {"put-policy", cmd_put_policy},
+        {"attach-policy", cmd_attach_policy},
+        {"set-cert-status", cmd_set_cert_status},
+        {"list", cmd_list},
+        {"describe", cmd_describe},
+        {"mosquitto-conf", cmd_mosquitto_conf},
+    };
+    auto it = commands.find(args.command);
+    if (it == commands.end())
+        throw UsageError("unknown command '" + args.command + "'; see `localcore --help`");
+    it->second(args);
+    return 0;
+}
+
+}  // namespace
+}  // namespace localcore::cli
+
+int main(int argc, char** argv) {
+    try {
+        return localcore::cli::run(argc, argv);
+    } catch (const localcore::cli::UsageError& e) {
+        std::cerr << "localcore: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "localcore: " << e.what() << "\n";
+        return 1;
+    }
+}
