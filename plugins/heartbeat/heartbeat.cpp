@@ -78,16 +78,10 @@ private:
                                     ",\"period_ms\":" + std::to_string(period_ms_) + "}";
         beats_.add();
         // Armed before emitting: a control message handled during the emit re-arms it itself.
-        const int64_t period_ns = period_ms_ * kNsPerMs;
-        int64_t next = deadline + period_ns;
-        if (next <= now) {
-            // The loop was blocked for whole periods (suspend, overload): skip them, no burst.
-            const int64_t missed = (now - next) / period_ns + 1;
-            next += missed * period_ns;
-            skipped_.add(static_cast<uint64_t>(missed));
+        if (const uint64_t missed = timer_.arm_next_period(std::chrono::nanoseconds(period_ms_ * kNsPerMs))) {
+            skipped_.add(missed);
             host().debug("loop was late: skipped ", missed, " heartbeat period(s)");
         }
-        timer_.arm_at(next);
         host().emit(sdk::Message{topic_, payload, qos_, retain_});
     }
 

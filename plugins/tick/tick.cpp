@@ -42,17 +42,10 @@ private:
             host().info("emitted ", seq_, " message(s); count reached, stopping");
             return;
         }
-        // Next deadline from the previous one, not from now: no drift. If the loop was
-        // blocked for whole periods (suspend, overload), skip them instead of bursting.
-        int64_t next = timer_.deadline_ns() + period_ns_;
-        const int64_t now = sdk::Timer::now_ns();
-        if (next <= now) {
-            const int64_t missed = (now - next) / period_ns_ + 1;
-            next += missed * period_ns_;
-            skipped_.add(static_cast<uint64_t>(missed));
+        if (const uint64_t missed = timer_.arm_next_period(std::chrono::nanoseconds(period_ns_))) {
+            skipped_.add(missed);
             host().debug("loop was late: skipped ", missed, " period(s)");
         }
-        timer_.arm_at(next);
     }
 
     std::string render() const {

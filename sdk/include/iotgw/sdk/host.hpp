@@ -92,6 +92,22 @@ public:
     // The deadline it was last armed for: the base of the next period of a drift-free schedule.
     int64_t deadline_ns() const noexcept { return state_->deadline; }
 
+    // Drift-free periodic schedule: arms one `period` after the last deadline (not after now).
+    // Whole periods already past (a suspended or overloaded loop) are skipped, not burst out
+    // afterwards. Returns how many were skipped.
+    uint64_t arm_next_period(std::chrono::nanoseconds period) {
+        const int64_t p = period.count();
+        int64_t next = state_->deadline + p;
+        uint64_t missed = 0;
+        const int64_t now = now_ns();
+        if (p > 0 && next <= now) {
+            missed = static_cast<uint64_t>((now - next) / p + 1);
+            next += static_cast<int64_t>(missed) * p;
+        }
+        arm_at(next);
+        return missed;
+    }
+
 private:
     struct State {
         State(iotgw_host_instance* s, std::function<void()> f) : self(s), fn(std::move(f)) {}
