@@ -12,8 +12,8 @@ namespace {
 
 constexpr const char* kHelp = R"(usage: localcore [--data DIR] COMMAND [ARGS]
 
-A local stand-in for AWS IoT Core: registry (things, certificates, policies), a local CA and
-(coming) a mosquitto plugin. DIR may also come from the LOCALCORE_DATA environment variable.
+A local stand-in for AWS IoT Core: registry (things, certificates, policies), a local CA and the
+mosquitto plugin (mosquitto-conf). DIR may also come from the LOCALCORE_DATA environment variable.
 
 commands:
   init [DIR] [--policies DIR]        create the data directory, CA, server certificate and load
@@ -29,7 +29,9 @@ commands:
   set-cert-status CERT_ID STATUS     ACTIVE, INACTIVE or REVOKED (REVOKED is permanent)
   list things|certs|policies
   describe thing NAME | cert CERT_ID
-  mosquitto-conf [--port 8883]       print the mosquitto.conf to run the broker with
+  mosquitto-conf [--port 8883] [--plugin PATH] [--templates DIR]
+                 [--mqtt311-unauthorized disconnect|suback_failure]
+                                     print the mosquitto.conf to run the broker with
 
 CERT_ID may be a unique prefix of at least 8 hex characters. Lifetimes: 10m, 12h, 30d, 1y, 20y.
 Exit status: 0 success, 1 failure, 2 bad usage.

@@ -94,7 +94,7 @@ protected:
 
 TEST_F(LocalcoreCli, IssueListDescribeAndDeactivate) {
     auto init = ok({"init"});
-    EXPECT_THAT(init.out, HasSubstr("policies: claim device"));
+    EXPECT_THAT(init.out, HasSubstr("policies: claim console device"));
     ok({"create-thing", "AMR-001"});
     const auto id =
         ok({"issue-cert", "--thing", "AMR-001", "--lifetime", "10m", "--out", (root_ / "amr1").string()})
@@ -104,7 +104,7 @@ TEST_F(LocalcoreCli, IssueListDescribeAndDeactivate) {
     EXPECT_TRUE(fs::exists(root_ / "amr1.pem"));
 
     EXPECT_EQ(ok({"list", "things"}).out, "AMR-001\n");
-    EXPECT_EQ(ok({"list", "policies"}).out, "claim\ndevice\n");
+    EXPECT_EQ(ok({"list", "policies"}).out, "claim\nconsole\ndevice\n");
     const auto certs = ok({"list", "certs"}).out;
     EXPECT_THAT(certs, StartsWith(id + " ACTIVE cn=AMR-001 "));
     EXPECT_THAT(certs, HasSubstr("things=AMR-001 policies=device"));
@@ -227,8 +227,27 @@ TEST_F(LocalcoreCli, MosquittoConf) {
     EXPECT_TRUE(settings.count("set_tcp_nodelay true")) << conf;
     EXPECT_TRUE(settings.count("persistence true")) << conf;
     for (const auto& s : settings) EXPECT_THAT(s, ::testing::Not(HasSubstr("use_identity_as_username")));
-    EXPECT_THAT(conf, HasSubstr("\n# plugin <path of the localcore mosquitto plugin> (coming)\n"));
+    EXPECT_TRUE(settings.count("max_qos 1")) << conf;
+    EXPECT_TRUE(settings.count("plugin_opt_data_dir " + fs::absolute(data_).lexically_normal().string())) << conf;
+    EXPECT_TRUE(settings.count("plugin_opt_mqtt311_unauthorized disconnect")) << conf;
+    // The plugin found beside the command (build tree: bin/ -> lib/localcore/).
+    std::string plugin;
+    for (const auto& s : settings)
+        if (s.starts_with("plugin ")) plugin = s.substr(7);
+    EXPECT_THAT(plugin, ::testing::EndsWith("/localcore_mosquitto.so")) << conf;
+    EXPECT_TRUE(fs::is_regular_file(plugin)) << plugin;
     EXPECT_TRUE(fs::is_directory(data_ / "mosquitto"));
+}
+
+TEST_F(LocalcoreCli, MosquittoConfRefusesAMissingPluginAndABadDenialMode) {
+    ok({"init"});
+    auto missing = run({"mosquitto-conf", "--plugin", (root_ / "nope.so").string()});
+    EXPECT_EQ(missing.status, 1);
+    EXPECT_THAT(missing.err, HasSubstr("localcore_mosquitto.so) was not found at"));
+    EXPECT_EQ(missing.out, "");  // nothing half-printed
+    auto bad = run({"mosquitto-conf", "--mqtt311-unauthorized", "ignore"});
+    EXPECT_EQ(bad.status, 2);
+    EXPECT_THAT(bad.err, HasSubstr("invalid --mqtt311-unauthorized 'ignore'"));
 }
 
 TEST_F(LocalcoreCli, HelpListsEveryCommand) {

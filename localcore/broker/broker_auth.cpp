@@ -1,0 +1,119 @@
+// CONNECT: the X.509 authentication of AWS IoT Core against the local registry, then iot:Connect.
+#include "mosquitto_api.hpp"
+#include <openssl/rand.h>
+
+#include <algorithm>
+
+#include "client_certificate.hpp"
+#include "localcore_broker.hpp"
+
+namespace localcore::broker {
+namespace {
+
+std::string random_session_id() {
+    unsigned char bytes[16];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) return "unknown";
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (std::size_t i = 0; i < sizeof bytes; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+        out.push_back(kDigits[bytes[i] >> 4]);
+        out.push_back(kDigits[bytes[i] & 0x0f]);
+    }
+    return out;
+}
+
+}  // namespace
+
+void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryData& data) const {
+    state.policies = PolicySet{};
+    const auto cert = data.certificates.find(state.certificate_id);
+    if (cert == data.certificates.end()) return;
+    // iot:Connection.Thing.*: with a non-exclusive association the thing is the one attached to the
+    // certificate whose name equals the client id (aws-iot-core.md section 4).
+    const auto& things = cert->second.things;
+    const bool attached = std::find(things.begin(), things.end(), state.client_id) != things.end();
+    state.policy_context.thing_attached = attached;
+    state.policy_context.thing_name =
+        attached ? std::optional<std::string>(state.client_id) : std::nullopt;
+    for (const std::string& name : cert->second.policies) {
+        const auto record = data.policies.find(name);
+        if (record == data.policies.end()) continue;
+        try {
+            state.policies.add(Policy::parse(record->second.document, name));
+        } catch (const PolicyError& e) {
+            // A broken policy grants nothing (default deny) and says why.
+            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: %s", e.what());
+        }
+    }
+}
+
+std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto* client, std::string& refusal) {
+    const char* id = mosquitto_client_id(client);
+    const std::string client_id = id ? id : "";
+    if (client_id.size() > options_.max_client_id_bytes || client_id.starts_with("$")) {
+        refusal = "client id '" + client_id + "' is not valid (AWS: at most " +
+                  std::to_string(options_.max_client_id_bytes) + " bytes, not starting with '$')";
+        return std::nullopt;
+    }
+    const auto peer = peer_certificate(client);
+    if (!peer) {
+        refusal = "no client certificate (AWS IoT Core authenticates devices by X.509)";
+        return std::nullopt;
+    }
+    const RegistryData data = registry_.snapshot();
+    const auto cert = data.certificates.find(peer->fingerprint);
+    if (cert == data.certificates.end()) {
+        refusal = "certificate " + peer->fingerprint + " is not registered; register it with `localcore`";
+        return std::nullopt;
+    }
+    if (cert->second.status != CertStatus::Active) {
+        refusal = "certificate " + peer->fingerprint + " is " + std::string(to_string(cert->second.status)) +
+                  ", only ACTIVE certificates connect";
+        return std::nullopt;
+    }
+    ClientState state;
+    state.client_id = client_id;
+    state.certificate_id = peer->fingerprint;
+    state.session_id = random_session_id();
+    const char* address = mosquitto_client_address(client);
+    state.ip_address = address ? address : "";
+    state.policy_context.client_id = client_id;
+    state.policy_context.certificate_subject = peer->subject;
+    state.policy_context.region = options_.region;
+    state.policy_context.account_id = options_.account_id;
+    refresh_policies(state, data);
+    return state;
+}
+
+int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
+    std::string refusal;
+    auto state = authenticate(event.client, refusal);
+    if (!state) {
+        const char* address = mosquitto_client_address(event.client);
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "localcore: refused connection from %s: %s",
+                             address ? address : "?", refusal.c_str());
+        return MOSQ_ERR_AUTH;
+    }
+    const Decision decision = state->policies.evaluate(Action::connect, state->client_id, state->policy_context);
+    if (!decision.allowed) {
+        mosquitto_log_printf(MOSQ_LOG_NOTICE, "localcore: refused connection of '%s': %s",
+                             state->client_id.c_str(), decision.reason.c_str());
+        publish_connect_failed(*state);
+        return MOSQ_ERR_AUTH;
+    }
+    // A second connection with the same client id takes over: AWS reports the old one as
+    // DUPLICATE_CLIENTID.
+    for (auto& [other_client, other] : clients_) {
+        if (other_client != event.client && other.client_id == state->client_id)
+            other.pending_reason = DisconnectReason::duplicate_client_id;
+    }
+    state->version_number = ++lifecycle_versions_[state->client_id];
+    // mosquitto may reuse the address of a context whose disconnection is not yet announced.
+    if (ClientState* previous = state_of(event.client); previous && previous->disconnecting)
+        finish_disconnect(*previous);
+    clients_[event.client] = std::move(*state);  // "connected" goes out on the next TICK
+    return MOSQ_ERR_SUCCESS;
+}
+
+}  // namespace localcore::broker

@@ -1,0 +1,90 @@
+// Construction and the helpers shared by the event handlers.
+#include "localcore_broker.hpp"
+
+#include "mosquitto_api.hpp"
+
+#include "mqtt_limits.hpp"
+
+namespace localcore::broker {
+
+std::string_view to_string(DisconnectReason reason) {
+    switch (reason) {
+        case DisconnectReason::client_initiated:
+            return "CLIENT_INITIATED_DISCONNECT";
+        case DisconnectReason::connection_lost:
+            return "CONNECTION_LOST";
+        case DisconnectReason::keepalive_timeout:
+            return "MQTT_KEEP_ALIVE_TIMEOUT";
+        case DisconnectReason::duplicate_client_id:
+            return "DUPLICATE_CLIENTID";
+        case DisconnectReason::auth_error:
+            return "AUTH_ERROR";
+        case DisconnectReason::forbidden_access:
+            return "FORBIDDEN_ACCESS";
+        case DisconnectReason::client_error:
+            return "CLIENT_ERROR";
+        case DisconnectReason::server_initiated:
+            return "SERVER_INITIATED_DISCONNECT";
+    }
+    return "SERVER_ERROR";
+}
+
+LocalCoreBroker::LocalCoreBroker(BrokerOptions options)
+    : options_(std::move(options)),
+      registry_(Registry::open(options_.data_dir)),
+      ca_(Ca::open(options_.data_dir / "ca")),
+      shadows_(options_.data_dir, ShadowLimits{},
+               [this](std::string_view thing) { return registry_.thing(thing).has_value(); }),
+      provisioning_(registry_, ca_, options_.data_dir,
+                    ProvisioningOptions{options_.templates_dir, options_.device_cert_lifetime,
+                                        options_.ownership_token_ttl}),
+      rotation_(registry_) {
+    // A shadow 500 says only "Internal service failure" to the client, as AWS does; the reason
+    // (a damaged file, a failed write) goes to the broker log.
+    shadows_.set_error_sink([](std::string_view what) {
+        const std::string text(what);
+        mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: shadow service: %s", text.c_str());
+    });
+}
+
+std::int64_t LocalCoreBroker::now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+ClientState* LocalCoreBroker::state_of(const mosquitto* client) {
+    const auto it = clients_.find(client);
+    return it == clients_.end() ? nullptr : &it->second;
+}
+
+RequesterContext LocalCoreBroker::requester_of(const ClientState& state) const {
+    RequesterContext out;
+    out.client_id = state.client_id;
+    out.certificate_id = state.certificate_id;
+    out.thing = state.policy_context.thing_name;
+    return out;
+}
+
+void LocalCoreBroker::publish(const OutboundMessage& message, const ClientState* requester) {
+    const char* only_to = nullptr;
+    if (message.only_to_requester) {
+        // AWS answers only the requesting connection, and only on a topic it subscribed to;
+        // mosquitto_broker_publish(clientid) would deliver even without a subscription.
+        if (requester == nullptr || !subscribed(*requester, message.topic)) {
+            mosquitto_log_printf(MOSQ_LOG_INFO,
+                                 "localcore: reply on %s dropped: the requester is not subscribed to it",
+                                 message.topic.c_str());
+            return;
+        }
+        only_to = requester->client_id.c_str();
+    }
+    const int rc = mosquitto_broker_publish_copy(only_to, message.topic.c_str(),
+                                                 static_cast<int>(message.payload.size()),
+                                                 message.payload.data(), 1, false, nullptr);
+    if (rc != MOSQ_ERR_SUCCESS)
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "localcore: could not publish on %s: %s", message.topic.c_str(),
+                             mosquitto_strerror(rc));
+}
+
+}  // namespace localcore::broker

@@ -1,0 +1,118 @@
+// The localcore mosquitto plugin: makes a loopback mosquitto 2.0 behave like AWS IoT Core's
+// endpoint for what this system uses (aws-iot-core.md): X.509 authentication against the local
+// registry, IoT policy authorization on every operation, AWS limits, the Device Shadow and Fleet
+// Provisioning services, lifecycle events and the backend step of certificate rotation.
+//
+// mosquitto runs every plugin callback on its one main thread, so this object needs no locking.
+// No exception may cross into mosquitto: each callback entry point (plugin_entry.cpp) catches.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "broker_options.hpp"
+#include "ca.hpp"
+#include "outbound_message.hpp"
+#include "policy.hpp"
+#include "provisioning.hpp"
+#include "registry.hpp"
+#include "rotation.hpp"
+#include "shadow.hpp"
+
+struct mosquitto;
+struct mosquitto_evt_basic_auth;
+struct mosquitto_evt_acl_check;
+struct mosquitto_evt_message;
+struct mosquitto_evt_disconnect;
+
+namespace localcore::broker {
+
+// AWS lifecycle `disconnectReason` values this emulator produces.
+enum class DisconnectReason {
+    client_initiated,
+    connection_lost,
+    keepalive_timeout,
+    duplicate_client_id,
+    auth_error,        // the certificate left ACTIVE
+    forbidden_access,  // an unauthorized operation closed the connection (MQTT 3.1.1)
+    client_error,      // protocol error, a limit exceeded
+    server_initiated,
+};
+std::string_view to_string(DisconnectReason);
+
+// What the broker knows about one authenticated connection.
+struct ClientState {
+    std::string client_id;
+    std::string certificate_id;
+    std::string session_id;  // lifecycle sessionIdentifier
+    std::string ip_address;
+    std::int64_t version_number = 0;  // shared by its connected / disconnected events
+    RequestContext policy_context;     // variables for policy evaluation
+    PolicySet policies;
+    std::vector<std::string> subscriptions;  // allowed filters, for replies "only to the requester"
+    std::optional<DisconnectReason> pending_reason;  // set when we close it (kick, takeover)
+    bool kicked = false;
+    // Lifecycle bookkeeping. mosquitto 2.0 has no "connected" event and calls DISCONNECT with
+    // reason -1 *before* it publishes the Will (whose ACL check needs this state), and on a
+    // takeover the new client's BASIC_AUTH runs before the old one's DISCONNECT. So events are
+    // published on the next TICK: disconnections first, then new connections.
+    bool connected_announced = false;
+    bool disconnecting = false;
+};
+
+class LocalCoreBroker {
+public:
+    explicit LocalCoreBroker(BrokerOptions options);
+
+    // Each returns a mosquitto MOSQ_ERR_* code.
+    int on_basic_auth(mosquitto_evt_basic_auth& event);
+    int on_acl_check(mosquitto_evt_acl_check& event);
+    int on_message(mosquitto_evt_message& event);
+    int on_disconnect(mosquitto_evt_disconnect& event);
+    int on_tick();
+
+private:
+    struct RegistryStamp {
+        std::int64_t mtime_ns = 0;
+        std::uintmax_t size = 0;
+        std::uintmax_t inode = 0;
+        bool operator==(const RegistryStamp&) const = default;
+    };
+
+    // Builds the policy context and policy set for a certificate; nullopt + reason when refused.
+    std::optional<ClientState> authenticate(mosquitto* client, std::string& refusal);
+    void refresh_policies(ClientState& state, const RegistryData& data) const;
+    // Denial under the configured protocol rules; `what` goes to the log.
+    int deny(mosquitto* client, ClientState* state, const std::string& what, bool is_subscribe);
+    int limit_violation(mosquitto* client, ClientState* state, const std::string& what);
+    void publish(const OutboundMessage& message, const ClientState* requester);
+    void publish_lifecycle(const ClientState& state, bool connected, std::optional<DisconnectReason> reason);
+    void publish_connect_failed(const ClientState& state);
+    void publish_subscription_event(const ClientState& state, bool subscribed, const std::string& filter);
+    void check_registry();
+    void flush_lifecycle();  // publishes pending disconnected, then connected events
+    void finish_disconnect(ClientState& state);
+    ClientState* state_of(const mosquitto* client);
+    RequesterContext requester_of(const ClientState& state) const;
+    static std::int64_t now_ms();
+
+    BrokerOptions options_;
+    Registry registry_;
+    Ca ca_;
+    ShadowService shadows_;
+    FleetProvisioning provisioning_;
+    CertificateRotation rotation_;
+    std::unordered_map<const mosquitto*, ClientState> clients_;
+    std::map<std::string, std::int64_t> lifecycle_versions_;  // per client id
+    std::optional<RegistryStamp> registry_stamp_;
+    std::chrono::steady_clock::time_point next_registry_check_{};
+};
+
+}  // namespace localcore::broker
