@@ -28,10 +28,22 @@ std::unique_ptr<mqtt::async_client> make_client(const std::string& uri, const st
 TestMqttClient::TestMqttClient(const MosquittoBroker& broker, const DevPki::Device& cert,
                                const std::string& client_id, int mqtt_version)
     : mqtt_version_(mqtt_version), ca_(broker.ca().string()), cert_(cert.cert.string()), key_(cert.key.string()) {
-    if (mqtt_version != 4 && mqtt_version != 5)
+    init(broker.host(), broker.port(), client_id);
+}
+
+TestMqttClient::TestMqttClient(const Endpoint& endpoint, const std::string& client_id, int mqtt_version)
+    : mqtt_version_(mqtt_version),
+      ca_(endpoint.ca.string()),
+      cert_(endpoint.cert.string()),
+      key_(endpoint.key.string()) {
+    init(endpoint.host, endpoint.port, client_id);
+}
+
+void TestMqttClient::init(const std::string& host, int port, const std::string& client_id) {
+    if (mqtt_version_ != 4 && mqtt_version_ != 5)
         throw std::invalid_argument("TestMqttClient: mqtt_version must be 4 (3.1.1) or 5, not " +
-                                    std::to_string(mqtt_version));
-    client_ = make_client("ssl://" + broker.host() + ":" + std::to_string(broker.port()), client_id, mqtt_version);
+                                    std::to_string(mqtt_version_));
+    client_ = make_client("ssl://" + host + ":" + std::to_string(port), client_id, mqtt_version_);
     // Runs on paho's thread: only record and wake waiters.
     client_->set_message_callback([this](mqtt::const_message_ptr m) {
         {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -29,9 +30,18 @@ public:
         bool retained;
     };
 
+    // A TLS endpoint and the client certificate to present, for brokers that are not a
+    // MosquittoBroker (e.g. localcore's). `host` must match the server certificate's SAN.
+    struct Endpoint {
+        std::string host;
+        int port = 0;
+        std::filesystem::path ca, cert, key;
+    };
+
     // mqtt_version: 4 (3.1.1) or 5.
     TestMqttClient(const MosquittoBroker& broker, const DevPki::Device& cert, const std::string& client_id,
                    int mqtt_version = 4);
+    TestMqttClient(const Endpoint& endpoint, const std::string& client_id, int mqtt_version = 4);
     ~TestMqttClient();  // disconnects
     TestMqttClient(const TestMqttClient&) = delete;
     TestMqttClient& operator=(const TestMqttClient&) = delete;
@@ -57,6 +67,7 @@ public:
     void clear();
 
 private:
+    void init(const std::string& host, int port, const std::string& client_id);
     void set_error(const std::string& e);
 
     int mqtt_version_;
