@@ -382,10 +382,11 @@ private:
             const auto key = name_of(f);
             const auto fp = child(props_path, key);
             if (key == "CertificateId") {
-                auto ref = f.value.IsObject() && f.value.MemberCount() == 1 ? f.value.FindMember("Ref")
-                                                                            : f.value.MemberEnd();
-                if (!f.value.IsObject() || ref == f.value.MemberEnd() || !ref->value.IsString() ||
-                    text_of(ref->value) != kCertificateIdParameter)
+                // MemberEnd()/FindMember() are only defined on objects: check the type first.
+                const bool is_ref = f.value.IsObject() && f.value.MemberCount() == 1 &&
+                                    f.value.HasMember("Ref") && f.value["Ref"].IsString() &&
+                                    text_of(f.value["Ref"]) == kCertificateIdParameter;
+                if (!is_ref)
                     fail(fp,
                          "fleet provisioning templates must write \"CertificateId\": {\"Ref\": "
                          "\"AWS::IoT::Certificate::Id\"}");
