@@ -31,6 +31,12 @@ int LocalCoreBroker::on_acl_check(mosquitto_evt_acl_check& event) {
     if (state == nullptr) return MOSQ_ERR_ACL_DENIED;  // not authenticated by us: nothing is allowed
     const std::string topic = event.topic ? event.topic : "";
     const RequestContext& ctx = state->policy_context;
+    if (state->offline) {
+        // Deliveries queued for an offline persistent session: Receive still applies.
+        if (event.access != MOSQ_ACL_READ) return MOSQ_ERR_ACL_DENIED;
+        return state->policies.evaluate(Action::receive, topic, ctx).allowed ? MOSQ_ERR_SUCCESS
+                                                                              : MOSQ_ERR_ACL_DENIED;
+    }
     if (state->disconnecting) {
         // The only check after DISCONNECT is the Will being sent: AWS requires iot:Publish (and
         // iot:RetainPublish for a retained Will) on its topic.

@@ -109,9 +109,17 @@ int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
             other.pending_reason = DisconnectReason::duplicate_client_id;
     }
     state->version_number = ++lifecycle_versions_[state->client_id];
+    state->persistent = !mosquitto_client_clean_session(event.client);
     // mosquitto may reuse the address of a context whose disconnection is not yet announced.
     if (ClientState* previous = state_of(event.client); previous && previous->disconnecting)
         finish_disconnect(*previous);
+    // An offline persistent session of this client id is taken over by this connection.
+    for (auto it = clients_.begin(); it != clients_.end();) {
+        if (it->first != event.client && it->second.offline && it->second.client_id == state->client_id)
+            it = clients_.erase(it);
+        else
+            ++it;
+    }
     clients_[event.client] = std::move(*state);  // "connected" goes out on the next TICK
     return MOSQ_ERR_SUCCESS;
 }

@@ -128,6 +128,11 @@ void LocalCoreBroker::publish_subscription_event(const ClientState& state, bool 
 int LocalCoreBroker::on_disconnect(mosquitto_evt_disconnect& event) {
     ClientState* state = state_of(event.client);
     if (state == nullptr || state->disconnecting) return MOSQ_ERR_SUCCESS;
+    if (state->offline) {
+        // The end of an offline persistent session (expiry), not a connection: no event.
+        clients_.erase(event.client);
+        return MOSQ_ERR_SUCCESS;
+    }
     state->disconnecting = true;
     // mosquitto 2.0 passes -1; newer versions may pass a real code.
     if (!state->pending_reason && event.reason >= 0) state->pending_reason = reason_from_mosquitto(event.reason);
@@ -146,13 +151,20 @@ void LocalCoreBroker::flush_lifecycle() {
     for (auto it = clients_.begin(); it != clients_.end();) {
         if (it->second.disconnecting) {
             finish_disconnect(it->second);
-            it = clients_.erase(it);
+            if (it->second.persistent && !it->second.kicked) {
+                it->second.disconnecting = false;
+                it->second.offline = true;
+                it->second.subscriptions.clear();
+                ++it;
+            } else {
+                it = clients_.erase(it);
+            }
         } else {
             ++it;
         }
     }
     for (auto& [client, state] : clients_) {
-        if (!state.connected_announced) {
+        if (!state.connected_announced && !state.offline) {
             state.connected_announced = true;
             publish_lifecycle(state, true, std::nullopt);
         }

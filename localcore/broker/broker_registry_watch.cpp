@@ -37,9 +37,14 @@ void LocalCoreBroker::check_registry() {
         return;
     }
     std::vector<std::string> to_kick;
+    std::vector<const mosquitto*> ended_sessions;
     for (auto& [client, state] : clients_) {
         if (state.disconnecting) continue;
         const auto cert = data.certificates.find(state.certificate_id);
+        if (state.offline && (cert == data.certificates.end() || cert->second.status != CertStatus::Active)) {
+            ended_sessions.push_back(client);  // nothing more is delivered to a dead certificate
+            continue;
+        }
         if (cert == data.certificates.end() || cert->second.status != CertStatus::Active) {
             if (!state.kicked) {
                 state.kicked = true;
@@ -50,6 +55,7 @@ void LocalCoreBroker::check_registry() {
         }
         refresh_policies(state, data);
     }
+    for (const mosquitto* client : ended_sessions) clients_.erase(client);
     // Kicking triggers on_disconnect, which edits clients_: collect first, kick after.
     for (const std::string& id : to_kick) {
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "localcore: disconnecting '%s': its certificate is no longer ACTIVE",

@@ -83,8 +83,8 @@ void LocalCoreBroker::publish(const OutboundMessage& message, const ClientState*
                                                  static_cast<int>(message.payload.size()),
                                                  message.payload.data(), 1, false, nullptr);
     if (rc != MOSQ_ERR_SUCCESS)
-        mosquitto_log_printf(MOSQ_LOG_WARNING, "localcore: could not publish on %s: %s", message.topic.c_str(),
-                             mosquitto_strerror(rc));
+        mosquitto_log_printf(MOSQ_LOG_WARNING, "localcore: could not publish on %s: MOSQ_ERR %d",
+                             message.topic.c_str(), rc);
 }
 
 }  // namespace localcore::broker

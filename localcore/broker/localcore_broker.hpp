@@ -65,6 +65,11 @@ struct ClientState {
     // published on the next TICK: disconnections first, then new connections.
     bool connected_announced = false;
     bool disconnecting = false;
+    // A persistent session (clean session off) outlives its connection: mosquitto keeps queueing
+    // QoS 1 messages for it and checks iot:Receive for each one against this client. Its state
+    // stays (offline) until the client id connects again or the session ends.
+    bool persistent = false;
+    bool offline = false;
 };
 
 class LocalCoreBroker {

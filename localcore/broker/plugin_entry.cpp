@@ -89,8 +89,8 @@ LOCALCORE_PLUGIN_EXPORT int mosquitto_plugin_init(mosquitto_plugin_id_t* identif
     for (const Registration& r : kCallbacks) {
         const int rc = mosquitto_callback_register(identifier, r.event, r.callback, nullptr, instance.get());
         if (rc != MOSQ_ERR_SUCCESS) {
-            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: cannot register callback %d: %s", r.event,
-                                 mosquitto_strerror(rc));
+            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: cannot register callback %d: MOSQ_ERR %d", r.event,
+                                 rc);
             return rc;
         }
     }
