@@ -4,7 +4,13 @@
 // Rotation replaces the files atomically; credentials() notices the change and re-checks, and
 // keeps handing out the last good files (through their still-open descriptors) if the new ones
 // are not usable.
+// Renewal on the device (ABI 1.1, renewal_store.hpp): a new key is made here and never leaves;
+// the issued certificate waits as pending until it is promoted, the replaced pair is kept as the
+// backup until the next promotion, and every step is atomic on disk. The work is a few
+// milliseconds (a P-256 key, some fsyncs) once a year, so it runs on the loop; the completion is
+// still delivered asynchronously, as the ABI requires.
 #include "pem_check.hpp"
+#include "renewal_store.hpp"
 #include "schema.hpp"
 
 #include <cerrno>
@@ -36,24 +42,80 @@ struct Fingerprint {
 
 class FileCredentials final : public sdk::CredentialsProvider {
 public:
+    static constexpr bool supports_renewal = true;
+
     FileCredentials(sdk::Host host, const sdk::Config& cfg)
         : CredentialsProvider(host),
           paths_{cfg.string("cert"), cfg.string("key"), cfg.optional_string("ca").value_or("")},
+          slots_(paths_.cert, paths_.key),
           expiry_warning_(cfg.duration("expiry_warning")),
+          await_provisioning_(cfg.boolean("await_provisioning")),
+          recovered_(recover()),
           good_(initial_check()) {}
 
     void start() override {
         days_gauge_ = host().gauge("days_to_expiry", "days until the certificate expires");
         if (!good_) {
-            if (!exists(paths_.cert) && !exists(paths_.key)) throw sdk::Error(not_provisioned());
+            if (!exists(paths_.cert) && !exists(paths_.key)) {
+                if (!await_provisioning_) throw sdk::Error(not_provisioned());
+                host().notice("waiting for provisioning to create ", paths_.cert, " and ", paths_.key,
+                              " (await_provisioning = true)");
+                return;
+            }
             good_ = check_files(paths_, now_unix());  // they appeared since create: check them now
         }
         announce();
-        recheck_.emplace(host().timer([this] {
-            refresh();
-            recheck_->arm_at(recheck_->deadline_ns() + std::chrono::nanoseconds(kRecheckPeriod).count());
-        }));
-        recheck_->arm_in(kRecheckPeriod);
+        arm_recheck();
+    }
+
+    void renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) override {
+        using Op = sdk::RenewalOp;
+        std::string output;
+        try {
+            switch (op) {
+            case Op::create_key:
+                output = create_pending_key(slots_, input);
+                host().notice("created a new key ", slots_.key_pending, " and its CSR");
+                break;
+            case Op::store_cert:
+                store_pending_certificate(slots_, input);
+                host().notice("stored the issued certificate as pending: ", slots_.cert_pending);
+                break;
+            case Op::promote:
+                promote_pending(slots_);
+                host().notice("promoted the pending key and certificate to ", paths_.key, " and ", paths_.cert,
+                              "; the previous ones are kept as ", slots_.key_backup, " and ", slots_.cert_backup);
+                after_switch("promoted");
+                break;
+            case Op::discard:
+                discard_pending(slots_);
+                host().info("discarded the pending key and certificate");
+                break;
+            case Op::rollback:
+                rollback_to_backup(slots_);
+                host().warning("rolled back to the previous key and certificate (", paths_.cert, ")");
+                after_switch("rolled back");
+                break;
+            }
+        } catch (const std::exception& e) {
+            done.fail(std::string(sdk::renewal_op_name(op)) + " failed: " + e.what());
+            return;
+        }
+        done.succeed(std::move(output));
+    }
+
+    sdk::Credentials pending_credentials() override {
+        Paths pending{slots_.cert_pending, slots_.key_pending, paths_.ca};
+        if (!exists(pending.cert) || !exists(pending.key))
+            throw sdk::Error("there is no pending key and certificate (" + pending.key + ", " + pending.cert + ")",
+                             IOTGW_ERR_NOT_FOUND);
+        CheckedFiles checked = check_files(pending, now_unix());
+        sdk::Credentials c;
+        c.cert_chain_path = pending.cert;
+        c.private_key_path = pending.key;
+        c.ca_path = pending.ca;
+        c.not_after_unix = checked.not_after;
+        return c;
     }
 
     void stop() noexcept override { recheck_.reset(); }
@@ -82,6 +144,33 @@ public:
     }
 
 private:
+    void arm_recheck() {
+        if (recheck_) return;
+        recheck_.emplace(host().timer([this] {
+            refresh();
+            recheck_->arm_at(recheck_->deadline_ns() + std::chrono::nanoseconds(kRecheckPeriod).count());
+        }));
+        recheck_->arm_in(kRecheckPeriod);
+    }
+
+    // After a promotion or rollback: check the new current pair now (an unusable one is never
+    // handed out, see refresh) and tell the connections that use this instance.
+    void after_switch(const char* reason) {
+        refresh();  // checks the new pair and logs its expiry
+        arm_recheck();
+        try {
+            host().publish_event("changed", std::string("{\"reason\":\"") + reason + "\"}");
+        } catch (const std::exception& e) {
+            host().warning("cannot announce the changed credentials: ", e.what());
+        }
+    }
+
+    std::optional<std::string> recover() {
+        auto what = recover_slots(slots_);
+        if (what) host().notice("credential files: ", *what);
+        return what;
+    }
+
     static std::string fd_path(const Fd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); }
     static bool exists(const std::string& path) {
         std::error_code ec;
@@ -165,7 +254,10 @@ private:
     }
 
     const Paths paths_;
+    const SlotPaths slots_;
     const std::chrono::milliseconds expiry_warning_;
+    const bool await_provisioning_;
+    const std::optional<std::string> recovered_;
     std::optional<CheckedFiles> good_;  // nullopt: not provisioned yet
     bool on_disk_is_good_ = true;
     std::optional<Fingerprint> failed_;  // the unusable state already reported
@@ -179,8 +271,8 @@ private:
 
 IOTGW_DECLARE_PLUGIN(iotgw::plugins::file::FileCredentials,
                      {.abi_major = 1,
-                      .abi_minor = 0,
+                      .abi_minor = 1,
                       .name = "file",
-                      .version = "1.0.0",
+                      .version = "1.1.0",
                       .description = "Certificate chain and private key from PEM files, checked before use.",
                       .fields = iotgw::plugins::file::kFields})

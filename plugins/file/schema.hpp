@@ -15,6 +15,11 @@ inline constexpr iotgw_config_field kFields[] = {
     Field::duration("expiry_warning", "Warn when the certificate expires within this time.")
         .with_default("\"30d\"")
         .at_least(0),
+    Field::boolean("await_provisioning",
+                   "Start even when neither `cert` nor `key` exists yet: a provisioning plugin (e.g. "
+                   "fleet_provisioning) creates them on first boot. Connections using this instance "
+                   "wait until then.")
+        .with_default("false"),
 };
 
 }  // namespace iotgw::plugins::file

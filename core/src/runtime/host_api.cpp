@@ -161,8 +161,9 @@ void set_error(iotgw_error* err, const std::string& text) {
     std::snprintf(err->message, sizeof err->message, "%s", text.c_str());
 }
 
-int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_credentials* out, iotgw_error* err) {
-    if (self == nullptr || name == nullptr || out == nullptr) return IOTGW_ERR_FAILED;
+// The running credentials instance `name`, or a status with `err` filled in.
+int find_credentials(iotgw_host_instance* self, const char* name, Node*& out, iotgw_error* err) {
+    if (self == nullptr || name == nullptr) return IOTGW_ERR_FAILED;
     if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
     Node* n = self->runtime->find(name);
     if (n == nullptr || n->config->kind != IOTGW_KIND_CREDENTIALS) {
@@ -173,18 +174,70 @@ int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_cred
         set_error(err, std::string("credentials instance '") + name + "' is not running");
         return IOTGW_ERR_STOPPED;
     }
+    out = n;
+    return IOTGW_OK;
+}
+
+// The ABI 1.1 renewal functions of `n`, or nullptr (with `err` filled in) for a 1.0 provider or
+// one that cannot renew: the size check keeps us from reading past an older plugin's struct.
+const iotgw_credentials_api* renewal_api(const Node& n, iotgw_error* err) {
+    const auto* api = static_cast<const iotgw_credentials_api*>(n.desc->kind_api);
+    constexpr std::size_t need = offsetof(iotgw_credentials_api, get_pending) + sizeof(void*);
+    if (api->size < need || api->renew == nullptr || api->get_pending == nullptr) {
+        set_error(err, "credentials instance '" + n.config->name + "' (plugin '" + n.config->type +
+                           "') cannot renew its key and certificate on the device: use a credentials plugin "
+                           "that supports renewal (e.g. `file`)");
+        return nullptr;
+    }
+    return api;
+}
+
+// Copy only as much as the caller's struct holds.
+void copy_credentials(const iotgw_credentials& tmp, iotgw_credentials* out) {
+    const uint32_t n_copy = std::min<uint32_t>(out->size != 0 ? out->size : sizeof tmp, sizeof tmp);
+    const uint32_t caller_size = out->size;
+    std::memcpy(out, &tmp, n_copy);
+    out->size = caller_size;
+}
+
+int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_credentials* out, iotgw_error* err) {
+    if (out == nullptr) return IOTGW_ERR_FAILED;
+    Node* n = nullptr;
+    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
     const auto* api = static_cast<const iotgw_credentials_api*>(n->desc->kind_api);
     iotgw_credentials tmp{};
     tmp.size = sizeof tmp;
     int rc = api->get(n->instance, &tmp, err);
     if (rc != IOTGW_OK) return rc;
-    // Copy only as much as the caller's struct holds.
-    const uint32_t n_copy = std::min<uint32_t>(out->size != 0 ? out->size : sizeof tmp, sizeof tmp);
-    const uint32_t caller_size = out->size;
-    std::memcpy(out, &tmp, n_copy);
-    out->size = caller_size;
+    copy_credentials(tmp, out);
     return IOTGW_OK;
 }
+
+int host_credentials_renew(iotgw_host_instance* self, const char* name, uint32_t op, const char* input,
+                           size_t input_len, iotgw_renewal_done done, void* user, iotgw_error* err) {
+    if (done == nullptr || (input == nullptr && input_len != 0)) return IOTGW_ERR_FAILED;
+    Node* n = nullptr;
+    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
+    const auto* api = renewal_api(*n, err);
+    if (api == nullptr) return IOTGW_ERR_UNSUPPORTED;
+    return api->renew(n->instance, op, input != nullptr ? input : "", input_len, done, user, err);
+}
+
+int host_get_pending_credentials(iotgw_host_instance* self, const char* name, iotgw_credentials* out,
+                                 iotgw_error* err) {
+    if (out == nullptr) return IOTGW_ERR_FAILED;
+    Node* n = nullptr;
+    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
+    const auto* api = renewal_api(*n, err);
+    if (api == nullptr) return IOTGW_ERR_UNSUPPORTED;
+    iotgw_credentials tmp{};
+    tmp.size = sizeof tmp;
+    int rc = api->get_pending(n->instance, &tmp, err);
+    if (rc != IOTGW_OK) return rc;
+    copy_credentials(tmp, out);
+    return IOTGW_OK;
+}
+
 
 // Event names are topic levels: no separators or wildcards inside one.
 bool valid_event_name(const char* e) {
@@ -251,6 +304,8 @@ const iotgw_host_api kHostApi = [] {
     a.event_publish = &host_event_publish;
     a.event_subscribe = &host_event_subscribe;
     a.event_unsubscribe = &host_event_unsubscribe;
+    a.credentials_renew = &host_credentials_renew;
+    a.get_pending_credentials = &host_get_pending_credentials;
     return a;
 }();
 

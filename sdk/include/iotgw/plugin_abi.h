@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define IOTGW_ABI_MAJOR 1u
-#define IOTGW_ABI_MINOR 0u
+#define IOTGW_ABI_MINOR 1u
 /* A C++ cast in C++ so the macros stay clean under -Wold-style-cast in plugins and the core. */
 #ifdef __cplusplus
 #define IOTGW_U32_(x) static_cast<uint32_t>(x)
@@ -153,11 +153,43 @@ typedef struct iotgw_credentials {
     int64_t not_after_unix;       /* leaf certificate expiry, seconds since the epoch; 0 unknown */
 } iotgw_credentials;
 
+/* ---- ABI 1.1: on-device renewal of credentials ----
+ * A provider that can renew keeps up to three pairs: `current` (what get() hands out), `pending`
+ * (a new key, later with its certificate) and `backup` (the pair current replaced at the last
+ * promotion, kept until the next one). The private key never leaves the provider: it creates the
+ * key and signs a CSR; only the CSR and the issued certificate cross this boundary. Every state
+ * change is atomic on the provider's storage (a crash leaves the old or the new state).
+ * After PROMOTE and ROLLBACK the provider publishes its internal event "changed"
+ * ("$iotgw/instance/<provider>/changed", payload {"reason":"promoted"|"rolled back"}) so that
+ * connections using it reconnect with the new pair. */
+typedef enum iotgw_renewal_op {
+    IOTGW_RENEWAL_CREATE_KEY = 1, /* input: CSR subject common name (may be empty); output: CSR PEM.
+                                     Replaces any earlier pending key and certificate. */
+    IOTGW_RENEWAL_STORE_CERT = 2, /* input: PEM chain issued for the pending key; kept as pending */
+    IOTGW_RENEWAL_PROMOTE = 3,    /* pending -> current, current -> backup (the old backup goes) */
+    IOTGW_RENEWAL_DISCARD = 4,    /* removes the pending key and certificate, if any */
+    IOTGW_RENEWAL_ROLLBACK = 5    /* backup -> current (the current pair goes) */
+} iotgw_renewal_op;
+
+/* Completion of a renewal operation: called exactly once, on the loop thread, never before the
+ * call that started it has returned (with IOTGW_ERR_STOPPED if the provider stopped first).
+ * `output` (CREATE_KEY: the CSR PEM; else NULL) and `error` (why it failed; NULL on success) are
+ * valid during the call only. */
+typedef void (*iotgw_renewal_done)(void *user, int status, const char *output, const char *error);
+
 typedef struct iotgw_credentials_api {
     uint32_t size;
     uint32_t reserved;
     /* Fill `out`; its strings stay valid until the next call or destroy. */
     int (*get)(void *instance, iotgw_credentials *out, iotgw_error *err);
+
+    /* ---- ABI 1.1; present when `size` covers them; NULL when the provider cannot renew ---- */
+    /* Start `op` (iotgw_renewal_op). Non-zero: it did not start, `err` says why, `done` is not
+     * called. One operation at a time: a second one while the first runs is refused. */
+    int (*renew)(void *instance, uint32_t op, const char *input, size_t input_len, iotgw_renewal_done done,
+                 void *user, iotgw_error *err);
+    /* Like get, for the pending pair (IOTGW_ERR_NOT_FOUND when there is no complete one). */
+    int (*get_pending)(void *instance, iotgw_credentials *out, iotgw_error *err);
 } iotgw_credentials_api;
 
 /* ---- endpoints: "name:address" references in pipelines ---- */
@@ -238,6 +270,16 @@ typedef struct iotgw_host_api {
                                 void (*fn)(void *user, const char *event, const char *payload_json),
                                 void *user);
     void (*event_unsubscribe)(iotgw_host_instance *self, uint32_t subscription_id);
+
+    /* ---- ABI 1.1 (check `size` before use) ---- */
+    /* Run a renewal operation on a credentials instance (see iotgw_renewal_op); loop thread only.
+     * IOTGW_ERR_UNSUPPORTED when its plugin cannot renew. Non-zero: `done` is not called. */
+    int (*credentials_renew)(iotgw_host_instance *self, const char *credentials_instance, uint32_t op,
+                             const char *input, size_t input_len, iotgw_renewal_done done, void *user,
+                             iotgw_error *err);
+    /* The pending pair of a credentials instance, e.g. to prove it with a connection. */
+    int (*get_pending_credentials)(iotgw_host_instance *self, const char *credentials_instance,
+                                   iotgw_credentials *out, iotgw_error *err);
 } iotgw_host_api;
 
 /* ---- what a plugin library describes itself as ---- */

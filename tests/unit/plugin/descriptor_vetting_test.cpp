@@ -73,7 +73,9 @@ protected:
     test::RecordingHost host;
     PluginRegistry registry{host.api()};
     iotgw_plugin_descriptor d{};
-    iotgw_credentials_api credentials_api{sizeof(iotgw_credentials_api), 0, &get_credentials_cb};
+    // An ABI 1.0 provider: its table ends after `get` (1.1 appended the renewal functions).
+    iotgw_credentials_api credentials_api{offsetof(iotgw_credentials_api, renew), 0, &get_credentials_cb, nullptr,
+                                          nullptr};
 };
 
 TEST_F(DescriptorVetting, BuiltinIsRegisteredWithItsOrigin) {
@@ -273,7 +275,7 @@ TEST_F(DescriptorVetting, CredentialsKindApiTooSmall) {
     d.kind_api = &credentials_api;
     EXPECT_EQ(refusal(), "builtin:stage: plugin 'stage' (credentials): wrong struct size: its "
                          "credentials interface is 8 bytes, but the ABI 1.0 one has at least " +
-                             std::to_string(sizeof(iotgw_credentials_api)) +
+                             std::to_string(offsetof(iotgw_credentials_api, renew)) +
                              "; rebuild it against iotgw-sdk 1.x.");
 }
 

@@ -132,11 +132,14 @@ TEST_F(PluginLoading, FutureMajorAbi) {
                     "gateway that supports ABI 2.");
 }
 
+// The gateway's own ABI version as the messages print it ("1.1").
+std::string current_abi() { return std::to_string(IOTGW_ABI_MAJOR) + "." + std::to_string(IOTGW_ABI_MINOR); }
+
 TEST_F(PluginLoading, TooNewMinorAbi) {
     const auto lib = fixture_library("too_new_minor", "too_new_minor").string();
     EXPECT_EQ(load_failure("too_new_minor"),
-              lib + ": needs gateway plugin ABI 1.99 or newer; this gateway provides 1.0: upgrade "
-                    "the gateway.");
+              lib + ": needs gateway plugin ABI 1.99 or newer; this gateway provides " + current_abi() +
+                  ": upgrade the gateway.");
 }
 
 TEST_F(PluginLoading, WrongStructSize) {
@@ -154,8 +157,9 @@ TEST_F(PluginLoading, NullDescriptorAndItsLogMessage) {
     EXPECT_EQ(load_failure("null_descriptor"),
               lib + ": its entry point 'iotgw_plugin_entry' returned no descriptor (NULL), which "
                     "means the plugin refused to run with this gateway (iotgw " IOTGW_VERSION
-                    ", plugin ABI 1.0): see the plugin's own log message for why, or install a "
-                    "build of the plugin made for this gateway.");
+                    ", plugin ABI " + current_abi() +
+                  "): see the plugin's own log message for why, or install a build of the plugin made for "
+                  "this gateway.");
     EXPECT_THAT(host.lines(), ElementsAre("<3>null_descriptor: refusing to load (test fixture)"));
 }
 

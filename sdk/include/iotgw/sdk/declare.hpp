@@ -8,6 +8,7 @@
 #include <iotgw/sdk/host.hpp>
 #include <iotgw/sdk/plugin.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -93,6 +94,13 @@ inline int open_endpoint(void* instance, uint32_t direction, const char* address
     });
 }
 
+inline void fill_credentials(const Credentials& c, iotgw_credentials* out) noexcept {
+    out->cert_chain_path = c.cert_chain_path.c_str();
+    out->private_key_path = c.private_key_path.c_str();
+    out->ca_path = c.ca_path.empty() ? nullptr : c.ca_path.c_str();
+    out->not_after_unix = c.not_after_unix;
+}
+
 template <class T>
 int get_credentials(void* instance, iotgw_credentials* out, iotgw_error* err) noexcept {
     return guard(err, [&] {
@@ -100,11 +108,28 @@ int get_credentials(void* instance, iotgw_credentials* out, iotgw_error* err) no
         static_assert(std::is_base_of_v<CredentialsProvider, T>);
         // The C struct points into this copy, which lives until the next call.
         provider->sdk_credentials_cache_ = provider->credentials();
-        const Credentials& c = provider->sdk_credentials_cache_;
-        out->cert_chain_path = c.cert_chain_path.c_str();
-        out->private_key_path = c.private_key_path.c_str();
-        out->ca_path = c.ca_path.empty() ? nullptr : c.ca_path.c_str();
-        out->not_after_unix = c.not_after_unix;
+        fill_credentials(provider->sdk_credentials_cache_, out);
+    });
+}
+
+template <class T>
+int renew_credentials(void* instance, uint32_t op, const char* input, size_t input_len, iotgw_renewal_done done,
+                      void* user, iotgw_error* err) noexcept {
+    return guard(err, [&] {
+        auto* provider = static_cast<T*>(as_plugin(instance));
+        if (op < IOTGW_RENEWAL_CREATE_KEY || op > IOTGW_RENEWAL_ROLLBACK)
+            throw Error("unknown renewal operation " + std::to_string(op), IOTGW_ERR_UNSUPPORTED);
+        provider->renew(static_cast<RenewalOp>(op), std::string(input, input_len),
+                        CredentialsProvider::RenewalCompletion(provider->host(), done, user));
+    });
+}
+
+template <class T>
+int get_pending_credentials(void* instance, iotgw_credentials* out, iotgw_error* err) noexcept {
+    return guard(err, [&] {
+        auto* provider = static_cast<T*>(as_plugin(instance));
+        provider->sdk_credentials_cache_ = provider->pending_credentials();
+        fill_credentials(provider->sdk_credentials_cache_, out);
     });
 }
 
@@ -133,8 +158,16 @@ const iotgw_plugin_descriptor* entry(const iotgw_host_api* host, const PluginInf
     if constexpr (T::accepts_messages) d.on_message = &on_message;
     if constexpr (T::has_endpoints) d.open_endpoint = &open_endpoint;
     if constexpr (std::is_base_of_v<CredentialsProvider, T>) {
-        static const iotgw_credentials_api api{sizeof(iotgw_credentials_api), 0, &get_credentials<T>};
-        d.kind_api = &api;
+        if constexpr (T::supports_renewal) {
+            static const iotgw_credentials_api api{sizeof(iotgw_credentials_api), 0, &get_credentials<T>,
+                                                   &renew_credentials<T>, &get_pending_credentials<T>};
+            d.kind_api = &api;
+        } else {
+            // Without renewal the table ends where ABI 1.0 ended: nothing to promise.
+            static const iotgw_credentials_api api{offsetof(iotgw_credentials_api, renew), 0, &get_credentials<T>,
+                                                   nullptr, nullptr};
+            d.kind_api = &api;
+        }
     }
     return &d;
 }

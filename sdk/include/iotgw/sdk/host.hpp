@@ -39,6 +39,45 @@ struct Credentials {
     int64_t not_after_unix = 0;  // 0: unknown
 };
 
+// On-device renewal of credentials (ABI 1.1): see iotgw_renewal_op in plugin_abi.h.
+enum class RenewalOp : uint32_t {
+    create_key = IOTGW_RENEWAL_CREATE_KEY,  // input: CSR subject CN; output: CSR PEM
+    store_cert = IOTGW_RENEWAL_STORE_CERT,  // input: certificate chain PEM for the pending key
+    promote = IOTGW_RENEWAL_PROMOTE,        // pending -> current, current -> backup
+    discard = IOTGW_RENEWAL_DISCARD,        // drop the pending key and certificate
+    rollback = IOTGW_RENEWAL_ROLLBACK,      // backup -> current
+};
+
+inline const char* renewal_op_name(RenewalOp op) noexcept {
+    switch (op) {
+    case RenewalOp::create_key: return "create key";
+    case RenewalOp::store_cert: return "store certificate";
+    case RenewalOp::promote: return "promote";
+    case RenewalOp::discard: return "discard";
+    case RenewalOp::rollback: return "roll back";
+    }
+    return "unknown operation";
+}
+
+// How a renewal operation ended: ok, or status and error; output is the CSR of create_key.
+struct RenewalResult {
+    int status = IOTGW_OK;
+    std::string output;
+    std::string error;
+    bool ok() const noexcept { return status == IOTGW_OK; }
+};
+
+namespace detail {
+inline Credentials to_credentials(const iotgw_credentials& c) {
+    Credentials out;
+    out.cert_chain_path = c.cert_chain_path ? c.cert_chain_path : "";
+    out.private_key_path = c.private_key_path ? c.private_key_path : "";
+    out.ca_path = c.ca_path ? c.ca_path : "";
+    out.not_after_unix = c.not_after_unix;
+    return out;
+}
+}  // namespace detail
+
 class Counter {
 public:
     Counter() = default;
@@ -237,14 +276,42 @@ public:
         iotgw_credentials c{};
         c.size = sizeof(c);
         iotgw_error err{};
-        if (detail::host_api().get_credentials(self_, instance.c_str(), &c, &err) != IOTGW_OK)
-            throw Error("credentials '" + instance + "': " + err.message);
-        Credentials out;
-        out.cert_chain_path = c.cert_chain_path ? c.cert_chain_path : "";
-        out.private_key_path = c.private_key_path ? c.private_key_path : "";
-        out.ca_path = c.ca_path ? c.ca_path : "";
-        out.not_after_unix = c.not_after_unix;
-        return out;
+        if (int rc = detail::host_api().get_credentials(self_, instance.c_str(), &c, &err); rc != IOTGW_OK)
+            throw Error("credentials '" + instance + "': " + err.message, rc);
+        return detail::to_credentials(c);
+    }
+
+    // ABI 1.1: whether this gateway offers credential renewal at all (an older one does not).
+    static bool can_renew_credentials() noexcept {
+        return IOTGW_HOST_HAS(get_pending_credentials) && detail::host_api().credentials_renew != nullptr;
+    }
+
+    // Start a renewal operation on the credentials instance `instance`; `done` runs later on the
+    // loop, exactly once. Throws (and never calls `done`) if the operation could not start.
+    void renew_credentials(const std::string& instance, RenewalOp op, const std::string& input,
+                           std::function<void(const RenewalResult&)> done) const {
+        if (!can_renew_credentials())
+            throw Error("this gateway is older than ABI 1.1 and cannot renew credentials", IOTGW_ERR_UNSUPPORTED);
+        auto boxed = std::make_unique<RenewalBox>(RenewalBox{self_, std::move(done)});
+        iotgw_error err{};
+        int rc = detail::host_api().credentials_renew(self_, instance.c_str(), static_cast<uint32_t>(op),
+                                                      input.data(), input.size(), &Host::renewal_done,
+                                                      boxed.get(), &err);
+        if (rc != IOTGW_OK)
+            throw Error("credentials '" + instance + "': " + renewal_op_name(op) + ": " + err.message, rc);
+        boxed.release();  // owned by the completion now
+    }
+
+    // The pending key and certificate of `instance` (after store_cert), e.g. to prove them.
+    Credentials pending_credentials(const std::string& instance) const {
+        if (!can_renew_credentials())
+            throw Error("this gateway is older than ABI 1.1 and cannot renew credentials", IOTGW_ERR_UNSUPPORTED);
+        iotgw_credentials c{};
+        c.size = sizeof(c);
+        iotgw_error err{};
+        if (int rc = detail::host_api().get_pending_credentials(self_, instance.c_str(), &c, &err); rc != IOTGW_OK)
+            throw Error("pending credentials of '" + instance + "': " + err.message, rc);
+        return detail::to_credentials(c);
     }
 
 private:
@@ -257,6 +324,20 @@ private:
         iotgw_host_instance* self;
         std::function<void()> fn;
     };
+    struct RenewalBox {
+        iotgw_host_instance* self;
+        std::function<void(const RenewalResult&)> fn;
+    };
+    static void renewal_done(void* user, int status, const char* output, const char* error) noexcept {
+        std::unique_ptr<RenewalBox> box(static_cast<RenewalBox*>(user));
+        detail::run_guarded(box->self, "credentials renewal completion", [&] {
+            RenewalResult r;
+            r.status = status;
+            r.output = output != nullptr ? output : "";
+            r.error = error != nullptr ? error : (status == IOTGW_OK ? "" : "no reason given");
+            box->fn(r);
+        });
+    }
     static void run_posted(void* user, int cancelled) noexcept {
         std::unique_ptr<Posted> p(static_cast<Posted*>(user));
         if (cancelled == 0) detail::run_guarded(p->self, "posted work", p->fn);

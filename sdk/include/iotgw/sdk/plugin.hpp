@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 // Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
 namespace iotgw {
@@ -101,6 +102,64 @@ public:
 
     // The current credentials; called on the loop thread whenever a connection (re)connects.
     virtual Credentials credentials() = 0;
+
+    // ABI 1.1, on-device renewal. A provider that implements it sets supports_renewal = true
+    // (only then does the SDK offer the functions to the gateway) and overrides both functions.
+    static constexpr bool supports_renewal = false;
+
+    // How a renewal operation reports its end: call exactly one of them, once, from the loop
+    // thread (directly or later, e.g. after off-loop work posted back). The SDK delivers it to
+    // the requester after renew() has returned.
+    class RenewalCompletion {
+    public:
+        RenewalCompletion(Host host, iotgw_renewal_done done, void* user)
+            : host_(host), done_(done), user_(user) {}
+        void succeed(std::string output = {}) { finish(IOTGW_OK, std::move(output), {}); }
+        void fail(std::string error, int status = IOTGW_ERR_FAILED) { finish(status, {}, std::move(error)); }
+
+    private:
+        void finish(int status, std::string output, std::string error) {
+            if (done_ == nullptr) return;
+            auto done = std::exchange(done_, nullptr);
+            void* user = user_;
+            // Posted, so the requester never sees its completion inside its own call. If the
+            // provider stops first, the requester still hears (IOTGW_ERR_STOPPED) and can free.
+            struct Box {
+                iotgw_renewal_done done;
+                void* user;
+                int status;
+                std::string output, error;
+            };
+            auto* box = new Box{done, user, status, std::move(output), std::move(error)};
+            auto run = [](void* p, int cancelled) noexcept {
+                std::unique_ptr<Box> b(static_cast<Box*>(p));
+                if (cancelled != 0)
+                    b->done(b->user, IOTGW_ERR_STOPPED, nullptr, "the credentials provider stopped");
+                else
+                    b->done(b->user, b->status, b->output.empty() ? nullptr : b->output.c_str(),
+                            b->status == IOTGW_OK ? nullptr : b->error.c_str());
+            };
+            if (detail::host_api().post(host_.get(), run, box) != IOTGW_OK) {
+                delete box;
+                done(user, IOTGW_ERR_STOPPED, nullptr, "the gateway is stopping");
+            }
+        }
+        Host host_;
+        iotgw_renewal_done done_;
+        void* user_;
+    };
+
+    // Start `op` (see RenewalOp); throw to refuse it at once (then `done` must not be used).
+    virtual void renew(RenewalOp op, std::string input, RenewalCompletion done) {
+        (void)op;
+        (void)input;
+        (void)done;
+        throw Error("this credentials provider cannot renew", IOTGW_ERR_UNSUPPORTED);
+    }
+    // The pending key and certificate once store_cert has succeeded.
+    virtual Credentials pending_credentials() {
+        throw Error("this credentials provider cannot renew", IOTGW_ERR_UNSUPPORTED);
+    }
 
     // Owned by the SDK's C adapter: the strings handed across the boundary point into it.
     Credentials sdk_credentials_cache_;
