@@ -2,11 +2,14 @@
 // Pipelines address it as "name:topic" (publish) and "name:filter" (subscribe). It reconnects by
 // itself forever (exponential backoff with full jitter), queues what is published while offline,
 // notices when another connection takes its client id and backs off, and reports its link state
-// as the retained internal event "$iotgw/instance/<name>/link".
+// as the retained internal event "$iotgw/instance/<name>/link" (with the AWS certificate id it
+// connected with). When its credentials instance announces new credentials ("$iotgw/instance/
+// <credentials>/changed", after a renewal), it reconnects with them at once, keeping its queue.
 //
 // Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
 // is touched on the loop thread only.
 #include "backoff.hpp"
+#include "certificate_info.hpp"
 #include "offline_queue.hpp"
 #include "paho_bridge.hpp"
 #include "paho_compat.hpp"
@@ -149,6 +152,10 @@ public:
         cs.max_buffered = max_buffered_;
         client_ = paho::make_client(cs);
         install_handlers();
+        credentials_changed_ = host().subscribe_events("$iotgw/instance/" + credentials_ + "/changed",
+                                                       [this](std::string_view, std::string_view payload) {
+                                                           on_credentials_changed(std::string(payload));
+                                                       });
         connect_now();  // asynchronous: returns at once, the result is posted back
     }
 
@@ -157,6 +164,7 @@ public:
         const State was = state_;
         state_ = State::stopped;
         reconnect_timer_.cancel();
+        credentials_changed_.reset();
         if (client_ && was == State::connected) {
             if (publish_on_stop_ && connect_.will) {
                 try {
@@ -214,7 +222,7 @@ public:
     }
 
 private:
-    enum class State { idle, connecting, connected, waiting, stopped };
+    enum class State { idle, connecting, connected, switching, waiting, stopped };
 
     void install_handlers() {
         auto bridge = bridge_;
@@ -258,6 +266,10 @@ private:
             std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
             bridge->post([self, topic, why] { self->on_publish_failed(topic, why); });
         });
+        switch_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool) {
+            const uint64_t gen = from_context(tok.get_user_context());
+            bridge->post([self, gen] { self->on_switch_disconnected(gen); });
+        });
         subscribe_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
             const uint64_t index = from_context(tok.get_user_context());
             std::vector<int> codes = paho::subscribe_codes(tok);
@@ -289,6 +301,8 @@ private:
         auto bridge = bridge_;
         tls.on_error = [bridge](const std::string& text) { bridge->note_tls_error(text); };
         cert_in_use_ = creds.cert_chain_path;
+        const auto info = read_certificate_info(creds.cert_chain_path);
+        cert_id_ = info ? info->id : std::string();
         try {
             paho::connect(*client_, connect_, paho::make_ssl(tls), to_context(gen), *connect_listener_);
         } catch (const ::mqtt::exception& e) {
@@ -300,6 +314,12 @@ private:
 
     void on_connected(uint64_t gen, bool session_present) {
         if (state_ != State::connecting || gen != generation_) return;
+        if (switch_requested_) {
+            // Connected with the credentials from before the change: switch right away.
+            state_ = State::connected;
+            begin_switch();
+            return;
+        }
         state_ = State::connected;
         connected_at_ns_ = sdk::Timer::now_ns();
         connects_.add();
@@ -320,7 +340,8 @@ private:
         }
         publish_link(
             "{\"connected\":true,\"session_present\":" + std::string(session_present ? "true" : "false") +
-            ",\"reconnects\":" + std::to_string(reconnects) + "}");
+            ",\"reconnects\":" + std::to_string(reconnects) + ",\"certificate_id\":" + json_string(cert_id_) +
+            "}");
         report_drops();
         flush();
     }
@@ -339,6 +360,15 @@ private:
 
     void fail_attempt(const std::string& why) {
         state_ = State::waiting;
+        if (switch_requested_) {
+            // The attempt used the credentials from before the change: try the new ones now.
+            switch_requested_ = false;
+            failures_ = 0;
+            last_failure_.clear();
+            host().debug("connect attempt failed (", why, "); retrying at once with the changed credentials");
+            connect_now();
+            return;
+        }
         const milliseconds delay = backoff_.delay(failures_++);
         // The same failure again and again is one warning and then debug lines, not a flood.
         if (why != last_failure_) {
@@ -389,6 +419,58 @@ private:
         }
         last_failure_.clear();
         reconnect_timer_.arm_in(delay);
+    }
+
+    // ---- credentials renewed ----
+
+    void on_credentials_changed(const std::string& payload) {
+        host().notice("credentials '", credentials_, "' changed (", payload,
+                      "): reconnecting with them; messages published meanwhile are queued");
+        switch (state_) {
+            case State::connected:
+                begin_switch();
+                break;
+            case State::connecting:
+                switch_requested_ = true;  // decided when this attempt ends
+                break;
+            case State::waiting:
+                reconnect_timer_.cancel();
+                failures_ = 0;
+                last_failure_.clear();
+                connect_now();
+                break;
+            case State::idle:
+            case State::switching:
+            case State::stopped:
+                break;
+        }
+    }
+
+    // A clean DISCONNECT (no Will: the status stays "online") and a new connect as soon as
+    // paho confirms it; the offline queue holds what is published in between.
+    void begin_switch() {
+        switch_requested_ = false;
+        state_ = State::switching;
+        connected_gauge_.set(0);
+        disconnects_.add();
+        publish_link("{\"connected\":false,\"reason\":\"reconnecting with changed credentials\"}");
+        const uint64_t gen = ++generation_;
+        try {
+            // No grace period: paho would hold the switch for it, and QoS 1 messages in flight are
+            // resent in the resumed session.
+            client_->disconnect(0, to_context(gen), *switch_listener_);
+        } catch (const std::exception& e) {
+            host().debug("disconnect before the credentials switch: ", e.what());
+            on_switch_disconnected(gen);
+        }
+    }
+
+    void on_switch_disconnected(uint64_t gen) {
+        if (state_ != State::switching || gen != generation_) return;
+        host().info("disconnected; connecting with the changed credentials");
+        failures_ = 0;
+        last_failure_.clear();
+        connect_now();
     }
 
     void publish_link(const std::string& json) {
@@ -529,6 +611,9 @@ private:
     int link_up_ = -1;  // -1: no link event yet
     std::string last_failure_;
     std::string cert_in_use_;
+    std::string cert_id_;  // AWS certificate id of cert_in_use_
+    bool switch_requested_ = false;
+    sdk::EventSubscription credentials_changed_;
     bool drop_logged_ = false;
     uint64_t drops_unreported_ = 0;
     uint64_t failures_unreported_ = 0;
@@ -536,7 +621,7 @@ private:
 
     // Declared last so it is destroyed first: paho holds the listeners and the bridge until then.
     std::shared_ptr<PahoBridge> bridge_ = std::make_shared<PahoBridge>(host());
-    std::unique_ptr<Listener> connect_listener_, publish_listener_, subscribe_listener_;
+    std::unique_ptr<Listener> connect_listener_, publish_listener_, subscribe_listener_, switch_listener_;
     std::unique_ptr<::mqtt::async_client> client_;
 };
 
@@ -548,7 +633,7 @@ IOTGW_DECLARE_PLUGIN(
     {.abi_major = 1,
      .abi_minor = 0,
      .name = "mqtt",
-     .version = "1.0.0",
+     .version = "1.1.0",
      .description = "MQTT 3.1.1/5 over mutual TLS to AWS IoT Core or a local broker, with reconnect "
                     "backoff, offline queue and takeover detection.",
      .fields = iotgw::plugins::mqtt_conn::kFields})

@@ -2,6 +2,7 @@
 // subscribe, the link event, offline queue across a broker restart, queue overflow, client-id
 // takeover with the Will, the offline status on a clean stop, scope and AWS-limit refusals, and
 // TLS refusals (host name, foreign CA). Each behaviour runs with MQTT 3.1.1 and 5 where it differs.
+#include "../common/certificate_info.hpp"
 #include "gateway_harness.hpp"
 #include "mosquitto_broker.hpp"
 #include "test_mqtt_client.hpp"
@@ -130,7 +131,8 @@ count = 1
 interval = "10ms")"))),
               "");
     ASSERT_TRUE(
-        wait_logged("received events/link {\"connected\":true,\"session_present\":false,\"reconnects\":0}"))
+        wait_logged("received events/link {\"connected\":true,\"session_present\":false,\"reconnects\":0,"
+                    "\"certificate_id\":\"" + plugins::mqtt_conn::read_certificate_info(gw.cert.string())->id + "\"}"))
         << h.log().joined();
     ASSERT_TRUE(h.run_until([&] { return counter("published") == 1; }, kLong)) << h.log().joined();
     EXPECT_EQ(gauge("connected"), 1.0);
@@ -192,7 +194,7 @@ interval = "50ms")"))),
     auto after = observer();  // subscribed before the gateway can reconnect (its loop is paused)
     after->subscribe("amr/AMR-001/seq");
     // The loop runs again from here: the ticker goes on and the queue grows until the reconnect.
-    ASSERT_TRUE(wait_logged("\"reconnects\":1}")) << h.log().joined();
+    ASSERT_TRUE(wait_logged("\"reconnects\":1,")) << h.log().joined();
     const auto sent_lines = h.lines_with("message(s) queued while offline");
     ASSERT_FALSE(sent_lines.empty());
     const std::string& last_sent = sent_lines.back();

@@ -1,5 +1,5 @@
 // The mqtt connection's pure rules: AWS limits, topic scope, backoff bounds, offline queue policy.
-#include "../backoff.hpp"
+#include "../common/backoff.hpp"
 #include "../offline_queue.hpp"
 #include "../topic_rules.hpp"
 
