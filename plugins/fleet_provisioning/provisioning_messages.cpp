@@ -1,0 +1,111 @@
+#include "provisioning_messages.hpp"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <stdexcept>
+
+namespace iotgw::plugins::fleet {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void put(Writer& w, const char* key, const std::string& value) {
+    w.Key(key);
+    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+rapidjson::Document parse_object(const std::string& json, const char* what) {
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject())
+        throw std::runtime_error(std::string(what) + " is not a JSON object");
+    return d;
+}
+
+std::string member(const rapidjson::Value& o, const char* key, const char* what) {
+    auto it = o.FindMember(key);
+    if (it == o.MemberEnd() || !it->value.IsString() || it->value.GetStringLength() == 0)
+        throw std::runtime_error(std::string(what) + " has no string \"" + key + "\"");
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+}
+
+std::string optional_member(const rapidjson::Value& o, const char* key) {
+    auto it = o.FindMember(key);
+    if (it == o.MemberEnd()) return "";
+    if (it->value.IsString()) return std::string(it->value.GetString(), it->value.GetStringLength());
+    if (it->value.IsInt64()) return std::to_string(it->value.GetInt64());
+    return "";
+}
+
+}  // namespace
+
+std::string create_from_csr_request(const std::string& csr_pem) {
+    rapidjson::StringBuffer b;
+    Writer w(b);
+    w.StartObject();
+    put(w, "certificateSigningRequest", csr_pem);
+    w.EndObject();
+    return b.GetString();
+}
+
+std::string register_thing_request(const std::string& ownership_token,
+                                   const std::vector<std::pair<std::string, std::string>>& parameters) {
+    rapidjson::StringBuffer b;
+    Writer w(b);
+    w.StartObject();
+    put(w, "certificateOwnershipToken", ownership_token);
+    w.Key("parameters");
+    w.StartObject();
+    for (const auto& [k, v] : parameters) put(w, k.c_str(), v);
+    w.EndObject();
+    w.EndObject();
+    return b.GetString();
+}
+
+std::string rotated_report(const std::string& old_certificate_id, const std::string& client_token) {
+    rapidjson::StringBuffer b;
+    Writer w(b);
+    w.StartObject();
+    put(w, "oldCertificateId", old_certificate_id);
+    put(w, "clientToken", client_token);
+    w.EndObject();
+    return b.GetString();
+}
+
+CreatedCertificate parse_created_certificate(const std::string& json) {
+    const auto d = parse_object(json, "the CreateCertificateFromCsr reply");
+    const char* what = "the CreateCertificateFromCsr reply";
+    return CreatedCertificate{member(d, "certificateId", what), member(d, "certificatePem", what),
+                              member(d, "certificateOwnershipToken", what)};
+}
+
+std::string parse_registered_thing(const std::string& json) {
+    const auto d = parse_object(json, "the RegisterThing reply");
+    return optional_member(d, "thingName");
+}
+
+std::string describe_rejection(const std::string& json) {
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) return "rejected: " + json.substr(0, 200);
+    return optional_member(d, "statusCode") + " " + optional_member(d, "errorCode") + ": " +
+           optional_member(d, "errorMessage");
+}
+
+std::string reply_client_token(const std::string& json) {
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) return "";
+    return optional_member(d, "clientToken");
+}
+
+std::string describe_rotation_rejection(const std::string& json) {
+    rapidjson::Document d;
+    d.Parse(json.data(), json.size());
+    if (d.HasParseError() || !d.IsObject()) return json.substr(0, 200);
+    return optional_member(d, "code") + ": " + optional_member(d, "message");
+}
+
+}  // namespace iotgw::plugins::fleet

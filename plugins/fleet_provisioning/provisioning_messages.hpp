@@ -1,0 +1,30 @@
+// JSON of the fleet provisioning API (aws-iot-core.md section 2) and of the rotation report
+// (cloud/provisioning/README.md): requests built here, replies parsed here, every malformed
+// reply turned into a sentence that says what was wrong.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace iotgw::plugins::fleet {
+
+std::string create_from_csr_request(const std::string& csr_pem);
+std::string register_thing_request(const std::string& ownership_token,
+                                   const std::vector<std::pair<std::string, std::string>>& parameters);
+std::string rotated_report(const std::string& old_certificate_id, const std::string& client_token);
+
+struct CreatedCertificate {
+    std::string id, pem, ownership_token;
+};
+// Throws std::runtime_error with the reason when a field is missing or not a string.
+CreatedCertificate parse_created_certificate(const std::string& json);
+// The thing name RegisterThing reports ("" when the template has no thing).
+std::string parse_registered_thing(const std::string& json);
+// "<statusCode> <errorCode>: <errorMessage>" of a /rejected reply (or the raw text if it is not JSON).
+std::string describe_rejection(const std::string& json);
+// Rotation report replies: the clientToken and, for /rejected, "<code>: <message>".
+std::string reply_client_token(const std::string& json);
+std::string describe_rotation_rejection(const std::string& json);
+
+}  // namespace iotgw::plugins::fleet

@@ -1,0 +1,66 @@
+// Config schema of the `fleet_provisioning` source.
+#pragma once
+
+#include <iotgw/sdk.hpp>
+
+namespace iotgw::plugins::fleet {
+
+using iotgw::sdk::Field;
+
+inline constexpr iotgw_config_field kFields[] = {
+    Field::ref("credentials", IOTGW_KIND_CREDENTIALS,
+               "The production credentials: renewed on the device (their plugin must support renewal, "
+               "e.g. `file` with await_provisioning = true for first boot).")
+        .required(),
+    Field::ref("claim_credentials", IOTGW_KIND_CREDENTIALS,
+               "The claim credentials, used only to provision and renew (policy cloud/policies/claim.json).")
+        .required(),
+    Field::ref("connection", IOTGW_KIND_CONNECTION,
+               "The production connection (an `mqtt` instance using `credentials`): its link event proves "
+               "a new certificate, and the rotation report goes out through it.")
+        .required(),
+    Field::string("endpoint",
+                  "Broker host name for the claim connection (the production connection's endpoint).")
+        .required(),
+    Field::integer("port", "Broker TCP port for the claim connection.")
+        .with_default("8883")
+        .at_least(1)
+        .at_most(65535),
+    Field::string(
+        "alpn", "ALPN protocol for the claim connection; empty: none, except \"x-amzn-mqtt-ca\" on port 443.")
+        .with_default("\"\""),
+    Field::string("client_id",
+                  "Client id of the claim connection (the claim policy allows `claim-*`); never the "
+                  "thing name, which would take over the production connection.")
+        .with_default("\"claim-${thing}\""),
+    Field::string("template", "Fleet provisioning template name ([0-9A-Za-z_-]{1,36}).")
+        .with_default("\"amr\""),
+    Field::map("parameters", "Template parameters sent with RegisterThing.")
+        .with_default("{SerialNumber = \"${thing}\"}"),
+    Field::string("subject", "Common name in the CSR (AWS keeps the CSR's subject).")
+        .with_default("\"${thing}\""),
+    Field::number("rotate_at", "Rotate once this share of the certificate's lifetime has passed.")
+        .with_default("0.8")
+        .at_least(0.0)
+        .at_most(1.0),
+    Field::duration("rotate_before", "Rotate at the latest this long before expiry.")
+        .with_default("\"30d\"")
+        .at_least(0),
+    Field::duration("jitter", "Random extra delay before a rotation starts (spreads a fleet).")
+        .with_default("\"6h\"")
+        .at_least(0),
+    Field::duration("retry_min", "First delay after a failed attempt (exponential backoff, full jitter).")
+        .with_default("\"1m\"")
+        .at_least(100),
+    Field::duration("retry_max", "Upper bound of the retry delay.").with_default("\"6h\"").at_least(100),
+    Field::duration("request_timeout", "Time allowed for the claim connection and each request's reply.")
+        .with_default("\"30s\"")
+        .at_least(100),
+    Field::duration("prove_timeout",
+                    "After a promotion, how long the production connection has to connect with the new "
+                    "certificate before the previous one is restored.")
+        .with_default("\"1m\"")
+        .at_least(100),
+};
+
+}  // namespace iotgw::plugins::fleet
