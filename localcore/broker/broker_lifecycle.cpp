@@ -1,9 +1,7 @@
 // AWS lifecycle events: $aws/events/presence/connected|disconnected|connect_failed/{clientId} and
 // $aws/events/subscriptions/subscribed|unsubscribed/{clientId} (aws-iot-core.md section 3).
 #include "mosquitto_api.hpp"
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+#include "json_out.hpp"
 #include "localcore_broker.hpp"
 
 namespace localcore::broker {
@@ -43,85 +41,52 @@ DisconnectReason reason_from_mosquitto(int rc) {
 void LocalCoreBroker::publish_lifecycle(const ClientState& state, bool connected,
                                         std::optional<DisconnectReason> reason) {
     if (!eventable(state.client_id)) return;
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("clientId");
-    w.String(state.client_id.c_str());
     // No "thingName": AWS adds it only for an exclusive thing association, which localcore's
     // registry (non-exclusive, like AttachThingPrincipal's default) does not have.
-    w.Key("timestamp");
-    w.Int64(now_ms());
-    w.Key("eventType");
-    w.String(connected ? "connected" : "disconnected");
-    w.Key("sessionIdentifier");
-    w.String(state.session_id.c_str());
-    w.Key("principalIdentifier");
-    w.String(state.certificate_id.c_str());
+    JsonOut event;
+    event.field("clientId", state.client_id)
+        .field("timestamp", now_ms())
+        .field("eventType", connected ? "connected" : "disconnected")
+        .field("sessionIdentifier", state.session_id)
+        .field("principalIdentifier", state.certificate_id);
     if (connected) {
-        w.Key("ipAddress");
-        w.String(state.ip_address.c_str());
+        event.field("ipAddress", state.ip_address);
     } else {
         const DisconnectReason r = reason.value_or(DisconnectReason::connection_lost);
-        w.Key("clientInitiatedDisconnect");
-        w.Bool(r == DisconnectReason::client_initiated);
-        w.Key("disconnectReason");
-        const std::string_view text = to_string(r);
-        w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+        event.field("clientInitiatedDisconnect", r == DisconnectReason::client_initiated)
+            .field("disconnectReason", to_string(r));
     }
-    w.Key("versionNumber");
-    w.Int64(state.version_number);
-    w.EndObject();
+    event.field("versionNumber", state.version_number);
     publish({std::string("$aws/events/presence/") + (connected ? "connected/" : "disconnected/") + state.client_id,
-             buffer.GetString(), false},
+             event.done(), false},
             nullptr);
 }
 
 void LocalCoreBroker::publish_connect_failed(const ClientState& state) {
     if (!eventable(state.client_id)) return;
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("clientId");
-    w.String(state.client_id.c_str());
-    w.Key("timestamp");
-    w.Int64(now_ms());
-    w.Key("eventType");
-    w.String("connect_failed");
-    w.Key("connectFailureReason");
-    w.String("AUTHORIZATION_FAILED");
-    w.Key("principalIdentifier");
-    w.String(state.certificate_id.c_str());
-    w.Key("ipAddress");
-    w.String(state.ip_address.c_str());
-    w.EndObject();
-    publish({"$aws/events/presence/connect_failed/" + state.client_id, buffer.GetString(), false}, nullptr);
+    JsonOut event;
+    event.field("clientId", state.client_id)
+        .field("timestamp", now_ms())
+        .field("eventType", "connect_failed")
+        .field("connectFailureReason", "AUTHORIZATION_FAILED")
+        .field("principalIdentifier", state.certificate_id)
+        .field("ipAddress", state.ip_address);
+    publish({"$aws/events/presence/connect_failed/" + state.client_id, event.done(), false}, nullptr);
 }
 
 void LocalCoreBroker::publish_subscription_event(const ClientState& state, bool subscribed,
                                                  const std::string& filter) {
     if (!eventable(state.client_id)) return;
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("clientId");
-    w.String(state.client_id.c_str());
-    w.Key("timestamp");
-    w.Int64(now_ms());
-    w.Key("eventType");
-    w.String(subscribed ? "subscribed" : "unsubscribed");
-    w.Key("sessionIdentifier");
-    w.String(state.session_id.c_str());
-    w.Key("principalIdentifier");
-    w.String(state.certificate_id.c_str());
-    w.Key("topics");
-    w.StartArray();
-    w.String(filter.c_str());
-    w.EndArray();
-    w.EndObject();
+    JsonOut event;
+    event.field("clientId", state.client_id)
+        .field("timestamp", now_ms())
+        .field("eventType", subscribed ? "subscribed" : "unsubscribed")
+        .field("sessionIdentifier", state.session_id)
+        .field("principalIdentifier", state.certificate_id)
+        .array("topics", {filter});
     publish({std::string("$aws/events/subscriptions/") + (subscribed ? "subscribed/" : "unsubscribed/") +
                  state.client_id,
-             buffer.GetString(), false},
+             event.done(), false},
             nullptr);
 }
 

@@ -4,9 +4,8 @@
 #include <set>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "json_out.hpp"
 #include "provisioning.hpp"
 
 namespace localcore {
@@ -60,41 +59,6 @@ struct Rejection {
     int status;
     std::string code;
     std::string message;
-};
-
-class JsonOut {
-public:
-    JsonOut() : w_(buffer_) { w_.StartObject(); }
-    JsonOut(const JsonOut&) = delete;
-    JsonOut& operator=(const JsonOut&) = delete;
-    JsonOut& field(std::string_view key, std::string_view value) {
-        w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-        return *this;
-    }
-    JsonOut& field(std::string_view key, int value) {
-        w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        w_.Int(value);
-        return *this;
-    }
-    JsonOut& object(std::string_view key, const std::map<std::string, std::string>& values) {
-        w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        w_.StartObject();
-        for (const auto& [k, v] : values) {
-            w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-            w_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-        }
-        w_.EndObject();
-        return *this;
-    }
-    std::string done() {
-        w_.EndObject();
-        return {buffer_.GetString(), buffer_.GetSize()};
-    }
-
-private:
-    rapidjson::StringBuffer buffer_;
-    rapidjson::Writer<rapidjson::StringBuffer> w_;
 };
 
 std::vector<OutboundMessage> reply(const std::string& reply_base, bool accepted, std::string payload) {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+
+#include "json_out.hpp"
 
 namespace localcore {
 namespace {
@@ -41,31 +41,6 @@ std::optional<std::string> certificate_id(std::string_view text) {
     }
     return out;
 }
-
-class JsonOut {
-public:
-    JsonOut() : w_(buffer_) { w_.StartObject(); }
-    JsonOut(const JsonOut&) = delete;
-    JsonOut& operator=(const JsonOut&) = delete;
-    JsonOut& field(std::string_view key, std::string_view value) {
-        w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        w_.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-        return *this;
-    }
-    JsonOut& field(std::string_view key, int value) {
-        w_.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-        w_.Int(value);
-        return *this;
-    }
-    std::string done() {
-        w_.EndObject();
-        return {buffer_.GetString(), buffer_.GetSize()};
-    }
-
-private:
-    rapidjson::StringBuffer buffer_;
-    rapidjson::Writer<rapidjson::StringBuffer> w_;
-};
 
 bool contains(const std::vector<std::string>& v, std::string_view value) {
     return std::find(v.begin(), v.end(), value) != v.end();
