@@ -1,4 +1,5 @@
 #include "pem_check.hpp"
+#include "openssl_ptr.hpp"
 
 #include <iotgw/sdk.hpp>
 
@@ -24,19 +25,6 @@ namespace iotgw::plugins::file {
 namespace {
 
 using sdk::ConfigError;
-
-struct BioFree {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct X509Free {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct PkeyFree {
-    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-using X509Ptr = std::unique_ptr<X509, X509Free>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
 constexpr size_t kMaxFileBytes = 1 << 20;  // no credential file is near this; a mistake is
 
