@@ -156,7 +156,7 @@ void check_key_strength(EVP_PKEY* key) {
 std::chrono::seconds parse_lifetime(std::string_view text) {
     const auto bad = [&] {
         return Error("invalid lifetime '" + std::string(text) +
-                     "'; use a number followed by m, h, d or y (e.g. 10m, 12h, 30d, 1y, 20y)");
+                     "'; use a number followed by s, m, h, d or y (e.g. 30s, 10m, 12h, 30d, 1y, 20y)");
     };
     if (text.size() < 2) throw bad();
     long long n = 0;
@@ -166,6 +166,9 @@ std::chrono::seconds parse_lifetime(std::string_view text) {
     }
     std::chrono::seconds unit{};
     switch (text.back()) {
+        case 's':  // for tests of expiry and rotation
+            unit = std::chrono::seconds(1);
+            break;
         case 'm':
             unit = std::chrono::minutes(1);
             break;
@@ -183,7 +186,7 @@ std::chrono::seconds parse_lifetime(std::string_view text) {
     }
     const auto total = unit * n;
     if (n == 0 || total > 100 * kYear)
-        throw Error("lifetime '" + std::string(text) + "' is out of range; use from 1m to 100y");
+        throw Error("lifetime '" + std::string(text) + "' is out of range; use from 1s to 100y");
     return total;
 }
 

@@ -189,10 +189,11 @@ TEST_F(CaIssue, RejectsBadCsrs) {
 TEST(CaLifetime, ParsesUnitsAndRejectsNonsense) {
     using namespace std::chrono;
     EXPECT_EQ(localcore::parse_lifetime("10m"), minutes(10));
+    EXPECT_EQ(localcore::parse_lifetime("30s"), seconds(30));
     EXPECT_EQ(localcore::parse_lifetime("12h"), hours(12));
     EXPECT_EQ(localcore::parse_lifetime("30d"), hours(24 * 30));
     EXPECT_EQ(localcore::parse_lifetime("20y"), hours(24 * 365 * 20));
-    for (const char* bad : {"", "m", "10", "10s", "-1d", "1.5y", "0m", "1000y"})
+    for (const char* bad : {"", "m", "10", "10x", "-1d", "1.5y", "0m", "1000y"})
         EXPECT_THROW(localcore::parse_lifetime(bad), Error) << bad;
 }
 

@@ -168,8 +168,8 @@ TEST_F(LocalcoreCli, ErrorsAreOneLineWithWhatToDo) {
                    "issue-cert needs --thing; see `localcore --help`");
     ok({"create-thing", "AMR-001"});
     expect_failure(
-        {"issue-cert", "--thing", "AMR-001", "--lifetime", "5s", "--out", (root_ / "x").string()}, 1,
-        "invalid lifetime '5s'; use a number followed by m, h, d or y (e.g. 10m, 12h, 30d, 1y, 20y)");
+        {"issue-cert", "--thing", "AMR-001", "--lifetime", "5w", "--out", (root_ / "x").string()}, 1,
+        "invalid lifetime '5w'; use a number followed by s, m, h, d or y (e.g. 30s, 10m, 12h, 30d, 1y, 20y)");
     expect_failure({"issue-cert", "--thing", "AMR-001", "--bogus", "1"}, 2,
                    "unknown option --bogus for issue-cert; see `localcore --help`");
     expect_failure({"set-cert-status", "1234567", "ACTIVE"}, 1,

@@ -62,7 +62,8 @@ public:
                               " (await_provisioning = true)");
                 return;
             }
-            good_ = check_files(paths_, now_unix());  // they appeared since create: check them now
+            // they appeared since create: check them now
+            good_ = check_files(paths_, now_unix(), await_provisioning_ ? DateCheck::dates_later : DateCheck::enforce);
         }
         announce();
         arm_recheck();
@@ -104,6 +105,19 @@ public:
         done.succeed(std::move(output));
     }
 
+    // The weaker CreateKeysAndCertificate method of fleet_provisioning: the key was made by AWS.
+    void import_pair(std::string chain_and_key_pem, RenewalCompletion done) override {
+        try {
+            import_pending_pair(slots_, chain_and_key_pem);
+        } catch (const std::exception& e) {
+            done.fail(std::string("import a key pair failed: ") + e.what());
+            return;
+        }
+        host().warning("stored a key pair made outside this device as pending: ", slots_.key_pending,
+                       " (CreateKeysAndCertificate; the key crossed the network)");
+        done.succeed();
+    }
+
     sdk::Credentials pending_credentials() override {
         Paths pending{slots_.cert_pending, slots_.key_pending, paths_.ca};
         if (!exists(pending.cert) || !exists(pending.key))
@@ -127,6 +141,11 @@ public:
         if (now > good_->not_after) {
             throw sdk::Error("certificate " + paths_.cert + " expired at " + iso8601_utc(good_->not_after) +
                              ", now is " + iso8601_utc(now) + ": renew it and replace `cert` and `key`");
+        }
+        if (now < good_->not_before) {
+            throw sdk::Error("certificate " + paths_.cert + " is not valid yet: valid from " +
+                             iso8601_utc(good_->not_before) + ", now is " + iso8601_utc(now) +
+                             " (is the system clock right?)");
         }
         sdk::Credentials c;
         if (on_disk_is_good_) {
@@ -180,13 +199,15 @@ private:
 
     // A device that is not provisioned yet has neither file (its first boot creates them), and
     // a site template (configs/aws.toml) names them before they exist: that is not a config
-    // error, only a reason not to start. Anything else wrong with the files is refused now.
+    // error, only a reason not to start. With await_provisioning an expired (or not yet valid)
+    // certificate is not one either: fleet_provisioning replaces it (a device that slept past
+    // its expiry) and credentials() refuses it meanwhile. Anything else wrong is refused now.
     std::optional<CheckedFiles> initial_check() {
         if (!exists(paths_.cert) && !exists(paths_.key)) {
             host().warning(not_provisioned());
             return std::nullopt;
         }
-        return check_files(paths_, now_unix());
+        return check_files(paths_, now_unix(), await_provisioning_ ? DateCheck::dates_later : DateCheck::enforce);
     }
 
     std::string not_provisioned() const {
@@ -234,6 +255,13 @@ private:
 
     void announce() {
         const int64_t left = good_->not_after - now_unix();
+        if (left < 0) {  // only with await_provisioning (dates_later)
+            host().warning("certificate ", good_->common_name, " ", good_->serial, " expired at ",
+                           iso8601_utc(good_->not_after), ": it is not used; waiting for provisioning to replace ",
+                           paths_.cert, " and ", paths_.key, " (await_provisioning = true)");
+            days_gauge_.set(static_cast<double>(left) / static_cast<double>(kDay));
+            return;
+        }
         host().notice("certificate ", good_->common_name, " ", good_->serial, " valid until ",
                       iso8601_utc(good_->not_after), " (", left / kDay, " days left)");
         update_expiry(true);

@@ -212,7 +212,7 @@ std::string iso8601_utc(int64_t unix_seconds) {
     return buf;
 }
 
-CheckedFiles check_files(const Paths& paths, int64_t now) {
+CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
     CheckedFiles out;
 
     Loaded key = load("key", paths.key, "key");
@@ -235,16 +235,17 @@ CheckedFiles check_files(const Paths& paths, int64_t now) {
     }
     out.not_before = to_unix(X509_get0_notBefore(leaf));
     out.not_after = to_unix(X509_get0_notAfter(leaf));
-    if (now < out.not_before) {
+    if (dates == DateCheck::enforce && now < out.not_before) {
         throw ConfigError("certificate " + paths.cert + " is not valid yet: valid from " +
                           iso8601_utc(out.not_before) + ", now is " + iso8601_utc(now) +
                           " (is the system clock right? set it, e.g. by NTP, before the gateway connects)");
     }
-    if (now > out.not_after) {
+    if (dates == DateCheck::enforce && now > out.not_after) {
         throw ConfigError("certificate " + paths.cert + " expired at " + iso8601_utc(out.not_after) + ", now is " +
                           iso8601_utc(now) +
                           ": renew it (issue a new certificate for the device and replace `cert` and `key`; "
-                          "automatic rotation will do this in a later version)");
+                          "with await_provisioning = true and a fleet_provisioning source the gateway renews "
+                          "it itself)");
     }
 
     if (!paths.ca.empty()) {

@@ -53,8 +53,13 @@ struct CheckedFiles {
     int certificates = 0;  // in the chain
 };
 
+// Whether a certificate outside its validity period is an error (enforce), or only recorded in
+// not_before/not_after for the caller to judge (dates_later: a device that provisions itself
+// replaces an expired certificate instead of refusing to start).
+enum class DateCheck { enforce, dates_later };
+
 // Opens and checks everything; throws sdk::ConfigError naming the file, what is wrong and the fix.
-CheckedFiles check_files(const Paths& paths, int64_t now_unix);
+CheckedFiles check_files(const Paths& paths, int64_t now_unix, DateCheck dates = DateCheck::enforce);
 
 // "2026-11-28T13:59:02Z"
 std::string iso8601_utc(int64_t unix_seconds);

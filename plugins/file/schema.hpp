@@ -16,9 +16,9 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"30d\"")
         .at_least(0),
     Field::boolean("await_provisioning",
-                   "Start even when neither `cert` nor `key` exists yet: a provisioning plugin (e.g. "
-                   "fleet_provisioning) creates them on first boot. Connections using this instance "
-                   "wait until then.")
+                   "Start even when neither `cert` nor `key` exists yet, or the certificate is expired "
+                   "or not yet valid: a provisioning plugin (e.g. fleet_provisioning) creates or replaces "
+                   "them. Connections using this instance wait until then.")
         .with_default("false"),
 };
 

@@ -15,11 +15,21 @@
 //   client id (the device policy allows no other) and would take over the live session anyway.
 //   Once proven, the gateway reports on amr/<thing>/certificate/rotated (through a pipeline to
 //   the production connection) and the backend makes the old certificate INACTIVE.
+// - Recovery: when the production connection keeps failing with a certificate this gateway
+//   checked itself (valid dates, matching key), the broker probably refuses it (revoked,
+//   inactive); the same exchange gets a new one. An expired or missing certificate provisions.
+// - Expiry is judged only on a trustworthy clock (clock_check.hpp): never on one earlier than the
+//   build, and only after a bounded wait for NTP synchronisation.
+// - Restarts: a rotation record (rotation_record.hpp) and the provider's pending slot let a
+//   gateway killed at any step finish or undo the attempt at the next start.
 // - Failures keep the current certificate and retry with exponential backoff and full jitter.
+#include "../common/fault_point.hpp"
 #include "backoff.hpp"
 #include "certificate_info.hpp"
 #include "claim_session.hpp"
+#include "clock_check.hpp"
 #include "provisioning_messages.hpp"
+#include "rotation_record.hpp"
 #include "rotation_schedule.hpp"
 #include "schema.hpp"
 
@@ -44,6 +54,10 @@ constexpr int64_t kDay = 24 * 3600;
 // Long sleeps are re-evaluated at least this often (suspend, clock steps).
 constexpr seconds kReevaluate{6 * 3600};
 constexpr int kReportTries = 3;
+// While the clock is earlier than the earliest plausible time: how often to look again, and to
+// say so in the log.
+constexpr seconds kClockRecheck{10};
+constexpr seconds kClockWarnEvery{600};
 
 int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
 
@@ -65,7 +79,21 @@ std::string seconds_text(milliseconds d) {
 std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
 enum class Phase { idle, requesting, proving, reporting };
-enum class Purpose { provision, rotate };
+enum class Purpose { provision, rotate, recover };
+
+const char* purpose_name(Purpose p) {
+    switch (p) {
+        case Purpose::provision:
+            return "provisioning";
+        case Purpose::rotate:
+            return "rotation";
+        case Purpose::recover:
+            return "recovery";
+    }
+    return "?";
+}
+
+using SteadyClock = std::chrono::steady_clock;
 
 class FleetProvisioning final : public sdk::Source {
 public:
@@ -85,6 +113,10 @@ public:
           subject_(cfg.string("subject")),
           request_timeout_(cfg.duration("request_timeout")),
           prove_timeout_(cfg.duration("prove_timeout")),
+          clock_wait_(cfg.duration("clock_wait")),
+          clock_sync_file_(cfg.string("clock_sync_file")),
+          recover_after_(cfg.integer("recover_after")),
+          create_keys_(cfg.string("method") == "create_keys"),
           backoff_(cfg.duration("retry_min"), cfg.duration("retry_max")),
           attempts_(host.counter("attempts", "provisioning and rotation attempts started")),
           succeeded_(
@@ -109,6 +141,18 @@ public:
                 "'client_id' is the thing name: the claim connection would take over the "
                 "production connection; use e.g. \"claim-${thing}\"");
         if (alpn_.empty() && port_ == 443) alpn_ = "x-amzn-mqtt-ca";
+        const std::string earliest = cfg.string("earliest_time");
+        if (earliest.empty()) {
+            earliest_ = build_time_unix();
+            earliest_from_ = "the date this gateway was built";
+        } else {
+            try {
+                earliest_ = parse_utc_date(earliest);
+            } catch (const std::exception& e) {
+                throw sdk::ConfigError(std::string("'earliest_time': ") + e.what());
+            }
+            earliest_from_ = "earliest_time";
+        }
         if (template_.empty() || template_.size() > 36 ||
             template_.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-") !=
                 std::string::npos)
@@ -120,6 +164,11 @@ public:
     void start() override {
         if (!sdk::Host::can_renew_credentials())
             throw sdk::Error("this gateway does not offer credential renewal (ABI 1.1 or newer is needed)");
+        if (create_keys_)
+            host().warning(
+                "method = \"create_keys\": AWS makes the private key and sends it over the claim "
+                "connection; with \"csr\" it never leaves the device (use it unless the "
+                "provisioning side cannot sign CSRs)");
         link_ =
             host().subscribe_events("$iotgw/instance/" + connection_ + "/link",
                                     [this](std::string_view, std::string_view payload) { on_link(payload); });
@@ -146,11 +195,18 @@ public:
         }
         phase_timer_.cancel();
         phase_ = Phase::idle;
+        forget_record();
+        const char* what = purpose_ == Purpose::recover ? "recovery succeeded" : "rotation succeeded";
         if (accepted)
-            host().notice("rotation succeeded: certificate ", short_id(new_cert_id_),
-                          " is in use and the old one ", short_id(old_cert_id_), " is now INACTIVE");
+            host().notice(what, ": certificate ", short_id(new_cert_id_), " is in use and the old one ",
+                          short_id(old_cert_id_), " is now INACTIVE");
+        else if (purpose_ == Purpose::recover)
+            host().warning(what, ": certificate ", short_id(new_cert_id_), " is in use; the backend did not ",
+                           "deactivate the refused one ", short_id(old_cert_id_), " (",
+                           describe_rotation_rejection(payload),
+                           "; a REVOKED certificate stays revoked, which is what is wanted)");
         else
-            host().warning("rotation succeeded: certificate ", short_id(new_cert_id_),
+            host().warning(what, ": certificate ", short_id(new_cert_id_),
                            " is in use, but the backend refused to deactivate the old one ",
                            short_id(old_cert_id_), " (", describe_rotation_rejection(payload),
                            "); it stays ACTIVE until an operator acts");
@@ -164,6 +220,11 @@ private:
     void evaluate() {
         if (stopped_) return;
         phase_ = Phase::idle;
+        if (!clock_trusted()) return;
+        if (!resumed_) {
+            resumed_ = true;
+            if (resume_after_restart()) return;
+        }
         sdk::Credentials creds;
         try {
             creds = host().credentials(credentials_);
@@ -195,6 +256,7 @@ private:
                           due <= now ? std::string("due now") : "planned at " + iso8601(due));
         }
         current_cert_id_ = info->id;
+        current_cert_path_ = creds.cert_chain_path;
         if (due <= now) {
             begin(Purpose::rotate);
             return;
@@ -206,20 +268,154 @@ private:
         if (phase_ == Phase::idle) evaluate();
     }
 
+    // ---- the clock ----
+
+    // Whether expiry may be judged now; if not, the timer is armed to look again.
+    bool clock_trusted() {
+        const ClockReading r = read_clock(earliest_, clock_sync_file_);
+        const auto now = SteadyClock::now();
+        switch (judge_clock(r)) {
+            case ClockTrust::synchronised:
+                if (clock_wait_since_)
+                    host().notice("the clock is synchronised now (", describe_clock(r, clock_sync_file_),
+                                  "): judging certificate expiry");
+                clock_wait_since_.reset();
+                clock_accepted_ = true;
+                return true;
+            case ClockTrust::before_earliest:
+                clock_accepted_ = false;
+                if (!clock_warned_at_ || now - *clock_warned_at_ >= kClockWarnEvery) {
+                    clock_warned_at_ = now;
+                    host().warning("the system clock says ", iso8601(r.now), ", before ", iso8601(r.earliest),
+                                   " (", earliest_from_,
+                                   "): it is wrong, so certificate expiry is not judged and nothing is "
+                                   "provisioned or rotated until it is set (check NTP); looking again every ",
+                                   kClockRecheck.count(), " s");
+                }
+                timer_.arm_in(kClockRecheck);
+                return false;
+            case ClockTrust::unconfirmed:
+                break;
+        }
+        if (clock_accepted_) return true;
+        if (!clock_wait_since_) {
+            clock_wait_since_ = now;
+            host().notice("waiting up to ",
+                          seconds_text(std::chrono::duration_cast<milliseconds>(clock_wait_)),
+                          " for a synchronised clock before judging certificate expiry (",
+                          describe_clock(r, clock_sync_file_), ")");
+        }
+        const auto waited = now - *clock_wait_since_;
+        if (waited >= clock_wait_) {
+            host().warning("the clock is still not confirmed synchronised after ",
+                           seconds_text(std::chrono::duration_cast<milliseconds>(clock_wait_)), " (",
+                           describe_clock(r, clock_sync_file_),
+                           "); judging certificate expiry on it anyway: it says ", iso8601(r.now));
+            clock_accepted_ = true;
+            clock_wait_since_.reset();
+            return true;
+        }
+        timer_.arm_in(std::min<std::chrono::nanoseconds>(seconds(2), clock_wait_ - waited));
+        return false;
+    }
+
+    // ---- after a restart ----
+
+    // Finishes or undoes what a restart interrupted; true when that started an attempt.
+    bool resume_after_restart() {
+        sdk::Credentials creds;
+        std::optional<mqtt_conn::CertificateInfo> current;
+        try {
+            creds = host().credentials(credentials_);
+            current = read_certificate_info(creds.cert_chain_path);
+        } catch (const std::exception&) {}
+        // A rotation record: the promotion may have happened but not the report.
+        if (current) {
+            current_cert_path_ = creds.cert_chain_path;
+            std::string problem;
+            const auto record = load_rotation_record(rotation_record_path(current_cert_path_), problem);
+            if (!problem.empty()) {
+                host().warning(problem, "; removing it");
+                forget_record();
+            }
+            if (record && record->new_id == current->id) {
+                host().notice("resuming a rotation a restart interrupted: certificate ",
+                              short_id(record->new_id), " replaced ", short_id(record->old_id),
+                              "; proving it and reporting the switch");
+                purpose_ = Purpose::rotate;
+                old_cert_id_ = record->old_id;
+                new_cert_id_ = record->new_id;
+                attempts_.add();
+                await_proof();
+                return true;
+            }
+            if (record) {
+                host().info("removing the record of a rotation that never switched (certificate ",
+                            short_id(current->id), " is still in use)");
+                forget_record();
+            }
+        }
+        // A complete pending pair: a certificate was issued and stored but not promoted. It is
+        // registered and usable, so finish with it rather than leave it orphaned in the registry.
+        sdk::Credentials pending;
+        bool have_pending = false;
+        try {
+            pending = host().pending_credentials(credentials_);
+            have_pending = true;
+        } catch (const std::exception&) {}
+        const auto pending_info =
+            have_pending ? read_certificate_info(pending.cert_chain_path) : std::nullopt;
+        if (pending_info) {
+            purpose_ = current ? Purpose::rotate : Purpose::provision;
+            old_cert_id_ = current ? current->id : std::string();
+            new_cert_id_ = pending_info->id;
+            host().notice("finishing the ", purpose_name(purpose_), " a restart interrupted: certificate ",
+                          short_id(new_cert_id_), " was issued and stored; promoting it");
+            attempts_.add();
+            phase_ = Phase::requesting;
+            promote_and_prove();
+            return true;
+        }
+        // A pending key without its certificate: that attempt cannot be finished.
+        try {
+            host().renew_credentials(credentials_, sdk::RenewalOp::discard, "",
+                                     [](const sdk::RenewalResult&) {});
+        } catch (const std::exception& e) {
+            host().debug("discarding a pending key left by an earlier run: ", e.what());
+        }
+        return false;
+    }
+
+    void forget_record() {
+        if (current_cert_path_.empty()) return;
+        try {
+            remove_rotation_record(rotation_record_path(current_cert_path_));
+        } catch (const std::exception& e) {
+            host().warning("cannot remove the rotation record: ", e.what());
+        }
+    }
+
     // ---- one attempt ----
 
     void begin(Purpose purpose) {
         purpose_ = purpose;
         phase_ = Phase::requesting;
         attempts_.add();
-        old_cert_id_ = purpose == Purpose::rotate ? current_cert_id_ : std::string();
+        old_cert_id_ = purpose == Purpose::provision ? std::string() : current_cert_id_;
         new_cert_id_.clear();
         if (purpose == Purpose::rotate)
             host().notice("rotation started: renewing certificate ", short_id(old_cert_id_),
                           " through template '", template_, "'");
+        else if (purpose == Purpose::recover)
+            host().notice("recovery started: replacing certificate ", short_id(old_cert_id_),
+                          " through the claim certificate and template '", template_, "'");
         else
             host().notice("provisioning started: requesting a certificate for '", host().thing(),
                           "' through template '", template_, "'");
+        if (create_keys_) {
+            open_claim_session("");
+            return;
+        }
         renew(sdk::RenewalOp::create_key, subject_,
               [this](const std::string& csr) { open_claim_session(csr); });
     }
@@ -284,57 +480,104 @@ private:
         });
     }
 
-    std::string csr_topic() const { return "$aws/certificates/create-from-csr/json"; }
+    // CreateKeysAndCertificate with `create_keys`, else CreateCertificateFromCsr.
+    std::string csr_topic() const {
+        return create_keys_ ? "$aws/certificates/create/json" : "$aws/certificates/create-from-csr/json";
+    }
     std::string provision_topic() const {
         return "$aws/provisioning-templates/" + template_ + "/provision/json";
     }
 
     void request_certificate(const std::string& csr) {
-        session_->request(
-            csr_topic(), create_from_csr_request(csr),
-            [this](const std::string& err, const ClaimSession::Reply& reply) {
-                if (!err.empty()) return fail("CreateCertificateFromCsr: " + err, false);
-                if (!reply.accepted)
-                    return fail("CreateCertificateFromCsr was rejected: " + describe_rejection(reply.payload),
-                                false);
-                CreatedCertificate created;
-                try {
-                    created = parse_created_certificate(reply.payload);
-                } catch (const std::exception& e) {
-                    return fail(e.what(), false);
-                }
-                register_thing(created);
-            });
+        const std::string api = create_keys_ ? "CreateKeysAndCertificate" : "CreateCertificateFromCsr";
+        session_->request(csr_topic(), create_keys_ ? std::string("{}") : create_from_csr_request(csr),
+                          [this, api](const std::string& err, const ClaimSession::Reply& reply) {
+                              if (!err.empty()) return fail(api + ": " + err, false);
+                              if (!reply.accepted)
+                                  return fail(api + " was rejected: " + describe_rejection(reply.payload),
+                                              false);
+                              CreatedCertificate created;
+                              try {
+                                  created = create_keys_ ? parse_created_keys(reply.payload)
+                                                         : parse_created_certificate(reply.payload);
+                              } catch (const std::exception& e) {
+                                  return fail(e.what(), false);
+                              }
+                              fault_point("fleet.certificate_created");
+                              register_thing(created);
+                          });
     }
 
     void register_thing(const CreatedCertificate& created) {
-        session_->request(
-            provision_topic(), register_thing_request(created.ownership_token, parameters_),
-            [this, created](const std::string& err, const ClaimSession::Reply& reply) {
-                if (!err.empty()) return fail("RegisterThing: " + err, false);
-                if (!reply.accepted)
-                    return fail("RegisterThing with template '" + template_ +
-                                    "' was rejected: " + describe_rejection(reply.payload),
-                                false);
-                std::string thing;
-                try {
-                    thing = parse_registered_thing(reply.payload);
-                } catch (const std::exception& e) {
-                    return fail(e.what(), false);
-                }
-                if (thing != host().thing())
-                    return fail("the template registered the certificate for thing '" + thing +
-                                    "', but this gateway is '" + host().thing() + "' (check `parameters`)",
-                                false);
-                session_->close();
-                new_cert_id_ = created.id;
-                renew(sdk::RenewalOp::store_cert, created.pem, [this](const std::string&) {
-                    renew(sdk::RenewalOp::promote, "", [this](const std::string&) { await_proof(); });
+        session_->request(provision_topic(), register_thing_request(created.ownership_token, parameters_),
+                          [this, created](const std::string& err, const ClaimSession::Reply& reply) {
+                              if (!err.empty()) return fail("RegisterThing: " + err, false);
+                              if (!reply.accepted)
+                                  return fail("RegisterThing with template '" + template_ +
+                                                  "' was rejected: " + describe_rejection(reply.payload),
+                                              false);
+                              std::string thing;
+                              try {
+                                  thing = parse_registered_thing(reply.payload);
+                              } catch (const std::exception& e) {
+                                  return fail(e.what(), false);
+                              }
+                              if (thing != host().thing())
+                                  return fail("the template registered the certificate for thing '" + thing +
+                                                  "', but this gateway is '" + host().thing() +
+                                                  "' (check `parameters`)",
+                                              false);
+                              session_->close();
+                              new_cert_id_ = created.id;
+                              fault_point("fleet.registered");
+                              if (create_keys_) {
+                                  import_pair(created.pem + "\n" + created.private_key);
+                                  return;
+                              }
+                              renew(sdk::RenewalOp::store_cert, created.pem,
+                                    [this](const std::string&) { promote_and_prove(); });
+                          });
+    }
+
+    // The key pair AWS made (create_keys) becomes the pending pair.
+    void import_pair(const std::string& chain_and_key) {
+        std::weak_ptr<bool> alive = alive_;
+        try {
+            host().import_credentials(
+                credentials_, chain_and_key, [this, alive](const sdk::RenewalResult& r) {
+                    if (alive.expired() || !*alive.lock() || stopped_) return;
+                    if (!r.ok())
+                        return fail(
+                            "the production credentials could not import the key pair (method = "
+                            "\"create_keys\" needs `file` credentials): " +
+                                r.error,
+                            false);
+                    promote_and_prove();
                 });
-            });
+        } catch (const std::exception& e) {
+            fail(e.what(), false);
+        }
     }
 
     // ---- proving and reporting ----
+
+    // With an old certificate, its record goes to disk first, so that a restart after the
+    // promotion still reports the switch.
+    void promote_and_prove() {
+        if (!old_cert_id_.empty() && !current_cert_path_.empty()) {
+            try {
+                save_rotation_record(rotation_record_path(current_cert_path_), {old_cert_id_, new_cert_id_});
+            } catch (const std::exception& e) {
+                fail(std::string("cannot record the rotation before switching: ") + e.what(), false);
+                return;
+            }
+            fault_point("fleet.recorded");
+        }
+        renew(sdk::RenewalOp::promote, "", [this](const std::string&) {
+            fault_point("fleet.promoted");
+            await_proof();
+        });
+    }
 
     void await_proof() {
         phase_ = Phase::proving;
@@ -354,6 +597,39 @@ private:
         link_cert_id_ =
             link_connected_ && id != d.MemberEnd() && id->value.IsString() ? id->value.GetString() : "";
         if (phase_ == Phase::proving && link_connected_ && link_cert_id_ == new_cert_id_) proven();
+        auto f = d.FindMember("failures");
+        const int64_t failures =
+            !link_connected_ && f != d.MemberEnd() && f->value.IsInt64() ? f->value.GetInt64() : 0;
+        if (recover_after_ > 0 && failures >= recover_after_ && phase_ == Phase::idle && clock_accepted_ &&
+            SteadyClock::now() >= recover_not_before_ && !stopped_)
+            recover(failures);
+    }
+
+    // The production connection keeps failing: with a certificate that is unusable by our own
+    // checks (expired, missing) that is provisioning; with one that looks valid, the broker
+    // probably refuses it (revoked or inactive in the registry), and a new one is fetched. A
+    // network outage looks the same from here, but then the claim connection fails as well and
+    // the attempt ends in backoff.
+    void recover(int64_t failures) {
+        sdk::Credentials creds;
+        try {
+            creds = host().credentials(credentials_);
+        } catch (const std::exception&) {
+            timer_.cancel();
+            evaluate();
+            return;
+        }
+        const auto info = read_certificate_info(creds.cert_chain_path);
+        if (!info) return;
+        host().warning(
+            "'", connection_, "' failed to connect ", failures, " times in a row with certificate ",
+            short_id(info->id), ", valid until ", iso8601(info->not_after),
+            " by this gateway's own check: the broker may refuse it (revoked or inactive); getting a "
+            "new certificate through the claim certificate");
+        current_cert_id_ = info->id;
+        current_cert_path_ = creds.cert_chain_path;
+        timer_.cancel();
+        begin(Purpose::recover);
     }
 
     void proven() {
@@ -366,6 +642,7 @@ private:
             evaluate();
             return;
         }
+        fault_point("fleet.proven");
         phase_ = Phase::reporting;
         report_tries_ = 0;
         report_token_ = random_token();
@@ -381,6 +658,7 @@ private:
         } catch (const std::exception& e) {
             host().warning("cannot send the rotation report: ", e.what());
         }
+        fault_point("fleet.report_sent");
         phase_timer_.arm_in(request_timeout_);
     }
 
@@ -389,9 +667,10 @@ private:
         if (phase_ == Phase::proving) {
             const std::string why = "'" + connection_ + "' did not connect with the new certificate " +
                                     short_id(new_cert_id_) + " within " + seconds_text(prove_timeout_);
-            if (purpose_ == Purpose::rotate) {
+            if (purpose_ != Purpose::provision) {
                 rollbacks_.add();
                 renew(sdk::RenewalOp::rollback, "", [this, why](const std::string&) {
+                    forget_record();
                     fail(why + "; the previous certificate " + short_id(old_cert_id_) + " was restored",
                          true);
                 });
@@ -406,10 +685,12 @@ private:
                 send_report();
                 return;
             }
+            // The record stays: the next start sends the report again.
             host().warning(
-                "rotation succeeded: certificate ", short_id(new_cert_id_),
+                purpose_ == Purpose::recover ? "recovery succeeded" : "rotation succeeded", ": certificate ",
+                short_id(new_cert_id_),
                 " is in use, but the backend never answered the rotation report; the old certificate ",
-                short_id(old_cert_id_), " may stay ACTIVE");
+                short_id(old_cert_id_), " may stay ACTIVE (the report is sent again at the next start)");
             succeeded_.add();
             evaluate();
         }
@@ -425,10 +706,10 @@ private:
         failed_.add();
         phase_ = Phase::idle;
         const milliseconds delay = backoff_.delay(failures_++);
-        const char* what = purpose_ == Purpose::rotate ? "rotation failed" : "provisioning failed";
-        host().warning(what, " (", why, "); ",
-                       purpose_ == Purpose::rotate ? "keeping the current certificate; " : "", "retrying in ",
-                       seconds_text(delay));
+        if (purpose_ == Purpose::recover) recover_not_before_ = SteadyClock::now() + delay;
+        host().warning(purpose_name(purpose_), " failed (", why, "); ",
+                       purpose_ == Purpose::provision ? "" : "keeping the current certificate; ",
+                       "retrying in ", seconds_text(delay));
         if (!after_switch) {
             try {
                 host().renew_credentials(credentials_, sdk::RenewalOp::discard, "",
@@ -463,6 +744,12 @@ private:
     const std::vector<std::pair<std::string, std::string>> parameters_;
     const std::string subject_;
     const milliseconds request_timeout_, prove_timeout_;
+    const milliseconds clock_wait_;
+    const std::string clock_sync_file_;
+    const int64_t recover_after_;
+    const bool create_keys_;
+    int64_t earliest_ = 0;
+    std::string earliest_from_;
     RotationPolicy policy_;
     mqtt_conn::Backoff backoff_;
     std::mt19937_64 rng_{std::random_device{}()};
@@ -476,7 +763,11 @@ private:
     Purpose purpose_ = Purpose::provision;
     bool stopped_ = false;
     unsigned failures_ = 0;
-    std::string current_cert_id_, old_cert_id_, new_cert_id_, claim_cert_;
+    std::string current_cert_id_, current_cert_path_, old_cert_id_, new_cert_id_, claim_cert_;
+    bool resumed_ = false;
+    bool clock_accepted_ = false;
+    std::optional<SteadyClock::time_point> clock_wait_since_, clock_warned_at_;
+    SteadyClock::time_point recover_not_before_{};
     std::string jitter_for_, logged_for_;
     double jitter_unit_ = 0.0;
     int64_t last_expiry_log_ = 0;

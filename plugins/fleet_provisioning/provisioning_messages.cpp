@@ -78,7 +78,14 @@ CreatedCertificate parse_created_certificate(const std::string& json) {
     const auto d = parse_object(json, "the CreateCertificateFromCsr reply");
     const char* what = "the CreateCertificateFromCsr reply";
     return CreatedCertificate{member(d, "certificateId", what), member(d, "certificatePem", what),
-                              member(d, "certificateOwnershipToken", what)};
+                              member(d, "certificateOwnershipToken", what), {}};
+}
+
+CreatedCertificate parse_created_keys(const std::string& json) {
+    const char* what = "the CreateKeysAndCertificate reply";
+    const auto d = parse_object(json, what);
+    return CreatedCertificate{member(d, "certificateId", what), member(d, "certificatePem", what),
+                              member(d, "certificateOwnershipToken", what), member(d, "privateKey", what)};
 }
 
 std::string parse_registered_thing(const std::string& json) {

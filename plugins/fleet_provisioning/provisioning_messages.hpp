@@ -16,9 +16,12 @@ std::string rotated_report(const std::string& old_certificate_id, const std::str
 
 struct CreatedCertificate {
     std::string id, pem, ownership_token;
+    std::string private_key;  // CreateKeysAndCertificate only
 };
 // Throws std::runtime_error with the reason when a field is missing or not a string.
 CreatedCertificate parse_created_certificate(const std::string& json);
+// The CreateKeysAndCertificate reply (also privateKey); throws like parse_created_certificate.
+CreatedCertificate parse_created_keys(const std::string& json);
 // The thing name RegisterThing reports ("" when the template has no thing).
 std::string parse_registered_thing(const std::string& json);
 // "<statusCode> <errorCode>: <errorMessage>" of a /rejected reply (or the raw text if it is not JSON).

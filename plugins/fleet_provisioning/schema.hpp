@@ -61,6 +61,32 @@ inline constexpr iotgw_config_field kFields[] = {
                     "certificate before the previous one is restored.")
         .with_default("\"1m\"")
         .at_least(100),
+    Field::string("method",
+                  "How the certificate is made: \"csr\" (CreateCertificateFromCsr: the key is made by the "
+                  "credentials provider and never leaves it) or \"create_keys\" (CreateKeysAndCertificate: "
+                  "AWS makes the key and sends it over the claim connection; weaker, only for `file` "
+                  "credentials, and the claim policy must allow $aws/certificates/create/json).")
+        .with_default("\"csr\"")
+        .one_of("csr|create_keys"),
+    Field::integer("recover_after",
+                   "Failed connects in a row of the production connection, with a certificate this gateway "
+                   "checked as valid, after which it assumes the broker refuses the certificate (revoked, "
+                   "inactive) and gets a new one through the claim certificate; 0: never.")
+        .with_default("3")
+        .at_least(0),
+    Field::duration("clock_wait",
+                    "How long to wait for a synchronised clock (kernel NTP state or systemd-timesyncd) "
+                    "before judging certificate expiry on an unconfirmed one, with a warning.")
+        .with_default("\"5m\"")
+        .at_least(0),
+    Field::string("clock_sync_file",
+                  "File whose existence says the clock is synchronised (systemd-timesyncd's); empty: only "
+                  "the kernel's NTP state counts.")
+        .with_default("\"/run/systemd/timesync/synchronized\""),
+    Field::string("earliest_time",
+                  "A wall-clock time before which the clock is certainly wrong (YYYY-MM-DD, UTC); nothing is "
+                  "judged, provisioned or rotated while the clock is earlier. Empty: this build's date.")
+        .with_default("\"\""),
 };
 
 }  // namespace iotgw::plugins::fleet

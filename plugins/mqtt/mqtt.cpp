@@ -378,7 +378,11 @@ private:
         } else {
             host().debug("connect attempt failed again: ", why, "; retrying in ", seconds_text(delay));
         }
-        if (link_up_ != 0) publish_link("{\"connected\":false,\"reason\":" + json_string(why) + "}");
+        // Every failed attempt, with the count and the certificate tried: fleet_provisioning
+        // recovers through the claim path when a certificate it checked itself keeps failing.
+        publish_link("{\"connected\":false,\"reason\":" + json_string(why) +
+                     ",\"failures\":" + std::to_string(failures_) + ",\"certificate_id\":" + json_string(cert_id_) +
+                     "}");
         reconnect_timer_.arm_in(delay);
     }
 

@@ -324,9 +324,36 @@ TEST_F(FileCredentialsTest, AnExpiredCertificateIsRefusedWithItsDateAndWhatToDo)
               std::string::npos)
         << err;
     EXPECT_NE(err.find(": renew it (issue a new certificate for the device and replace `cert` and `key`; "
-                       "automatic rotation will do this in a later version)"),
+                       "with await_provisioning = true and a fleet_provisioning source the gateway renews "
+                       "it itself)"),
               std::string::npos)
         << err;
+}
+
+// A device that slept past its certificate's expiry must still start, so that fleet_provisioning
+// can replace the certificate; meanwhile the expired pair is never handed out.
+TEST_F(FileCredentialsTest, WithAwaitProvisioningAnExpiredCertificateStartsButIsNotHandedOut) {
+    auto dev = pki.device("AMR-001", "--expired");
+    ASSERT_EQ(start_error(dev.cert, dev.key, "await_provisioning = true"), "") << h.log().joined();
+    EXPECT_TRUE(h.log().contains("expired at")) << h.log().joined();
+    EXPECT_TRUE(h.log().contains("waiting for provisioning to replace")) << h.log().joined();
+    try {
+        credentials();
+        ADD_FAILURE() << "an expired certificate was handed out";
+    } catch (const sdk::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("expired at"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(FileCredentialsTest, WithAwaitProvisioningANotYetValidCertificateIsNotHandedOut) {
+    auto dev = pki.device("AMR-001", "--not-yet-valid");
+    ASSERT_EQ(start_error(dev.cert, dev.key, "await_provisioning = true"), "") << h.log().joined();
+    try {
+        credentials();
+        ADD_FAILURE() << "a certificate that is not valid yet was handed out";
+    } catch (const sdk::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("is not valid yet"), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(FileCredentialsTest, ANotYetValidCertificateIsRefusedWithItsDate) {

@@ -215,6 +215,42 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
     EXPECT_FALSE(leftovers());
 }
 
+// The weaker CreateKeysAndCertificate method: a pair made elsewhere becomes the pending pair,
+// the key re-encoded with mode 0600; bad input is refused and leaves nothing behind.
+TEST_F(FileRenewalTest, AnImportedPairBecomesPendingAndBadPairsAreRefused) {
+    install_device(100);
+    ASSERT_EQ(h.start(config()), "") << h.log().joined();
+    auto import = [&](const std::string& pem) {
+        std::optional<sdk::RenewalResult> result;
+        RenewProbe::current()->host().import_credentials("device", pem,
+                                                         [&](const sdk::RenewalResult& r) { result = r; });
+        EXPECT_TRUE(h.run_until([&] { return result.has_value(); })) << h.log().joined();
+        return result.value_or(sdk::RenewalResult{IOTGW_ERR_FAILED, "", "no completion"});
+    };
+    auto a = pki.device("AMR-001", "--days 300");
+    auto b = pki.device("AMR-002");
+    const auto mismatched = import(read_text(a.cert) + read_text(b.key));
+    EXPECT_FALSE(mismatched.ok());
+    EXPECT_NE(mismatched.error.find("does not belong to the imported private key"), std::string::npos)
+        << mismatched.error;
+    const auto no_key = import(read_text(a.cert));
+    EXPECT_NE(no_key.error.find("holds no PEM private key"), std::string::npos) << no_key.error;
+    const auto no_cert = import(read_text(a.key));
+    EXPECT_NE(no_cert.error.find("holds no PEM certificate"), std::string::npos) << no_cert.error;
+    EXPECT_FALSE(fs::exists(key_pending));
+    EXPECT_FALSE(fs::exists(cert_pending));
+
+    // Key first or certificate first: both work.
+    const auto ok = import(read_text(a.key) + read_text(a.cert));
+    ASSERT_TRUE(ok.ok()) << ok.error;
+    EXPECT_EQ(mode_of(key_pending), 0600u);
+    EXPECT_EQ(read_text(cert_pending), read_text(a.cert));
+    ASSERT_TRUE(renew(sdk::RenewalOp::promote).ok());
+    EXPECT_EQ(read_text(cert), read_text(a.cert));
+    EXPECT_EQ(current().cert_chain_path, cert.string());
+    EXPECT_FALSE(leftovers());
+}
+
 TEST_F(FileRenewalTest, FirstBootWithAwaitProvisioningStartsAndBecomesUsableAfterPromotion) {
     ASSERT_EQ(h.start(config("await_provisioning = true")), "") << h.log().joined();
     EXPECT_TRUE(h.log().contains("waiting for provisioning to create " + cert.string())) << h.log().joined();

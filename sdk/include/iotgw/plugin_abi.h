@@ -168,7 +168,12 @@ typedef enum iotgw_renewal_op {
     IOTGW_RENEWAL_STORE_CERT = 2, /* input: PEM chain issued for the pending key; kept as pending */
     IOTGW_RENEWAL_PROMOTE = 3,    /* pending -> current, current -> backup (the old backup goes) */
     IOTGW_RENEWAL_DISCARD = 4,    /* removes the pending key and certificate, if any */
-    IOTGW_RENEWAL_ROLLBACK = 5    /* backup -> current (the current pair goes) */
+    IOTGW_RENEWAL_ROLLBACK = 5,   /* backup -> current (the current pair goes) */
+    IOTGW_RENEWAL_IMPORT_PAIR = 6 /* input: a PEM chain followed by its PEM private key, made outside
+                                     the provider (AWS CreateKeysAndCertificate, a documented weaker
+                                     option); kept as pending like STORE_CERT. Only providers whose
+                                     keys are files accept it; the others, and providers built before
+                                     it existed, return IOTGW_ERR_UNSUPPORTED. */
 } iotgw_renewal_op;
 
 /* Completion of a renewal operation: called exactly once, on the loop thread, never before the

@@ -4,6 +4,8 @@
 // measured, the old certificate ends INACTIVE), and a revoked claim certificate (clear error,
 // bounded retries).
 #include "../../../mqtt/common/certificate_info.hpp"
+#include "../../clock_check.hpp"
+#include "fleet_test_config.hpp"
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
 
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 namespace localcore::conformance {
 namespace {
@@ -46,71 +49,13 @@ protected:
         watch_id = lc->issue_claim_cert("watch", "watch");
         prod_dir = lc->scratch() / "prod";
         fs::create_directories(prod_dir);
+        // Stands in for systemd-timesyncd's flag: the clock counts as synchronised.
+        sync_flag = lc->scratch() / "synchronized";
+        std::ofstream(sync_flag).put('\n');
     }
 
     std::string config(const std::string& thing, const std::string& provisioning_extra = "") const {
-        const std::string port = std::to_string(lc->port());
-        return R"(
-[gateway]
-thing = ")" + thing +
-               R"("
-[credentials.prod]
-type = "file"
-cert = ")" + (prod_dir / "cert.pem").string() +
-               R"("
-key = ")" + (prod_dir / "key.pem").string() +
-               R"("
-ca = ")" + lc->ca().string() +
-               R"("
-await_provisioning = true
-[credentials.claim]
-type = "file"
-cert = ")" + lc->claim.cert.string() +
-               R"("
-key = ")" + lc->claim.key.string() +
-               R"("
-ca = ")" + lc->ca().string() +
-               R"("
-[connections.cloud]
-type = "mqtt"
-endpoint = "localhost"
-port = )" + port +
-               R"(
-credentials = "prod"
-reconnect_min = "100ms"
-reconnect_max = "1s"
-connect_timeout = "5s"
-[sources.provisioning]
-type = "fleet_provisioning"
-credentials = "prod"
-claim_credentials = "claim"
-connection = "cloud"
-endpoint = "localhost"
-port = )" + port +
-               R"(
-jitter = "0s"
-retry_min = "500ms"
-retry_max = "4s"
-request_timeout = "5s"
-prove_timeout = "10s"
-)" + provisioning_extra +
-               R"(
-[sources.hb]
-type = "heartbeat"
-period = "1s"
-[[pipelines]]
-name = "heartbeat"
-from = "hb"
-to = ["cloud:amr/${thing}/heartbeat"]
-[[pipelines]]
-name = "rotation-report"
-from = "provisioning"
-to = ["cloud:amr/${thing}/certificate/rotated"]
-[[pipelines]]
-name = "rotation-reply"
-from = "cloud:amr/${thing}/certificate/rotated/+"
-to = ["provisioning"]
-)";
+        return fleet_config(*lc, thing, prod_dir, sync_flag, provisioning_extra);
     }
 
     std::unique_ptr<TestMqttClient> watcher(const std::string& thing) {
@@ -136,8 +81,27 @@ to = ["provisioning"]
         return -1;
     }
 
+    // A certificate for `thing` issued by localcore, installed as the production pair.
+    std::string install_cert(const std::string& thing, const std::string& lifetime) {
+        const fs::path prefix = lc->fresh_path("prod");
+        const std::string id = trimmed(
+            lc->cli({"issue-cert", "--thing", thing, "--out", prefix.string(), "--lifetime", lifetime}));
+        fs::copy_file(fs::path(prefix) += ".pem", prod_dir / "cert.pem",
+                      fs::copy_options::overwrite_existing);
+        fs::copy_file(fs::path(prefix) += ".key", prod_dir / "key.pem", fs::copy_options::overwrite_existing);
+        fs::permissions(prod_dir / "key.pem", fs::perms::owner_read | fs::perms::owner_write);
+        return id;
+    }
+
+    std::vector<std::string> prod_files() const {
+        std::vector<std::string> files;
+        for (const auto& e : fs::directory_iterator(prod_dir)) files.push_back(e.path().filename().string());
+        std::sort(files.begin(), files.end());
+        return files;
+    }
+
     Identity watch_id;
-    fs::path prod_dir;
+    fs::path prod_dir, sync_flag;
 };
 
 TEST_F(FleetProvisioningTest, FirstBootProvisionsThroughTheClaimCertificateAndTheGatewayRunsAsTheThing) {
@@ -279,6 +243,175 @@ TEST_F(FleetProvisioningTest, ARevokedClaimCertificateGivesAClearErrorAndBackoff
     EXPECT_GE(attempts, 2);
     EXPECT_LE(attempts, 40) << h.log().joined();
     EXPECT_EQ(metric(h, "provisioning.succeeded"), 0);
+    EXPECT_FALSE(fs::exists(prod_dir / "cert.pem"));
+}
+
+TEST_F(FleetProvisioningTest, ADormantDeviceWhoseCertificateExpiredRecoversThroughTheClaimCertificate) {
+    const std::string thing = "AMR-103";
+    lc->cli({"create-thing", thing});
+    const std::string old_id = install_cert(thing, "2s");
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // the device slept past the expiry
+    auto w = watcher(thing);
+    ASSERT_TRUE(w);
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    EXPECT_TRUE(h.log().contains("expired at")) << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= 2; }, std::chrono::seconds(10)))
+        << h.log().joined();
+    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    EXPECT_NE(new_id, old_id);
+    EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
+    // The expired pair is kept as the backup, like any replaced pair, until the next promotion.
+    EXPECT_EQ(prod_files(),
+              (std::vector<std::string>{"cert.pem", "cert.pem.previous", "key.pem", "key.pem.previous"}));
+    EXPECT_EQ(cert_id_of(prod_dir / "cert.pem.previous"), old_id);
+}
+
+TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOperatorAction) {
+    const std::string thing = "AMR-001";
+    const std::string old_id = install_cert(thing, "1y");
+    auto w = watcher(thing);
+    ASSERT_TRUE(w);
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= 2; }, std::chrono::seconds(15)))
+        << h.log().joined();
+    // Revoked in the registry: localcore drops the connection and refuses new ones with it.
+    lc->cli({"set-cert-status", old_id, "REVOKED"});
+    ASSERT_TRUE(h.run_until([&] { return h.log().contains("recovery started"); }, std::chrono::seconds(20)))
+        << h.log().joined();
+    EXPECT_TRUE(
+        h.log().contains("failed to connect 3 times in a row with certificate " + old_id.substr(0, 12)))
+        << h.log().joined();
+    ASSERT_TRUE(h.run_until([&] { return h.log().contains("recovery succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    ASSERT_EQ(new_id.size(), 64u);
+    EXPECT_NE(new_id, old_id);
+    EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
+    EXPECT_EQ(lc->cert_status(old_id), "REVOKED");  // revocation is permanent; the report changed nothing
+    EXPECT_TRUE(h.log().contains("a REVOKED certificate stays revoked")) << h.log().joined();
+    const size_t before = w->count("amr/" + thing + "/heartbeat");
+    EXPECT_TRUE(h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= before + 2; },
+                            std::chrono::seconds(10)))
+        << h.log().joined();
+    EXPECT_FALSE(fs::exists(prod_dir / "cert.pem.rotation"));
+}
+
+TEST_F(FleetProvisioningTest, NothingIsJudgedOrProvisionedWhileTheClockIsBeforeTheEarliestPlausibleTime) {
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config("AMR-104", "earliest_time = \"2099-01-01\"")), "") << h.log().joined();
+    h.run_until([] { return false; }, std::chrono::seconds(3));
+    const auto lines = h.lines_with("the system clock says ");
+    ASSERT_EQ(lines.size(), 1u) << h.log().joined();  // said once, not every 10 s check
+    EXPECT_NE(lines[0].find("before 2099-01-01T00:00:00Z (earliest_time): it is wrong"), std::string::npos)
+        << lines[0];
+    EXPECT_EQ(metric(h, "provisioning.attempts"), 0);
+    EXPECT_FALSE(fs::exists(prod_dir / "key.pem.pending"));
+}
+
+TEST_F(FleetProvisioningTest, AnUnconfirmedClockIsWaitedForABoundedTimeThenUsedWithAWarning) {
+    if (iotgw::plugins::fleet::read_clock(0, "").kernel_synced == 1)
+        GTEST_SKIP() << "this machine's kernel reports its clock NTP-synchronised, so the clock cannot be "
+                        "made to look unconfirmed here (the unit tests cover the judgement)";
+    GatewayHarness h;
+    ASSERT_EQ(h.start(fleet_config(*lc, "AMR-105", prod_dir, lc->scratch() / "no-such-flag",
+                                   "clock_wait = \"2s\"")),
+              "")
+        << h.log().joined();
+    const auto started = Clock::now();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning started"); }, std::chrono::seconds(10)))
+        << h.log().joined();
+    const double waited = std::chrono::duration<double>(Clock::now() - started).count();
+    EXPECT_GE(waited, 1.5);
+    const std::string log = h.log().joined();
+    const auto waiting = log.find("waiting up to 2.0s for a synchronised clock");
+    const auto anyway = log.find("judging certificate expiry on it anyway");
+    const auto provisioning = log.find("provisioning started");
+    ASSERT_NE(waiting, std::string::npos) << log;
+    ASSERT_NE(anyway, std::string::npos) << log;
+    EXPECT_LT(waiting, anyway);
+    EXPECT_LT(anyway, provisioning);
+}
+
+TEST_F(FleetProvisioningTest, TwoDevicesProvisionAtTheSameTime) {
+    const fs::path second_dir = lc->scratch() / "prod2";
+    fs::create_directories(second_dir);
+    GatewayHarness a, b;
+    ASSERT_EQ(a.start(config("AMR-106")), "") << a.log().joined();
+    ASSERT_EQ(b.start(fleet_config(*lc, "AMR-107", second_dir, sync_flag)), "") << b.log().joined();
+    // Both loops run in turns on this thread; paho's threads post into them meanwhile.
+    const auto done = [](GatewayHarness& h) { return h.log().contains("provisioning succeeded"); };
+    const auto deadline = Clock::now() + std::chrono::seconds(40);
+    while (!(done(a) && done(b)) && Clock::now() < deadline) {
+        a.run_until([&] { return done(a); }, std::chrono::milliseconds(50));
+        b.run_until([&] { return done(b); }, std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(done(a)) << a.log().joined();
+    ASSERT_TRUE(done(b)) << b.log().joined();
+    const std::string id_a = cert_id_of(prod_dir / "cert.pem");
+    const std::string id_b = cert_id_of(second_dir / "cert.pem");
+    ASSERT_EQ(id_a.size(), 64u);
+    ASSERT_EQ(id_b.size(), 64u);
+    EXPECT_NE(id_a, id_b);
+    EXPECT_NE(lc->cli({"describe", "thing", "AMR-106"}).find(id_a.substr(0, 12)), std::string::npos);
+    EXPECT_NE(lc->cli({"describe", "thing", "AMR-107"}).find(id_b.substr(0, 12)), std::string::npos);
+    EXPECT_EQ(lc->cli({"describe", "thing", "AMR-106"}).find(id_b.substr(0, 12)), std::string::npos);
+}
+
+// The weaker option: AWS makes the key (CreateKeysAndCertificate). Its claim policy must allow
+// $aws/certificates/create/json, which cloud/policies/claim.json deliberately does not.
+TEST_F(FleetProvisioningTest, CreateKeysAndCertificateIsAnExplicitWeakerOptionForFileCredentials) {
+    const std::string policy = std::string(R"({"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": ["arn:aws:iot:*:*:client/claim-*"]},
+  {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"], "Resource": [
+    "arn:aws:iot:*:*:topic/$aws/certificates/create/json",
+    "arn:aws:iot:*:*:topic/$aws/certificates/create/json/*",
+    "arn:aws:iot:*:*:topic/$aws/provisioning-templates/amr/provision/json",
+    "arn:aws:iot:*:*:topic/$aws/provisioning-templates/amr/provision/json/*"]},
+  {"Effect": "Allow", "Action": ["iot:Subscribe"], "Resource": [
+    "arn:aws:iot:*:*:topicfilter/$aws/certificates/create/json/*",
+    "arn:aws:iot:*:*:topicfilter/$aws/provisioning-templates/amr/provision/json/*"]}]})");
+    lc->put_policy("claim-create-keys", policy);
+    const Identity claim = lc->issue_claim_cert("claim-create-keys", "claim-create-keys");
+    std::string toml = config("AMR-108", "method = \"create_keys\"");
+    for (const auto& [from, to] : {std::pair{lc->claim.cert.string(), claim.cert.string()},
+                                   std::pair{lc->claim.key.string(), claim.key.string()}})
+        toml.replace(toml.find(from), from.size(), to);
+    GatewayHarness h;
+    ASSERT_EQ(h.start(toml), "") << h.log().joined();
+    EXPECT_TRUE(h.log().contains("method = \"create_keys\": AWS makes the private key")) << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    const std::string id = cert_id_of(prod_dir / "cert.pem");
+    ASSERT_EQ(id.size(), 64u);
+    EXPECT_EQ(lc->cert_status(id), "ACTIVE");
+    EXPECT_EQ(fs::status(prod_dir / "key.pem").permissions() & fs::perms::mask,
+              fs::perms::owner_read | fs::perms::owner_write);
+    EXPECT_EQ(prod_files(), (std::vector<std::string>{"cert.pem", "key.pem"}));
+}
+
+// With the standard claim policy (CSR only) the weaker method is refused by the policy: a clear
+// failure, not a silent fallback.
+TEST_F(FleetProvisioningTest, TheStandardClaimPolicyRefusesCreateKeysAndCertificate) {
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config("AMR-109", "method = \"create_keys\"")), "") << h.log().joined();
+    ASSERT_TRUE(h.run_until(
+        [&] {
+            return h.log().contains(
+                "provisioning failed (subscription to $aws/certificates/create/json/accepted "
+                "failed");
+        },
+        std::chrono::seconds(20)))
+        << h.log().joined();
+    EXPECT_TRUE(h.log().contains("Not authorized")) << h.log().joined();
     EXPECT_FALSE(fs::exists(prod_dir / "cert.pem"));
 }
 

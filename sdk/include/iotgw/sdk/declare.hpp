@@ -117,6 +117,11 @@ int renew_credentials(void* instance, uint32_t op, const char* input, size_t inp
                       void* user, iotgw_error* err) noexcept {
     return guard(err, [&] {
         auto* provider = static_cast<T*>(as_plugin(instance));
+        if (op == IOTGW_RENEWAL_IMPORT_PAIR) {
+            provider->import_pair(std::string(input, input_len),
+                                  CredentialsProvider::RenewalCompletion(provider->host(), done, user));
+            return;
+        }
         if (op < IOTGW_RENEWAL_CREATE_KEY || op > IOTGW_RENEWAL_ROLLBACK)
             throw Error("unknown renewal operation " + std::to_string(op), IOTGW_ERR_UNSUPPORTED);
         provider->renew(static_cast<RenewalOp>(op), std::string(input, input_len),

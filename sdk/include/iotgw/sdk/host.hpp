@@ -302,6 +302,21 @@ public:
         boxed.release();  // owned by the completion now
     }
 
+    // Keep a certificate chain and its private key made elsewhere (PEM chain, then PEM key) as
+    // the pending pair of `instance` (IOTGW_RENEWAL_IMPORT_PAIR); like renew_credentials.
+    void import_credentials(const std::string& instance, const std::string& chain_and_key_pem,
+                            std::function<void(const RenewalResult&)> done) const {
+        if (!can_renew_credentials())
+            throw Error("this gateway is older than ABI 1.1 and cannot renew credentials", IOTGW_ERR_UNSUPPORTED);
+        auto boxed = std::make_unique<RenewalBox>(RenewalBox{self_, std::move(done)});
+        iotgw_error err{};
+        int rc = detail::host_api().credentials_renew(self_, instance.c_str(), IOTGW_RENEWAL_IMPORT_PAIR,
+                                                      chain_and_key_pem.data(), chain_and_key_pem.size(),
+                                                      &Host::renewal_done, boxed.get(), &err);
+        if (rc != IOTGW_OK) throw Error("credentials '" + instance + "': import a key pair: " + err.message, rc);
+        boxed.release();  // owned by the completion now
+    }
+
     // The pending key and certificate of `instance` (after store_cert), e.g. to prove them.
     Credentials pending_credentials(const std::string& instance) const {
         if (!can_renew_credentials())

@@ -156,6 +156,15 @@ public:
         (void)done;
         throw Error("this credentials provider cannot renew", IOTGW_ERR_UNSUPPORTED);
     }
+    // IOTGW_RENEWAL_IMPORT_PAIR: keep a certificate chain and its private key made elsewhere
+    // (PEM chain, then PEM key) as the pending pair. Only for providers whose keys are files;
+    // the default refuses, which is right for hardware keys.
+    virtual void import_pair(std::string chain_and_key_pem, RenewalCompletion done) {
+        (void)chain_and_key_pem;
+        (void)done;
+        throw Error("this credentials provider only uses keys it made itself; use the CSR method",
+                    IOTGW_ERR_UNSUPPORTED);
+    }
     // The pending key and certificate once store_cert has succeeded.
     virtual Credentials pending_credentials() {
         throw Error("this credentials provider cannot renew", IOTGW_ERR_UNSUPPORTED);
