@@ -1,0 +1,284 @@
+#include "hw_credentials.hpp"
+
+#include "../../common/durable_file.hpp"
+#include "../../common/renewal_slots.hpp"
+#include "openssl_provider.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+namespace iotgw::plugins::hwkey {
+namespace {
+
+using durable::remove_file;
+using durable::write_file_atomic;
+using sdk::ConfigError;
+using sdk::Error;
+using slots::discard_pending;
+using slots::promote_pending;
+using slots::recover_slots;
+using slots::rollback_to_backup;
+using slots::SlotPaths;
+using slots::store_pending_certificate;
+
+struct BioFree {
+    void operator()(BIO* b) const noexcept { BIO_free(b); }
+};
+struct X509Free {
+    void operator()(X509* x) const noexcept { X509_free(x); }
+};
+struct ReqFree {
+    void operator()(X509_REQ* r) const noexcept { X509_REQ_free(r); }
+};
+using BioPtr = std::unique_ptr<BIO, BioFree>;
+
+bool exists(const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 || errno != ENOENT;
+}
+
+std::string read_text(const std::string& path, const char* what) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw ConfigError(std::string(what) + " " + path + " cannot be opened: " + std::strerror(errno));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+int64_t to_unix(const ASN1_TIME* t) {
+    std::tm tm{};
+    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
+    return static_cast<int64_t>(timegm(&tm));
+}
+
+std::string iso8601(int64_t s) {
+    std::time_t t = static_cast<std::time_t>(s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string subject_cn(X509* x) {
+    char buf[256] = "";
+    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof buf) < 0)
+        return "(no CN)";
+    return buf;
+}
+
+std::string serial_hex(X509* x) {
+    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr);
+    char* hex = bn != nullptr ? BN_bn2hex(bn) : nullptr;
+    std::string out = hex != nullptr ? hex : "?";
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return out;
+}
+
+// Decodes the key reference through the loaded provider (the TPM or token is asked for the key).
+PkeyPtr load_key(const std::string& path, const std::string& pem) {
+    ERR_clear_error();
+    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
+    if (!key)
+        throw ConfigError("key " + path +
+                          " cannot be loaded through its OpenSSL provider: " + openssl_reason());
+    return key;
+}
+
+}  // namespace
+
+HwCredentials::HwCredentials(sdk::Host host, const sdk::Config& cfg, std::unique_ptr<KeyBackend> backend)
+    : CredentialsProvider(host),
+      paths_{cfg.string("cert"), cfg.string("key"), cfg.optional_string("ca").value_or("")},
+      await_provisioning_(cfg.boolean("await_provisioning")),
+      backend_(std::move(backend)),
+      instance_(host.instance_name()) {
+    backend_->prepare();
+    if (auto what = recover_slots(SlotPaths(paths_.cert, paths_.key)))
+        this->host().notice("credential files: ", *what);
+    if (!provisioned()) {
+        this->host().warning(not_provisioned());
+        return;
+    }
+    check_pair(paths_.cert, paths_.key);
+}
+
+bool HwCredentials::provisioned() const { return exists(paths_.cert) || exists(paths_.key); }
+
+std::string HwCredentials::not_provisioned() const {
+    return "neither the certificate " + paths_.cert + " nor the key reference " + paths_.key +
+           " exists yet: the device is not provisioned (or `cert`/`key` name the wrong files); the gateway "
+           "cannot connect until they exist";
+}
+
+HwCredentials::Checked HwCredentials::check_pair(const std::string& cert_path,
+                                                 const std::string& key_path) const {
+    const std::string key_pem = read_text(key_path, "key");
+    backend_->check_key(key_path, key_pem);
+    PkeyPtr key = load_key(key_path, key_pem);
+    const std::string cert_pem = read_text(cert_path, "certificate");
+    ERR_clear_error();
+    BioPtr bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
+    std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    if (!leaf)
+        throw ConfigError("certificate " + cert_path +
+                          " does not contain a PEM certificate: " + openssl_reason());
+    if (X509_check_private_key(leaf.get(), key.get()) != 1) {
+        ERR_clear_error();
+        throw ConfigError("certificate " + cert_path + " does not belong to the key " + key_path + " (" +
+                          backend_->where() + ")");
+    }
+    Checked c{subject_cn(leaf.get()), serial_hex(leaf.get()), to_unix(X509_get0_notAfter(leaf.get()))};
+    const int64_t now = static_cast<int64_t>(std::time(nullptr));
+    if (now > c.not_after)
+        throw ConfigError("certificate " + cert_path + " expired at " + iso8601(c.not_after) + ", now is " +
+                          iso8601(now) + ": renew it");
+    return c;
+}
+
+void HwCredentials::start() {
+    if (!provisioned()) {
+        if (!await_provisioning_) throw Error(not_provisioned());
+        host().notice("waiting for provisioning to create ", paths_.cert, " and ", paths_.key,
+                      " (await_provisioning = true); the key will be generated in ", backend_->where());
+        return;
+    }
+    const Checked c = check_pair(paths_.cert, paths_.key);
+    host().notice("certificate ", c.common_name, " ", c.serial, " valid until ", iso8601(c.not_after),
+                  "; its key is in ", backend_->where());
+}
+
+sdk::Credentials HwCredentials::credentials() {
+    if (!provisioned()) throw Error(not_provisioned());
+    const Checked c = check_pair(paths_.cert, paths_.key);
+    sdk::Credentials out;
+    out.cert_chain_path = paths_.cert;
+    out.private_key_path = paths_.key;
+    out.ca_path = paths_.ca;
+    out.not_after_unix = c.not_after;
+    return out;
+}
+
+sdk::Credentials HwCredentials::pending_credentials() {
+    const SlotPaths s(paths_.cert, paths_.key);
+    if (!exists(s.cert_pending) || !exists(s.key_pending))
+        throw Error("there is no pending key and certificate (" + s.key_pending + ", " + s.cert_pending + ")",
+                    IOTGW_ERR_NOT_FOUND);
+    const Checked c = check_pair(s.cert_pending, s.key_pending);
+    sdk::Credentials out;
+    out.cert_chain_path = s.cert_pending;
+    out.private_key_path = s.key_pending;
+    out.ca_path = paths_.ca;
+    out.not_after_unix = c.not_after;
+    return out;
+}
+
+std::string HwCredentials::create_pending_key(const std::string& common_name) {
+    const SlotPaths s(paths_.cert, paths_.key);
+    unsigned char rnd[4];
+    if (RAND_bytes(rnd, sizeof rnd) != 1) throw Error("no random bytes: " + openssl_reason());
+    char label[96];
+    std::snprintf(label, sizeof label, "iotgw-%s-%lld-%02x%02x%02x%02x", instance_.c_str(),
+                  static_cast<long long>(std::time(nullptr)), rnd[0], rnd[1], rnd[2], rnd[3]);
+    NewKey k = backend_->generate(label);
+
+    ERR_clear_error();
+    std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
+    if (!req || X509_REQ_set_version(req.get(), 0) != 1)
+        throw Error("cannot create a CSR: " + openssl_reason());
+    if (!common_name.empty() &&
+        X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
+                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
+                                   0) != 1)
+        throw Error("cannot put CN '" + common_name + "' into the CSR: " + openssl_reason());
+    // The signature is made in the hardware: the key object only refers to it.
+    if (X509_REQ_set_pubkey(req.get(), k.key.get()) != 1 ||
+        X509_REQ_sign(req.get(), k.key.get(), EVP_sha256()) <= 0)
+        throw Error("cannot sign the CSR in " + backend_->where() + ": " + openssl_reason());
+    BioPtr csr(BIO_new(BIO_s_mem()));
+    if (!csr || PEM_write_bio_X509_REQ(csr.get(), req.get()) != 1)
+        throw Error("cannot encode the CSR: " + openssl_reason());
+    char* data = nullptr;
+    const long n = BIO_get_mem_data(csr.get(), &data);
+
+    // An older pending certificate belongs to the older pending key: it goes first.
+    remove_file(s.cert_pending);
+    write_file_atomic(s.key_pending, k.reference_pem, 0600);
+    return std::string(data, static_cast<size_t>(n));
+}
+
+void HwCredentials::renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) {
+    using Op = sdk::RenewalOp;
+    const SlotPaths s(paths_.cert, paths_.key);
+    std::string output;
+    try {
+        switch (op) {
+            case Op::create_key:
+                output = create_pending_key(input);
+                host().notice("generated a new key in ", backend_->where(), " (reference ", s.key_pending,
+                              ") and signed its CSR there");
+                break;
+            case Op::store_cert: {
+                if (!exists(s.key_pending))
+                    throw Error("there is no pending key " + s.key_pending +
+                                " for the certificate: create the key (and CSR) first");
+                // Written first, checked against the key in the hardware, removed again if it does not match.
+                store_pending_certificate(s, input);
+                host().notice("stored the issued certificate as pending: ", s.cert_pending);
+                break;
+            }
+            case Op::promote:
+                promote_pending(s);
+                host().notice("promoted the pending key and certificate to ", paths_.key, " and ",
+                              paths_.cert, "; the previous ones are kept as ", s.key_backup, " and ",
+                              s.cert_backup);
+                after_switch("promoted");
+                break;
+            case Op::discard:
+                discard_pending(s);
+                host().info("discarded the pending key and certificate");
+                break;
+            case Op::rollback:
+                rollback_to_backup(s);
+                host().warning("rolled back to the previous key and certificate (", paths_.cert, ")");
+                after_switch("rolled back");
+                break;
+        }
+    } catch (const std::exception& e) {
+        done.fail(std::string(sdk::renewal_op_name(op)) + " failed: " + e.what());
+        return;
+    }
+    done.succeed(std::move(output));
+}
+
+void HwCredentials::after_switch(const char* reason) {
+    try {
+        const Checked c = check_pair(paths_.cert, paths_.key);
+        host().notice("certificate ", c.common_name, " ", c.serial, " valid until ", iso8601(c.not_after));
+    } catch (const std::exception& e) {
+        host().error("the new credentials cannot be used: ", e.what());
+    }
+    try {
+        host().publish_event("changed", std::string("{\"reason\":\"") + reason + "\"}");
+    } catch (const std::exception& e) {
+        host().warning("cannot announce the changed credentials: ", e.what());
+    }
+}
+
+}  // namespace iotgw::plugins::hwkey

@@ -1,0 +1,227 @@
+// The pkcs11 credentials plugin in a real gateway against localcore, with a SoftHSM2 token:
+// first boot generates the production key ON the token (checked through its PKCS#11 attributes:
+// sensitive, never extractable, and its value cannot be read), the CSR is signed there, the gateway
+// then connects over TLS with that key, and a rotation replaces it with another token key. Also the
+// refusals an operator meets: a PIN file others can read, a file key instead of a token key, a
+// missing provider module.
+#include "../../../mqtt/common/certificate_info.hpp"
+#include "gateway_harness.hpp"
+#include "localcore_fixture.hpp"
+#include "softhsm_token.hpp"
+
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace localcore::conformance {
+namespace {
+
+using iotgw::test::GatewayHarness;
+namespace hsm = iotgw::test::pkcs11;
+
+std::string read_file(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string cert_id_of(const fs::path& pem) {
+    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
+    return info ? info->id : "";
+}
+
+// The object label inside a key's URI PEM, read independently of the plugin: the PEM's DER ends
+// with the URI as a UTF8String, whose `object=` attribute names the token object.
+std::string key_label(const fs::path& key) {
+    const std::string pem = read_file(key);
+    BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    char* name = nullptr;
+    char* header = nullptr;
+    unsigned char* data = nullptr;
+    long len = 0;
+    const bool ok = PEM_read_bio(b, &name, &header, &data, &len) == 1;
+    BIO_free(b);
+    if (!ok) return "";
+    const std::string der(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(data);
+    const auto at = der.find(";object=");
+    if (at == std::string::npos) return "";
+    const auto start = at + 8;
+    return der.substr(start, der.find(';', start) - start);
+}
+
+class Pkcs11LocalCoreTest : public LocalCoreTest {
+protected:
+    void SetUp() override {
+        try {
+            token = &hsm::softhsm();
+        } catch (const std::exception& e) {
+            FAIL() << e.what();
+        }
+        LocalCoreTest::SetUp();
+        prod_dir = lc->scratch() / "prod";
+        fs::create_directories(prod_dir);
+        // Stands in for systemd-timesyncd's flag: fleet_provisioning judges expiry only on a
+        // synchronised clock.
+        sync_flag = lc->scratch() / "synchronized";
+        std::ofstream(sync_flag).put('\n');
+    }
+
+    std::string pkcs11_section(const std::string& extra = "") const {
+        return "[credentials.prod]\ntype = \"pkcs11\"\ncert = \"" + (prod_dir / "cert.pem").string() +
+               "\"\nkey = \"" + (prod_dir / "key.pem").string() + "\"\nca = \"" + lc->ca().string() +
+               "\"\nmodule = \"" + token->module + "\"\ntoken = \"" + token->token + "\"\npin_file = \"" +
+               token->pin_file.string() + "\"\n" + extra;
+    }
+
+    std::string config(const std::string& thing, const std::string& provisioning_extra = "") const {
+        const std::string port = std::to_string(lc->port());
+        return "[gateway]\nthing = \"" + thing + "\"\n" + pkcs11_section("await_provisioning = true\n") +
+               "[credentials.claim]\ntype = \"file\"\ncert = \"" + lc->claim.cert.string() + "\"\nkey = \"" +
+               lc->claim.key.string() + "\"\nca = \"" + lc->ca().string() +
+               "\"\n[connections.cloud]\ntype = \"mqtt\"\nendpoint = \"localhost\"\nport = " + port +
+               "\ncredentials = \"prod\"\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\nconnect_timeout "
+               "= "
+               "\"5s\"\n[sources.provisioning]\ntype = \"fleet_provisioning\"\ncredentials = \"prod\"\n"
+               "claim_credentials = \"claim\"\nconnection = \"cloud\"\nendpoint = \"localhost\"\nport = " +
+               port +
+               "\njitter = \"0s\"\nretry_min = \"500ms\"\nretry_max = \"4s\"\nrequest_timeout = \"5s\"\n"
+               "prove_timeout = \"10s\"\nclock_sync_file = \"" + sync_flag.string() + "\"\n" +
+               provisioning_extra +
+               "[sources.hb]\ntype = \"heartbeat\"\nperiod = \"1s\"\n[[pipelines]]\nname = \"heartbeat\"\n"
+               "from = \"hb\"\nto = [\"cloud:amr/${thing}/heartbeat\"]\n[[pipelines]]\nname = "
+               "\"rotation-report\"\nfrom = \"provisioning\"\nto = "
+               "[\"cloud:amr/${thing}/certificate/rotated\"]\n"
+               "[[pipelines]]\nname = \"rotation-reply\"\nfrom = "
+               "\"cloud:amr/${thing}/certificate/rotated/+\"\n"
+               "to = [\"provisioning\"]\n";
+    }
+
+    // The key `key` names is on the token, sensitive and never extractable, and its value
+    // cannot be read off the token.
+    void expect_token_key(const fs::path& key) {
+        const std::string pem = read_file(key);
+        EXPECT_NE(pem.find("-----BEGIN PKCS#11 PROVIDER URI-----"), std::string::npos) << pem;
+        EXPECT_EQ(pem.find("PRIVATE KEY"), std::string::npos) << "a key in the file: " << pem;
+        const std::string label = key_label(key);
+        ASSERT_FALSE(label.empty()) << pem;
+        const std::string access = hsm::private_key_access(label);
+        EXPECT_NE(access.find("sensitive"), std::string::npos) << access << "\n" << hsm::list_objects();
+        EXPECT_NE(access.find("always sensitive"), std::string::npos) << access;
+        EXPECT_NE(access.find("never extractable"), std::string::npos) << access;
+        EXPECT_NE(access.find("local"), std::string::npos) << "generated on the token: " << access;
+        bool read = true;
+        const std::string why = hsm::read_private_key_value(label, &read);
+        EXPECT_FALSE(read) << "the private key's value was read off the token: " << why;
+    }
+
+    const hsm::SoftHsm* token = nullptr;
+    fs::path prod_dir, sync_flag;
+};
+
+TEST_F(Pkcs11LocalCoreTest, FirstBootGeneratesTheKeyOnTheTokenAndTheGatewayConnectsWithIt) {
+    const std::string thing = "AMR-201";
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    // TLS with the token's key: the production connection runs as the thing.
+    ASSERT_TRUE(h.run_until(
+        [&] {
+            return h.log().contains("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
+                                    "'");
+        },
+        std::chrono::seconds(10)))
+        << h.log().joined();
+    EXPECT_TRUE(h.log().contains("generated a new key in PKCS#11 token '" + token->token + "'"))
+        << h.log().joined();
+    const std::string id = cert_id_of(prod_dir / "cert.pem");
+    ASSERT_EQ(id.size(), 64u);
+    EXPECT_EQ(lc->cert_status(id), "ACTIVE");
+    expect_token_key(prod_dir / "key.pem");
+}
+
+TEST_F(Pkcs11LocalCoreTest, RotationReplacesTheTokenKeyWithANewTokenKey) {
+    const std::string thing = "AMR-202";
+    GatewayHarness h;
+    // localcore issues 365-day certificates: due ~15 s after issue, so the first rotation follows
+    // right after first boot (and the production connection is up before it).
+    ASSERT_EQ(h.start(config(thing, "rotate_before = \"364d23h59m45s\"\n")), "") << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    const std::string first_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string first_label = key_label(prod_dir / "key.pem");
+    ASSERT_TRUE(h.run_until([&] { return h.log().contains("rotation succeeded"); }, std::chrono::seconds(60)))
+        << h.log().joined();
+    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    ASSERT_EQ(new_id.size(), 64u);
+    EXPECT_NE(new_id, first_id);
+    EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
+    EXPECT_NE(key_label(prod_dir / "key.pem"), first_label) << "the rotation made a new key on the token";
+    EXPECT_EQ(key_label(prod_dir / "key.pem.previous"), first_label);
+    expect_token_key(prod_dir / "key.pem");
+    // The gateway reconnected with the new token key.
+    ASSERT_TRUE(h.run_until(
+        [&] {
+            return h.lines_with("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
+                                "'")
+                       .size() >= 2;
+        },
+        std::chrono::seconds(10)))
+        << h.log().joined();
+    EXPECT_EQ(lc->cert_status(first_id), "INACTIVE");
+}
+
+TEST_F(Pkcs11LocalCoreTest, APinFileOthersCanReadIsRefused) {
+    const fs::path pin = lc->scratch() / "pin-0644";
+    std::ofstream(pin) << token->pin << "\n";
+    fs::permissions(
+        pin, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read | fs::perms::others_read);
+    std::string cfg = "[gateway]\nthing = \"AMR-203\"\n" + pkcs11_section("await_provisioning = true\n");
+    cfg.replace(cfg.find(token->pin_file.string()), token->pin_file.string().size(), pin.string());
+    GatewayHarness h;
+    const std::string err = h.start(cfg);
+    EXPECT_NE(err.find("PIN file " + pin.string() +
+                       " is accessible by group or others (mode 0644): run `chmod 600"),
+              std::string::npos)
+        << err;
+}
+
+TEST_F(Pkcs11LocalCoreTest, AKeyInAFileIsRefusedBecauseItIsNotOnTheToken) {
+    fs::copy_file(lc->amr1.cert, prod_dir / "cert.pem");
+    fs::copy_file(lc->amr1.key, prod_dir / "key.pem");
+    GatewayHarness h;
+    const std::string err = h.start("[gateway]\nthing = \"AMR-001\"\n" + pkcs11_section());
+    EXPECT_NE(err.find("is a private key in a file, not a reference to a key on the token"),
+              std::string::npos)
+        << err;
+}
+
+TEST_F(Pkcs11LocalCoreTest, AMissingModuleOrProviderIsNamed) {
+    GatewayHarness h;
+    std::string cfg = "[gateway]\nthing = \"AMR-204\"\n" + pkcs11_section("await_provisioning = true\n");
+    const std::string bad = cfg;
+    cfg.replace(cfg.find(token->module), token->module.size(), "/nonexistent/libvendor-pkcs11.so");
+    const std::string err = h.start(cfg);
+    EXPECT_NE(err.find("PKCS#11 module /nonexistent/libvendor-pkcs11.so cannot be read"), std::string::npos)
+        << err;
+    GatewayHarness h2;
+    const std::string err2 = h2.start(bad + "provider = \"/nonexistent/pkcs11.so\"\n");
+    // Either named as not installed (first load in this process) or as loaded with other settings.
+    EXPECT_TRUE(
+        err2.find("/nonexistent/pkcs11.so does not exist (install the Debian package pkcs11-provider") !=
+            std::string::npos ||
+        err2.find("already loaded in this gateway with other settings") != std::string::npos)
+        << err2;
+}
+
+}  // namespace
+}  // namespace localcore::conformance
