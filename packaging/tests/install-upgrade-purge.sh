@@ -44,14 +44,18 @@ check() {
 step() { printf '\n--- %s\n' "$*"; }
 apt_install() { apt-get -q -y -o Dpkg::Options::=--force-confold install "$@"; }
 
-debs() { # <dir>: the packages to install (no debug symbols)
-    find "$1" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' | sort
+debs() { # <dir>: the gateway and the SDK (no plugin packages, no debug symbols)
+    find "$1" -maxdepth 1 -name '*.deb' ! -name '*-dbgsym_*' ! -name 'iotgw-plugin-*' | sort
+}
+plugin_debs() { # <dir>: the plugin packages (iotgw-plugin-*), tested on their own below
+    find "$1" -maxdepth 1 -name 'iotgw-plugin-*.deb' ! -name '*-dbgsym_*' | sort
 }
 mapfile -t new_debs < <(debs "$new_dir")
 ((${#new_debs[@]} > 0)) || {
     echo "no .deb files in $new_dir"
     exit 1
 }
+mapfile -t new_plugin_debs < <(plugin_debs "$new_dir")
 main_deb=$(printf '%s\n' "${new_debs[@]}" | grep '/iotgw_')
 new_version=$(dpkg-deb -f "$main_deb" Version)
 arch=$(dpkg-deb -f "$main_deb" Architecture)
@@ -61,6 +65,8 @@ emu=()
 gateway=("${emu[@]}" /usr/bin/iotgw)
 iotgw() { "${gateway[@]}" "$@"; }
 
+# Only the dependencies of iotgw and iotgw-sdk-dev: apt must resolve those of the plugin packages
+# (tpm2-openssl, pkcs11-provider) itself when they are installed, in the plugin step.
 step "dependencies of the packages and the tools of the SDK test (before the snapshot)"
 deps=$(for d in "${new_debs[@]}"; do dpkg-deb -f "$d" Depends; done | tr ',' '\n' | sed 's/^ *//;/^$/d' |
     grep -v '^iotgw' | sort -u | paste -sd, -)
@@ -308,6 +314,122 @@ if ((${#emu[@]})); then
 else
     sdk_example
 fi
+
+# The plugin packages built from this tree (iotgw-plugin-tpm, iotgw-plugin-pkcs11): apt resolves
+# their heavy dependencies, the gateway lists the plugins only while they are installed, the TPM
+# package puts the service user into tss and opens /dev/tpmrm0 to the unit, and removing them
+# leaves a working gateway. Every package the plugins pulled in is purged again at the end, so
+# the purge snapshot below also covers what they leave.
+plugin_packages() {
+    local codename expected=(iotgw-plugin-pkcs11) found=() d name
+    codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
+    # Debian 12 has no tpm2-openssl >= 1.2: scripts/package leaves iotgw-plugin-tpm out there.
+    [[ $codename == bookworm ]] || expected+=(iotgw-plugin-tpm)
+    for d in "${new_plugin_debs[@]}"; do found+=("$(dpkg-deb -f "$d" Package)"); done
+    check "the build has the plugin packages ${expected[*]} (found: ${found[*]:-none})" \
+        test "$(printf '%s\n' "${found[@]}" | sort | paste -sd' ')" = "$(printf '%s\n' "${expected[@]}" | sort | paste -sd' ')"
+    ((${#found[@]})) || return 0
+    local has_tpm=0
+    [[ " ${found[*]} " == *" iotgw-plugin-tpm "* ]] && has_tpm=1
+    local plugin_dir=/usr/lib/iotgw/plugins
+    local unit_dir=${unit%/*}
+
+    for d in "${new_plugin_debs[@]}"; do
+        name=$(dpkg-deb -f "$d" Package)
+        check "$name depends on iotgw-abi-$abi_major (>= $abi_major.$abi_minor)" sh -c \
+            "dpkg-deb -f '$d' Depends | tr ',' '\n' | grep -qx ' *iotgw-abi-$abi_major (>= $abi_major.$abi_minor)'"
+    done
+    iotgw plugins >"$work/plugins-before.txt" 2>&1
+    check "before: iotgw plugins lists neither tpm nor pkcs11, and iotgw ships neither library" sh -c \
+        "grep -q '^credentials/file ' $work/plugins-before.txt && ! grep -qE '^credentials/(tpm|pkcs11) ' $work/plugins-before.txt &&
+         ! dpkg -L iotgw | grep -qE 'libiotgw-(tpm|pkcs11)\.so'"
+    check "before: the service user iotgw is not in group tss" sh -c "! id -nG iotgw | tr ' ' '\n' | grep -qx tss"
+
+    dpkg-query -W -f '${Package}:${Architecture}\n' | sort >"$work/packages-before-plugins.txt"
+    check "apt install ${found[*]} (resolving their dependencies from the mirror)" apt_install "${new_plugin_debs[@]}"
+    dpkg-query -W -f '${Package}:${Architecture}\n' | sort >"$work/packages-with-plugins.txt"
+    comm -13 "$work/packages-before-plugins.txt" "$work/packages-with-plugins.txt" >"$work/pulled-by-plugins.txt"
+    echo "installed with the plugins: $(paste -sd' ' "$work/pulled-by-plugins.txt")"
+    check "apt installed pkcs11-provider for iotgw-plugin-pkcs11" grep -q '^pkcs11-provider:' "$work/pulled-by-plugins.txt"
+
+    iotgw plugins >"$work/plugins-with.txt" 2>&1
+    grep -E '^credentials/' "$work/plugins-with.txt" | sed 's/^/      /'
+    check "iotgw plugins lists credentials/pkcs11 from $plugin_dir/libiotgw-pkcs11.so" \
+        grep -q "^credentials/pkcs11 .* from $plugin_dir/libiotgw-pkcs11.so" "$work/plugins-with.txt"
+    check "iotgw-plugin-pkcs11 owns libiotgw-pkcs11.so" \
+        test "$(dpkg -S "$plugin_dir/libiotgw-pkcs11.so" | cut -d: -f1)" = iotgw-plugin-pkcs11
+    check "the example drop-in is in /usr/share/doc/iotgw-plugin-pkcs11/examples/iotgw.service.d" \
+        test -f /usr/share/doc/iotgw-plugin-pkcs11/examples/iotgw.service.d/pkcs11.conf
+    if ((has_tpm)); then
+        check "apt installed tpm2-openssl (>= 1.2) for iotgw-plugin-tpm" sh -c \
+            "grep -q '^tpm2-openssl:' $work/pulled-by-plugins.txt &&
+             dpkg --compare-versions \"\$(dpkg-query -W -f '\${Version}' tpm2-openssl)\" ge 1.2"
+        check "iotgw plugins lists credentials/tpm from $plugin_dir/libiotgw-tpm.so" \
+            grep -q "^credentials/tpm .* from $plugin_dir/libiotgw-tpm.so" "$work/plugins-with.txt"
+        check "iotgw-plugin-tpm owns libiotgw-tpm.so" \
+            test "$(dpkg -S "$plugin_dir/libiotgw-tpm.so" | cut -d: -f1)" = iotgw-plugin-tpm
+        check "the service user iotgw is in group tss" sh -c "id -nG iotgw | tr ' ' '\n' | grep -qx tss"
+        check "the drop-in $unit_dir/iotgw.service.d/tpm.conf is installed" \
+            test -f "$unit_dir/iotgw.service.d/tpm.conf"
+        if command -v systemd-analyze >/dev/null; then
+            # --offline reads the drop-ins of the unit from the unit directories too.
+            local shown
+            shown=$(systemd-analyze security --offline=yes "$unit" 2>&1)
+            check "systemd-analyze sees the drop-in (DeviceAllow=/dev/tpmrm0, PrivateDevices= off)" sh -c \
+                "grep -q '/dev/tpmrm0:rw' <<'EOF'
+$shown
+EOF"
+            exposure_tpm=$(sed -n 's/.*Overall exposure level for iotgw.service: \([0-9.]*\).*/\1/p' <<<"$shown")
+            echo "systemd-analyze security exposure with tpm.conf: ${exposure_tpm:-?} (without: ${exposure:-?})"
+            check "systemd-analyze security exposure with tpm.conf ${exposure_tpm:-?} <= 2.0" \
+                awk -v e="${exposure_tpm:-99}" 'BEGIN { exit !(e <= 2.0) }'
+        fi
+    fi
+    # Every plugin, the new ones included, loads as the service user (under W^X where available).
+    check "iotgw check accepts the shipped config as iotgw${wx_note} with the plugin packages installed" \
+        "${as_iotgw[@]}" "${gateway[@]}" check --config /etc/iotgw/iotgw.toml
+
+    # The real pkcs11 package, rebuilt to depend on the next ABI major: apt must refuse it.
+    local pkcs11_deb
+    pkcs11_deb=$(printf '%s\n' "${new_plugin_debs[@]}" | grep '/iotgw-plugin-pkcs11_')
+    rm -rf "$work/abi-repack"
+    dpkg-deb -R "$pkcs11_deb" "$work/abi-repack"
+    sed -i -e "s/^Version: .*/&+abi$((abi_major + 1))/" \
+        -e "s/iotgw-abi-$abi_major (>= [0-9.]*)/iotgw-abi-$((abi_major + 1)) (>= $((abi_major + 1)).0)/" \
+        "$work/abi-repack/DEBIAN/control"
+    dpkg-deb --root-owner-group -Zxz -b "$work/abi-repack" "$work/iotgw-plugin-pkcs11-abi-next.deb" >/dev/null
+    check "the repacked iotgw-plugin-pkcs11 depends on iotgw-abi-$((abi_major + 1))" sh -c \
+        "dpkg-deb -f $work/iotgw-plugin-pkcs11-abi-next.deb Depends | grep -q 'iotgw-abi-$((abi_major + 1)) '"
+    check "apt refuses iotgw-plugin-pkcs11 built for iotgw-abi-$((abi_major + 1)), and keeps the installed one" sh -c \
+        "! apt-get -q -y install $work/iotgw-plugin-pkcs11-abi-next.deb &&
+         test \"\$(dpkg-query -W -f '\${Version}' iotgw-plugin-pkcs11)\" = '$new_version'"
+
+    check "apt remove ${found[*]}" apt-get -q -y remove "${found[@]}"
+    iotgw plugins >"$work/plugins-after.txt" 2>&1
+    check "after removal: iotgw plugins lists neither tpm nor pkcs11" sh -c \
+        "grep -q '^credentials/file ' $work/plugins-after.txt && ! grep -qE '^credentials/(tpm|pkcs11) ' $work/plugins-after.txt"
+    check "after removal: iotgw check accepts the shipped config (as root)" iotgw check --config /etc/iotgw/iotgw.toml
+    check "after removal: iotgw check accepts the shipped config as iotgw${wx_note}" \
+        "${as_iotgw[@]}" "${gateway[@]}" check --config /etc/iotgw/iotgw.toml
+    if ((has_tpm)); then
+        check "after removal: iotgw is no longer in group tss" sh -c "! id -nG iotgw | tr ' ' '\n' | grep -qx tss"
+        check "after removal: the drop-in tpm.conf is gone" test ! -e "$unit_dir/iotgw.service.d/tpm.conf"
+        check "after removal: the unit directory has no iotgw.service.d left" test ! -e "$unit_dir/iotgw.service.d"
+    fi
+    # The plugin packages and everything apt pulled in for them (tpm2-tss, tpm-udev, ...).
+    # dpkg purges the removed plugin packages: apt no longer knows a local .deb once it is removed.
+    check "dpkg --purge ${found[*]}" dpkg --purge "${found[@]}"
+    local pulled
+    mapfile -t pulled < <(grep -v '^iotgw-plugin-' "$work/pulled-by-plugins.txt")
+    check "apt purge what apt pulled in for the plugins (${#pulled[@]} packages)" \
+        apt-get -q -y purge "${pulled[@]}"
+    check "nothing apt pulled in for the plugins is left" sh -c \
+        "! dpkg-query -W -f '\${db:Status-Abbrev}|\${Package}:\${Architecture}\n' | grep -v '^un' | cut -d'|' -f2 |
+         grep -qxFf $work/pulled-by-plugins.txt"
+
+}
+step "plugin packages"
+plugin_packages
 
 step "purge"
 check "apt purge iotgw iotgw-sdk-dev" apt-get -q -y purge iotgw iotgw-sdk-dev
