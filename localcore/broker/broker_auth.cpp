@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "client_certificate.hpp"
+#include "console_token.hpp"
 #include "localcore_broker.hpp"
 
 namespace localcore::broker {
@@ -23,10 +24,29 @@ std::string random_session_id() {
     return out;
 }
 
+void add_policy(ClientState& state, const RegistryData& data, const std::string& name) {
+    const auto record = data.policies.find(name);
+    if (record == data.policies.end()) return;
+    try {
+        state.policies.add(Policy::parse(record->second.document, name));
+    } catch (const PolicyError& e) {
+        // A broken policy grants nothing (default deny) and says why.
+        mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: %s", e.what());
+    }
+}
+
 }  // namespace
 
 void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryData& data) const {
     state.policies = PolicySet{};
+    if (!state.token_policy.empty()) {
+        // A console token carries no thing: iot:Connection.Thing.* stay unset, as for a Cognito
+        // identity on AWS.
+        state.policy_context.thing_attached = false;
+        state.policy_context.thing_name = std::nullopt;
+        add_policy(state, data, state.token_policy);
+        return;
+    }
     const auto cert = data.certificates.find(state.certificate_id);
     if (cert == data.certificates.end()) return;
     // iot:Connection.Thing.*: with a non-exclusive association the thing is the one attached to the
@@ -36,19 +56,59 @@ void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryData& d
     state.policy_context.thing_attached = attached;
     state.policy_context.thing_name =
         attached ? std::optional<std::string>(state.client_id) : std::nullopt;
-    for (const std::string& name : cert->second.policies) {
-        const auto record = data.policies.find(name);
-        if (record == data.policies.end()) continue;
-        try {
-            state.policies.add(Policy::parse(record->second.document, name));
-        } catch (const PolicyError& e) {
-            // A broken policy grants nothing (default deny) and says why.
-            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: %s", e.what());
-        }
-    }
+    for (const std::string& name : cert->second.policies) add_policy(state, data, name);
 }
 
-std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto* client, std::string& refusal) {
+std::optional<ClientState> LocalCoreBroker::authenticate_token(mosquitto_evt_basic_auth& event,
+                                                               const std::string& client_id,
+                                                               std::string& refusal) {
+    if (mosquitto_client_protocol(event.client) != mp_websockets) {
+        refusal =
+            "no client certificate (a console token is accepted only over websockets, as AWS accepts "
+            "SigV4 only over WSS)";
+        return std::nullopt;
+    }
+    if (event.password == nullptr || *event.password == '\0') {
+        refusal =
+            "no client certificate and no console token (the MQTT password); get one with `localcore "
+            "issue-console-token`";
+        return std::nullopt;
+    }
+    const auto now_s = now_ms() / 1000;
+    ConsoleTokenClaims claims;
+    try {
+        claims = verify_console_token(options_.data_dir, event.password, now_s);
+    } catch (const Error& e) {
+        refusal = e.what();
+        return std::nullopt;
+    }
+    if (!client_id.starts_with(claims.client_prefix)) {
+        refusal = "client id '" + client_id + "' does not start with '" + claims.client_prefix +
+                  "', the prefix its console token allows";
+        return std::nullopt;
+    }
+    const RegistryData data = registry_.snapshot();
+    if (!data.policies.count(claims.policy)) {
+        refusal = "the console token's policy '" + claims.policy + "' does not exist";
+        return std::nullopt;
+    }
+    ClientState state;
+    state.client_id = client_id;
+    state.token_id = "console-token/" + claims.token_id;
+    state.token_policy = claims.policy;
+    state.session_id = random_session_id();
+    const char* address = mosquitto_client_address(event.client);
+    state.ip_address = address ? address : "";
+    state.policy_context.client_id = client_id;
+    state.policy_context.region = options_.region;
+    state.policy_context.account_id = options_.account_id;
+    refresh_policies(state, data);
+    return state;
+}
+
+std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto_evt_basic_auth& event,
+                                                         std::string& refusal) {
+    mosquitto* client = event.client;
     const char* id = mosquitto_client_id(client);
     const std::string client_id = id ? id : "";
     if (client_id.size() > options_.max_client_id_bytes || client_id.starts_with("$")) {
@@ -57,10 +117,7 @@ std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto* client, std:
         return std::nullopt;
     }
     const auto peer = peer_certificate(client);
-    if (!peer) {
-        refusal = "no client certificate (AWS IoT Core authenticates devices by X.509)";
-        return std::nullopt;
-    }
+    if (!peer) return authenticate_token(event, client_id, refusal);
     const RegistryData data = registry_.snapshot();
     const auto cert = data.certificates.find(peer->fingerprint);
     if (cert == data.certificates.end()) {
@@ -88,7 +145,7 @@ std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto* client, std:
 
 int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
     std::string refusal;
-    auto state = authenticate(event.client, refusal);
+    auto state = authenticate(event, refusal);
     if (!state) {
         const char* address = mosquitto_client_address(event.client);
         mosquitto_log_printf(MOSQ_LOG_NOTICE, "localcore: refused connection from %s: %s",

@@ -48,7 +48,7 @@ void LocalCoreBroker::publish_lifecycle(const ClientState& state, bool connected
         .field("timestamp", now_ms())
         .field("eventType", connected ? "connected" : "disconnected")
         .field("sessionIdentifier", state.session_id)
-        .field("principalIdentifier", state.certificate_id);
+        .field("principalIdentifier", principal_of(state));
     if (connected) {
         event.field("ipAddress", state.ip_address);
     } else {
@@ -69,7 +69,7 @@ void LocalCoreBroker::publish_connect_failed(const ClientState& state) {
         .field("timestamp", now_ms())
         .field("eventType", "connect_failed")
         .field("connectFailureReason", "AUTHORIZATION_FAILED")
-        .field("principalIdentifier", state.certificate_id)
+        .field("principalIdentifier", principal_of(state))
         .field("ipAddress", state.ip_address);
     publish({"$aws/events/presence/connect_failed/" + state.client_id, event.done(), false}, nullptr);
 }
@@ -82,7 +82,7 @@ void LocalCoreBroker::publish_subscription_event(const ClientState& state, bool 
         .field("timestamp", now_ms())
         .field("eventType", subscribed ? "subscribed" : "unsubscribed")
         .field("sessionIdentifier", state.session_id)
-        .field("principalIdentifier", state.certificate_id)
+        .field("principalIdentifier", principal_of(state))
         .array("topics", {filter});
     publish({std::string("$aws/events/subscriptions/") + (subscribed ? "subscribed/" : "unsubscribed/") +
                  state.client_id,

@@ -40,6 +40,11 @@ void LocalCoreBroker::check_registry() {
     std::vector<const mosquitto*> ended_sessions;
     for (auto& [client, state] : clients_) {
         if (state.disconnecting) continue;
+        if (!state.token_policy.empty()) {
+            // A console-token connection has no certificate to deactivate; its policy may change.
+            refresh_policies(state, data);
+            continue;
+        }
         const auto cert = data.certificates.find(state.certificate_id);
         if (state.offline && (cert == data.certificates.end() || cert->second.status != CertStatus::Active)) {
             ended_sessions.push_back(client);  // nothing more is delivered to a dead certificate

@@ -58,6 +58,10 @@ ClientState* LocalCoreBroker::state_of(const mosquitto* client) {
     return it == clients_.end() ? nullptr : &it->second;
 }
 
+const std::string& LocalCoreBroker::principal_of(const ClientState& state) {
+    return state.certificate_id.empty() ? state.token_id : state.certificate_id;
+}
+
 RequesterContext LocalCoreBroker::requester_of(const ClientState& state) const {
     RequesterContext out;
     out.client_id = state.client_id;

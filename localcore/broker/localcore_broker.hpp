@@ -50,7 +50,11 @@ std::string_view to_string(DisconnectReason);
 // What the broker knows about one authenticated connection.
 struct ClientState {
     std::string client_id;
-    std::string certificate_id;
+    std::string certificate_id;  // empty for a console-token connection
+    // A connection authenticated by a console token (lib/console_token.hpp) instead of a
+    // certificate: the token's id (the principal in lifecycle events) and the policy it names.
+    std::string token_id;
+    std::string token_policy;
     std::string session_id;  // lifecycle sessionIdentifier
     std::string ip_address;
     std::int64_t version_number = 0;  // shared by its connected / disconnected events
@@ -92,7 +96,10 @@ private:
     };
 
     // Builds the policy context and policy set for a certificate; nullopt + reason when refused.
-    std::optional<ClientState> authenticate(mosquitto* client, std::string& refusal);
+    std::optional<ClientState> authenticate(mosquitto_evt_basic_auth& event, std::string& refusal);
+    // The console-token path of authenticate(): websocket connections without a certificate.
+    std::optional<ClientState> authenticate_token(mosquitto_evt_basic_auth& event,
+                                                  const std::string& client_id, std::string& refusal);
     void refresh_policies(ClientState& state, const RegistryData& data) const;
     // Denial under the configured protocol rules; `what` goes to the log.
     int deny(mosquitto* client, ClientState* state, const std::string& what, bool is_subscribe);
@@ -106,6 +113,8 @@ private:
     void finish_disconnect(ClientState& state);
     ClientState* state_of(const mosquitto* client);
     RequesterContext requester_of(const ClientState& state) const;
+    // principalIdentifier of lifecycle events: the certificate id, or the console token's id.
+    static const std::string& principal_of(const ClientState& state);
     static std::int64_t now_ms();
 
     BrokerOptions options_;

@@ -43,6 +43,7 @@ void cmd_set_cert_status(const Args& args);
 void cmd_list(const Args& args);
 void cmd_describe(const Args& args);
 void cmd_mosquitto_conf(const Args& args);
+void cmd_issue_console_token(const Args& args);
 
 std::string format_time(long long epoch_seconds);  // ISO 8601 UTC
 

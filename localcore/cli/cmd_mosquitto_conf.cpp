@@ -64,24 +64,33 @@ std::string version_note() {
            "# (Debian 13, or bookworm-backports on Debian 12)\n";
 }
 
-}  // namespace
-
-void cmd_mosquitto_conf(const Args& args) {
-    args.allow_options({"--port", "--plugin", "--mqtt311-unauthorized", "--templates"});
-    args.expect_positional(0,
-                           "--data DIR mosquitto-conf [--port 8883] [--plugin PATH] "
-                           "[--mqtt311-unauthorized disconnect|suback_failure] [--templates DIR]");
-    const auto port_text = args.option_or("--port", "8883");
+int parse_port(const std::string& option, const std::string& text) {
     int port = 0;
     try {
         std::size_t used = 0;
-        port = std::stoi(port_text, &used);
-        if (used != port_text.size()) port = 0;
+        port = std::stoi(text, &used);
+        if (used != text.size()) port = 0;
     } catch (const std::exception&) {
         port = 0;
     }
     if (port < 1 || port > 65535)
-        throw UsageError("invalid --port '" + port_text + "'; use a TCP port from 1 to 65535");
+        throw UsageError("invalid " + option + " '" + text + "'; use a TCP port from 1 to 65535");
+    return port;
+}
+
+}  // namespace
+
+void cmd_mosquitto_conf(const Args& args) {
+    args.allow_options({"--port", "--plugin", "--mqtt311-unauthorized", "--templates", "--websockets"});
+    args.expect_positional(
+        0,
+        "--data DIR mosquitto-conf [--port 8883] [--plugin PATH] "
+        "[--mqtt311-unauthorized disconnect|suback_failure] [--templates DIR] [--websockets PORT]");
+    const int port = parse_port("--port", args.option_or("--port", "8883"));
+    const auto websockets_text = args.option("--websockets");
+    const int websockets = websockets_text ? parse_port("--websockets", *websockets_text) : 0;
+    if (websockets == port)
+        throw UsageError("--websockets must differ from --port (" + std::to_string(port) + ")");
     const auto data = std::filesystem::absolute(args.data()).lexically_normal();
     const auto ca = data / "ca";
     std::error_code ec;
@@ -128,6 +137,18 @@ void cmd_mosquitto_conf(const Args& args) {
               << "plugin_opt_data_dir " << data.string() << "\n"
               << "plugin_opt_provisioning_templates " << templates.string() << "\n"
               << "plugin_opt_mqtt311_unauthorized " << denial << "\n";
+    if (websockets == 0) return;
+    // The browser console's listener (AWS: wss://<endpoint>/mqtt). Browsers cannot practically
+    // present a client certificate, so it asks for none: clients authenticate with a console token
+    // (`localcore issue-console-token`) as the MQTT password, checked by the plugin, which applies
+    // the token's policy to every operation. `lo`, not 127.0.0.1: with an address, mosquitto's
+    // websockets listener binds every interface.
+    std::cout << "# The browser console: MQTT over WSS, console tokens (`localcore issue-console-token`).\n"
+              << "listener " << websockets << " lo\n"
+              << "protocol websockets\n"
+              << "certfile " << (ca / "server.pem").string() << "\n"
+              << "keyfile " << (ca / "server.key").string() << "\n"
+              << "require_certificate false\n";
 }
 
 }  // namespace localcore::cli

@@ -29,8 +29,11 @@ commands:
   set-cert-status CERT_ID STATUS     ACTIVE, INACTIVE or REVOKED (REVOKED is permanent)
   list things|certs|policies
   describe thing NAME | cert CERT_ID
+  issue-console-token [--policy console] [--client-prefix console-] [--lifetime 1h] [--json yes]
+                                     a signed, expiring token for the browser console: its MQTT
+                                     password on the websocket listener (lifetime 1m to 24h)
   mosquitto-conf [--port 8883] [--plugin PATH] [--templates DIR]
-                 [--mqtt311-unauthorized disconnect|suback_failure]
+                 [--mqtt311-unauthorized disconnect|suback_failure] [--websockets PORT]
                                      print the mosquitto.conf to run the broker with
 
 CERT_ID may be a unique prefix of at least 8 hex characters. Lifetimes: 10m, 12h, 30d, 1y, 20y.
@@ -85,6 +88,7 @@ int run(int argc, char** argv) {
         {"list", cmd_list},
         {"describe", cmd_describe},
         {"mosquitto-conf", cmd_mosquitto_conf},
+        {"issue-console-token", cmd_issue_console_token},
     };
     auto it = commands.find(args.command);
     if (it == commands.end())

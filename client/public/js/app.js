@@ -1,0 +1,296 @@
+// The console's wiring: config -> credentials provider (local token or Cognito) -> MQTT link ->
+// per-AMR models -> cards. Topics (plugins/amr_call, heartbeat, status, shadow READMEs):
+//   amr/<thing>/status (retained; the gateway's Will sets {"state":"offline"}),
+//   amr/<thing>/heartbeat (retained, every 10 s), amr/<thing>/cmd/result, amr/<thing>/cmd/call (ours),
+//   $aws/things/<thing>/shadow/name/robot/{get/accepted,get/rejected,update/documents}, .../get (ours),
+//   $aws/events/presence/{connected,disconnected}/<thing>.
+(function (root) {
+    "use strict";
+    var NS = root.IotConsole;
+    var ui = NS.ui;
+    var doc = root.document;
+    var SHADOW = "robot";
+
+    function shadowTopic(thing, rest) {
+        return "$aws/things/" + thing + "/shadow/name/" + SHADOW + "/" + rest;
+    }
+
+    function parse(text) {
+        try {
+            return JSON.parse(text);
+        } catch (e) {
+            return null;
+        }
+    }
+
+    function Console(config, provider) {
+        var self = this;
+        this.config = config;
+        this.provider = provider;
+        this.amrs = {}; // thing -> {model, card, sync: {at, gets, inFlightSince}}
+        this.tokenCounter = 0;
+        var grid = doc.getElementById("amr-list");
+        config.things.forEach(function (thing) {
+            var model = new NS.AmrModel(thing, { heartbeatTimeoutMs: config.heartbeatTimeoutMs });
+            var card = new ui.AmrCard(thing, {
+                onCall: function (t) {
+                    self.call(t);
+                },
+                onResync: function (t) {
+                    self.resync(t, "手動");
+                },
+            });
+            grid.appendChild(card.root);
+            self.amrs[thing] = { model: model, card: card, sync: { at: null, gets: 0, inFlightSince: 0 } };
+        });
+        this.link = new NS.MqttLink({
+            connectParams: function () {
+                return provider.connectParams();
+            },
+            onConnected: function () {
+                self.onConnected();
+            },
+            onMessage: function (topic, text, packet) {
+                self.onMessage(topic, text, packet);
+            },
+            onState: function (state, detail) {
+                ui.setConnection(state, detail);
+                self.render();
+            },
+        });
+    }
+
+    Console.prototype.start = function () {
+        var self = this;
+        this.link.start();
+        this.timer = root.setInterval(function () {
+            self.tick();
+        }, 500);
+    };
+
+    Console.prototype.onConnected = function () {
+        var self = this;
+        var filters = [];
+        this.config.things.forEach(function (t) {
+            filters.push(
+                "amr/" + t + "/status",
+                "amr/" + t + "/heartbeat",
+                "amr/" + t + "/cmd/result",
+                shadowTopic(t, "get/accepted"),
+                shadowTopic(t, "get/rejected"),
+                shadowTopic(t, "update/documents"),
+                "$aws/events/presence/connected/" + t,
+                "$aws/events/presence/disconnected/" + t
+            );
+        });
+        this.link
+            .subscribe(filters)
+            .then(function () {
+                // Every (re)connect: the state may have moved on while we were away.
+                self.config.things.forEach(function (t) {
+                    self.amrs[t].sync.inFlightSince = 0;
+                    self.resync(t, "接続");
+                });
+            })
+            .catch(function (err) {
+                ui.setConnection("waiting", err.message);
+            });
+    };
+
+    // Shadow GET, at most one in flight per AMR (a reply or 5 s ends it).
+    Console.prototype.resync = function (thing, why) {
+        var a = this.amrs[thing];
+        var now = Date.now();
+        if (!this.link.connected || now - a.sync.inFlightSince < 5000) return;
+        a.sync.inFlightSince = now;
+        a.sync.gets += 1;
+        var token = "console-" + ++this.tokenCounter;
+        this.link.publish(shadowTopic(thing, "get"), JSON.stringify({ clientToken: token })).catch(function () {
+            a.sync.inFlightSince = 0;
+        });
+        a.model.note(now, "Shadow を取得します（" + why + "）");
+        this.render();
+    };
+
+    Console.prototype.onMessage = function (topic, text, packet) {
+        var now = Date.now();
+        var parts = topic.split("/");
+        var payload = parse(text);
+        var thing, result;
+        if (parts[0] === "amr" && this.amrs[parts[1]]) {
+            thing = parts[1];
+            var m = this.amrs[thing].model;
+            var rest = parts.slice(2).join("/");
+            if (rest === "status") result = m.onStatus(payload, now);
+            else if (rest === "heartbeat") result = m.onHeartbeat(payload, !!packet.retain, now);
+            else if (rest === "cmd/result") this.onResult(thing, payload, now);
+        } else if (parts[0] === "$aws" && parts[1] === "things" && this.amrs[parts[2]]) {
+            thing = parts[2];
+            var op = parts[parts.length - 2];
+            var kind = parts[parts.length - 1];
+            if (op === "get") this.amrs[thing].sync.inFlightSince = 0;
+            result = this.amrs[thing].model.onShadow(op, kind, payload, now);
+            if (result.applied && op === "get") this.amrs[thing].sync.at = now;
+            result = { resync: false };
+        } else if (parts[0] === "$aws" && parts[1] === "events" && this.amrs[parts[4]]) {
+            thing = parts[4];
+            result = this.amrs[thing].model.onPresence(parts[3], now);
+        }
+        if (thing && result && result.resync) this.resync(thing, "欠落検知");
+        this.render();
+    };
+
+    Console.prototype.onResult = function (thing, payload, now) {
+        var a = this.amrs[thing];
+        var pending = a.model.pendingCall;
+        a.model.onResult(payload, now);
+        if (pending && payload && payload.id === pending.id) {
+            a.movingSeen = false;
+            a.feedbackAt = now;
+            if (payload.result === "accepted") a.card.setFeedback("受付されました。AMR が移動を開始します", "good");
+            else a.card.setFeedback("拒否されました: " + (payload.detail || payload.reason || payload.result), "bad");
+        }
+    };
+
+    Console.prototype.call = function (thing) {
+        var a = this.amrs[thing];
+        var now = Date.now();
+        if (!a.model.view(now, this.link.connected).callEnabled) return;
+        var id = "call-" + NS.randomHex(8);
+        var command = { id: id, ts: now };
+        a.model.callSent(id, now);
+        a.card.setFeedback("送信中…", "");
+        this.render();
+        var self = this;
+        this.link
+            .publish("amr/" + thing + "/cmd/call", JSON.stringify(command))
+            .then(function () {
+                if (a.model.pendingCall && a.model.pendingCall.id === id) a.card.setFeedback("送信しました。応答を待っています…", "");
+                self.render();
+            })
+            .catch(function (err) {
+                a.model.pendingCall = null;
+                a.card.setFeedback("送信できませんでした: " + err.message, "bad");
+                self.render();
+            });
+    };
+
+    Console.prototype.tick = function () {
+        var now = Date.now();
+        var self = this;
+        this.config.things.forEach(function (t) {
+            if (self.amrs[t].model.tick(now).resync) self.resync(t, "欠落検知");
+        });
+        this.render();
+    };
+
+    Console.prototype.render = function () {
+        var now = Date.now();
+        var self = this;
+        this.config.things.forEach(function (t) {
+            var a = self.amrs[t];
+            var v = a.model.view(now, self.link.connected);
+            // An accepted call's feedback ends with the move (the result stays in 最後の指令); a
+            // neutral one ("送信しました…") ends with its wait.
+            var kind = a.card.feedbackKind;
+            if (kind === "good" && v.state === "moving") a.movingSeen = true;
+            var moveOver = kind === "good" && v.state !== "moving" && (a.movingSeen || now - a.feedbackAt > 10000);
+            if (a.card.feedbackText && !v.pendingCall && (moveOver || kind === "")) a.card.setFeedback("", "");
+            a.card.render(v, a.sync);
+        });
+        var exp = this.provider.expiresAt();
+        doc.getElementById("credentials").textContent = exp ? "認証期限 " + ui.clock(exp) : "";
+    };
+
+    function startAws(config) {
+        var auth = new NS.CognitoAuth(config);
+        var passkeys = new NS.Passkeys(config, auth);
+        doc.getElementById("signin-button").addEventListener("click", function () {
+            auth.signIn();
+        });
+        doc.getElementById("register-button").addEventListener("click", function () {
+            root.location.assign(auth.registerPasskeyUrl());
+        });
+        doc.getElementById("signout-button").addEventListener("click", function () {
+            auth.signOut();
+        });
+        doc.getElementById("passkeys-button").addEventListener("click", function () {
+            showPasskeys(passkeys);
+        });
+        doc.getElementById("passkeys-back").addEventListener("click", function () {
+            ui.show("screen-main");
+        });
+        doc.getElementById("passkeys-register").addEventListener("click", function () {
+            root.location.assign(auth.registerPasskeyUrl());
+        });
+        auth.completeSignIn()
+            .then(function (signedIn) {
+                if (!signedIn) return ui.show("screen-signin");
+                doc.getElementById("account").hidden = false;
+                ui.show("screen-main");
+                var app = new Console(config, auth);
+                app.start();
+                // Renew the Identity Pool credentials ahead of expiry, so a reconnect never waits for them.
+                root.setInterval(function () {
+                    auth.awsCredentials().catch(function () {});
+                }, 60000);
+            })
+            .catch(function (err) {
+                ui.show("screen-signin");
+                doc.getElementById("signin-error").textContent = err.message;
+            });
+    }
+
+    function showPasskeys(passkeys) {
+        ui.show("screen-passkeys");
+        var list = doc.getElementById("passkey-list");
+        var status = doc.getElementById("passkey-status");
+        status.textContent = "読み込み中…";
+        while (list.firstChild) list.removeChild(list.firstChild);
+        passkeys
+            .list()
+            .then(function (items) {
+                status.textContent = items.length ? items.length + " 件のパスキーが登録されています" : "登録されたパスキーはありません";
+                items.forEach(function (p) {
+                    var li = ui.el("li", "passkey");
+                    li.appendChild(ui.el("span", "passkey-name", p.name));
+                    li.appendChild(ui.el("span", "passkey-date", "登録 " + p.createdAt.toLocaleString("ja-JP")));
+                    var del = ui.el("button", "small-button danger", "削除");
+                    del.type = "button";
+                    del.addEventListener("click", function () {
+                        if (!root.confirm("「" + p.name + "」を削除します。この端末ではサインインできなくなります。よろしいですか？")) return;
+                        del.disabled = true;
+                        passkeys
+                            .remove(p.id)
+                            .then(function () {
+                                showPasskeys(passkeys);
+                            })
+                            .catch(function (err) {
+                                del.disabled = false;
+                                status.textContent = "削除できませんでした: " + err.message;
+                            });
+                    });
+                    li.appendChild(del);
+                    list.appendChild(li);
+                });
+            })
+            .catch(function (err) {
+                status.textContent = "一覧を取得できませんでした: " + err.message;
+            });
+    }
+
+    function main() {
+        var config = root.IOT_CONSOLE_CONFIG;
+        var errors = NS.checkConfig(config);
+        if (!root.mqtt) errors.push("MQTT ライブラリ (vendor/mqtt) を読み込めませんでした");
+        if (errors.length) return ui.showError(errors);
+        doc.getElementById("mode").textContent = config.mode === "local" ? "ローカル (localcore)" : "AWS";
+        if (config.mode === "aws") return startAws(config);
+        ui.show("screen-main");
+        var app = new Console(config, new NS.LocalCredentials(config));
+        app.start();
+    }
+
+    if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", main);
+    else main();
+})(window);

@@ -1,0 +1,43 @@
+// Checks window.IOT_CONSOLE_CONFIG (config.js, public identifiers only; schema in client/README.md)
+// and says, in Japanese for the operator and with the key name for the administrator, what is wrong.
+(function (root) {
+    "use strict";
+    var NS = (root.IotConsole = root.IotConsole || {});
+    var THING = /^[a-zA-Z0-9:_-]{1,128}$/;
+
+    function checkConfig(c) {
+        var errors = [];
+        function need(key, pattern, what) {
+            var v = key.split(".").reduce(function (o, k) {
+                return o && typeof o === "object" ? o[k] : undefined;
+            }, c);
+            if (typeof v !== "string" || !pattern.test(v))
+                errors.push("config.js の " + key + " が正しくありません（" + what + "）");
+        }
+        if (!c || typeof c !== "object")
+            return ["config.js が読み込めません（window.IOT_CONSOLE_CONFIG がありません）"];
+        if (c.mode !== "aws" && c.mode !== "local") errors.push('config.js の mode は "aws" か "local" です');
+        if (!Array.isArray(c.things) || c.things.length === 0 || !c.things.every(function (t) {
+                return typeof t === "string" && THING.test(t);
+            }))
+            errors.push("config.js の things は AMR の thing 名の配列です（例: [\"AMR-001\"]）");
+        if (c.heartbeatTimeoutMs !== undefined && !(c.heartbeatTimeoutMs >= 1000))
+            errors.push("config.js の heartbeatTimeoutMs は 1000 以上のミリ秒です");
+        if (c.mode === "aws") {
+            need("region", /^[a-z]{2}(-[a-z]+)+-\d$/, "例: ap-northeast-1");
+            need("userPoolId", /^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, "例: ap-northeast-1_AbCdEf123");
+            need("clientId", /^[a-z0-9]{1,128}$/, "アプリクライアント ID");
+            need("identityPoolId", /^[a-z]{2}(-[a-z]+)+-\d:[0-9a-f-]{36}$/, "例: ap-northeast-1:0000…");
+            need("iotEndpoint", /^[a-z0-9-]+(\.[a-z0-9-]+)+$/, "例: xxxx-ats.iot.ap-northeast-1.amazonaws.com");
+            need("cognitoDomain", /^https:\/\/[^\s/]+$/, "managed login のドメイン（https://…、末尾の / なし）");
+            need("redirectUri", /^https?:\/\/\S+$/, "このページの URL");
+        }
+        if (c.mode === "local") {
+            need("local.brokerUrl", /^wss?:\/\/\S+$/, "例: wss://localhost:18884/mqtt");
+            need("local.credentialsUrl", /^\/\S*$/, "例: /local-credentials");
+        }
+        return errors;
+    }
+
+    NS.checkConfig = checkConfig;
+})(typeof window !== "undefined" ? window : globalThis);

@@ -1,0 +1,157 @@
+// One MQTT-over-WebSocket connection (mqtt.js, MQTT 5) that keeps itself up: on any loss it waits
+// (exponential backoff 1 s -> 30 s with jitter), asks for fresh connect parameters (a new presigned
+// URL or a renewed local token: credentials may have expired meanwhile) and connects again. mqtt.js's
+// own reconnect is off because it would reuse the old, possibly expired, URL and password.
+(function (root) {
+    "use strict";
+    var NS = (root.IotConsole = root.IotConsole || {});
+
+    // options: {
+    //   connectParams: () => Promise<{url, clientId, username?, password?}>,
+    //   onConnected: (link) => void   (subscribe and resync here),
+    //   onMessage: (topic, text, packet) => void,
+    //   onState: (state, detail) => void   state: "connecting" | "connected" | "waiting" | "stopped"
+    // }
+    function MqttLink(options) {
+        this.options = options;
+        this.client = null;
+        this.attempt = 0;
+        this.timer = null;
+        this.stopped = true;
+        this.connected = false;
+        this.generation = 0; // ignores events of clients that were replaced
+    }
+
+    MqttLink.prototype.start = function () {
+        this.stopped = false;
+        this.connect();
+    };
+
+    MqttLink.prototype.stop = function () {
+        this.stopped = true;
+        clearTimeout(this.timer);
+        if (this.client) this.client.end(true);
+        this.client = null;
+        this.setState("stopped", "");
+    };
+
+    MqttLink.prototype.setState = function (state, detail) {
+        this.connected = state === "connected";
+        if (this.options.onState) this.options.onState(state, detail || "");
+    };
+
+    MqttLink.prototype.backoffMs = function () {
+        var base = Math.min(30000, 1000 * Math.pow(2, Math.max(0, this.attempt - 1)));
+        return Math.round(base / 2 + Math.random() * (base / 2));
+    };
+
+    MqttLink.prototype.retryLater = function (why) {
+        if (this.stopped || this.timer) return;
+        var self = this;
+        var delay = this.backoffMs();
+        this.setState("waiting", why + "。" + Math.round(delay / 1000) + " 秒後に再接続します");
+        this.timer = setTimeout(function () {
+            self.timer = null;
+            self.connect();
+        }, delay);
+    };
+
+    MqttLink.prototype.connect = function () {
+        if (this.stopped) return;
+        var self = this;
+        var generation = ++this.generation;
+        this.attempt += 1;
+        if (this.client) this.client.end(true);
+        this.client = null;
+        this.setState("connecting", "接続中（" + this.attempt + " 回目）");
+        Promise.resolve()
+            .then(function () {
+                return self.options.connectParams();
+            })
+            .then(function (params) {
+                if (generation !== self.generation || self.stopped) return;
+                var client = root.mqtt.connect(params.url, {
+                    protocolVersion: 5,
+                    clientId: params.clientId,
+                    username: params.username,
+                    password: params.password,
+                    clean: true,
+                    keepalive: 30,
+                    reconnectPeriod: 0,
+                    connectTimeout: 10000,
+                    resubscribe: false,
+                    // mqtt.js would otherwise run its timers in a Worker made from a blob: URL, which
+                    // the CSP (no worker-src blob:) rightly refuses.
+                    timerVariant: "native",
+                });
+                self.client = client;
+                client.on("connect", function () {
+                    if (generation !== self.generation) return;
+                    self.attempt = 0;
+                    self.setState("connected", params.clientId);
+                    self.options.onConnected(self);
+                });
+                client.on("message", function (topic, payload, packet) {
+                    if (generation !== self.generation) return;
+                    self.options.onMessage(topic, new TextDecoder().decode(payload), packet);
+                });
+                client.on("error", function (err) {
+                    if (generation !== self.generation) return;
+                    self.lastError = err && err.message ? err.message : String(err);
+                });
+                client.on("close", function () {
+                    if (generation !== self.generation) return;
+                    self.connected = false;
+                    self.retryLater("接続が切れました" + (self.lastError ? "（" + self.lastError + "）" : ""));
+                    self.lastError = "";
+                });
+            })
+            .catch(function (err) {
+                if (generation !== self.generation) return;
+                self.retryLater("接続情報を取得できません（" + (err && err.message ? err.message : err) + "）");
+            });
+    };
+
+    // Resolves when the broker granted every filter; rejects naming the refused ones.
+    MqttLink.prototype.subscribe = function (filters) {
+        var client = this.client;
+        return new Promise(function (resolve, reject) {
+            if (!client) return reject(new Error("未接続"));
+            client.subscribe(filters, { qos: 1 }, function (err, granted) {
+                if (err) return reject(err);
+                var refused = (granted || []).filter(function (g) {
+                    return g.qos >= 128;
+                });
+                if (refused.length)
+                    return reject(
+                        new Error(
+                            "購読が拒否されました: " +
+                                refused
+                                    .map(function (g) {
+                                        return g.topic;
+                                    })
+                                    .join(", ")
+                        )
+                    );
+                resolve();
+            });
+        });
+    };
+
+    // QoS 1; resolves on PUBACK.
+    MqttLink.prototype.publish = function (topic, text) {
+        var client = this.client;
+        var connected = this.connected;
+        return new Promise(function (resolve, reject) {
+            if (!client || !connected) return reject(new Error("サーバーに接続していません"));
+            client.publish(topic, text, { qos: 1 }, function (err, packet) {
+                if (err) return reject(err);
+                if (packet && packet.reasonCode && packet.reasonCode >= 128)
+                    return reject(new Error("送信が拒否されました (reason " + packet.reasonCode + ")"));
+                resolve();
+            });
+        });
+    };
+
+    NS.MqttLink = MqttLink;
+})(typeof window !== "undefined" ? window : globalThis);

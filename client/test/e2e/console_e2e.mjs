@@ -1,0 +1,330 @@
+#!/usr/bin/env node
+// End to end: the console page in headless Chromium (Debian's /usr/bin/chromium, driven by
+// playwright-core) against localcore (mosquitto + plugin, TLS websocket listener, console tokens)
+// and the real gateway (bin/iotgw with configs/local.toml's pipelines), served by
+// client/scripts/serve.py with the CSP. An independent observer (mqtt.js in node, with its own
+// console token) watches the broker so the page's claims are checked against what really happened.
+//
+// Usage: node test/e2e/console_e2e.mjs BUILD_DIR
+// Writes screenshots (390x844 phone, 1366x900 PC) to BUILD_DIR/client-screenshots/ and prints
+// "e2e: N passed, N failed". Every child is killed at the end, whatever happens; every wait is bounded.
+import { spawn, execFileSync } from "node:child_process";
+import { createHash, X509Certificate } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, existsSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import mqtt from "mqtt";
+import { chromium } from "playwright-core";
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+const build = resolve(process.argv[2] || join(repo, "build/release"));
+const bin = (name) => join(build, "bin", name);
+const work = join(build, "client-e2e");
+const shots = join(build, "client-screenshots");
+const THING = "AMR-001";
+const HEARTBEAT_TIMEOUT_MS = 25000; // the seed's bound; the page's default
+
+let passed = 0;
+let failed = 0;
+const children = [];
+const cleanups = [];
+
+function check(name, ok, detail = "") {
+    if (ok) passed++;
+    else failed++;
+    console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? " — " + detail : ""}`);
+    return ok;
+}
+
+function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+async function waitFor(what, fn, limitMs, stepMs = 100) {
+    const end = Date.now() + limitMs;
+    let last;
+    while (Date.now() < end) {
+        last = await fn();
+        if (last) return last;
+        await sleep(stepMs);
+    }
+    return null;
+}
+
+function freePort() {
+    return new Promise((res, rej) => {
+        const s = createServer();
+        s.once("error", rej);
+        s.listen(0, "127.0.0.1", () => {
+            const { port } = s.address();
+            s.close(() => res(port));
+        });
+    });
+}
+
+function start(name, cmd, args, opts = {}) {
+    const log = openSync(join(work, name + ".log"), "a");
+    const child = spawn(cmd, args, { stdio: ["ignore", opts.pipeStdout ? "pipe" : log, log], detached: false });
+    child.logName = name;
+    children.push(child);
+    return child;
+}
+
+function stop(child, signal = "SIGTERM") {
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((res) => {
+        const t = setTimeout(() => {
+            child.kill("SIGKILL");
+        }, 5000);
+        child.once("exit", () => {
+            clearTimeout(t);
+            res();
+        });
+        child.kill(signal);
+    });
+}
+
+function portOpen(port) {
+    return new Promise((res) => {
+        const s = connect(port, "127.0.0.1");
+        s.once("connect", () => {
+            s.destroy();
+            res(true);
+        });
+        s.once("error", () => res(false));
+    });
+}
+
+function localcore(...args) {
+    return execFileSync(bin("localcore"), ["--data", join(work, "data"), ...args], { encoding: "utf8" });
+}
+
+async function main() {
+    for (const b of ["localcore", "iotgw"])
+        if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing; build the targets iotgw iotgw_plugins localcore localcore_mosquitto`);
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    mkdirSync(shots, { recursive: true });
+
+    // localcore: CA, policies (cloud/policies, console.json included), the thing and its certificate.
+    localcore("init");
+    localcore("create-thing", THING);
+    localcore("issue-cert", "--thing", THING, "--policy", "device", "--out", join(work, THING));
+    const mqttPort = await freePort();
+    const wsPort = await freePort();
+    const conf = localcore("mosquitto-conf", "--port", String(mqttPort), "--websockets", String(wsPort));
+    writeFileSync(join(work, "mosquitto.conf"), conf + "log_dest stderr\n");
+    const broker = start("mosquitto", "/usr/sbin/mosquitto", ["-c", join(work, "mosquitto.conf")]);
+    if (!(await waitFor("broker", () => portOpen(wsPort), 10000)))
+        throw new Error("mosquitto did not open its websocket port; see " + join(work, "mosquitto.log"));
+
+    // The gateway: configs/local.toml with this run's certificate paths and port.
+    const ca = join(work, "data/ca/ca.pem");
+    let toml = readFileSync(join(repo, "configs/local.toml"), "utf8");
+    toml = toml
+        .replace(/"\.\.\/build\/demo\/pki\/AMR-001\.pem"/, JSON.stringify(join(work, THING + ".pem")))
+        .replace(/"\.\.\/build\/demo\/pki\/AMR-001\.key"/, JSON.stringify(join(work, THING + ".key")))
+        .replace(/"\.\.\/build\/demo\/pki\/ca\.pem"/, JSON.stringify(ca))
+        .replace(/^port = 18883$/m, "port = " + mqttPort);
+    if (!toml.includes("port = " + mqttPort) || toml.includes("\"../build/demo"))
+        throw new Error("configs/local.toml changed shape: cannot derive the test's gateway config");
+    writeFileSync(join(work, "gateway.toml"), toml);
+    const startGateway = () => start("iotgw", bin("iotgw"), ["run", "--config", join(work, "gateway.toml")]);
+    let gateway = startGateway();
+
+    // The observer: an independent console-token client.
+    const observed = { beats: [], statuses: [] };
+    const token = JSON.parse(localcore("issue-console-token", "--json", "yes"));
+    const observer = mqtt.connect(`wss://localhost:${wsPort}/mqtt`, {
+        ca: readFileSync(ca),
+        clientId: "console-e2e-observer",
+        username: token.username,
+        password: token.token,
+        protocolVersion: 5,
+        reconnectPeriod: 1000,
+    });
+    cleanups.push(() => observer.end(true));
+    observer.on("message", (topic, payload, packet) => {
+        const at = Date.now();
+        const text = payload.toString();
+        if (topic.endsWith("/heartbeat") && !packet.retain) observed.beats.push({ at, text });
+        if (topic.endsWith("/status")) observed.statuses.push({ at, text });
+        if (topic.endsWith("/get/accepted")) observed.lastGet = JSON.parse(text);
+    });
+    await new Promise((res, rej) => {
+        observer.once("connect", res);
+        observer.once("error", rej);
+    });
+    await observer.subscribeAsync(
+        [`amr/${THING}/heartbeat`, `amr/${THING}/status`, `$aws/things/${THING}/shadow/name/robot/get/accepted`],
+        { qos: 1 }
+    );
+    const shadowVersion = async () => {
+        observed.lastGet = null;
+        await observer.publishAsync(`$aws/things/${THING}/shadow/name/robot/get`, JSON.stringify({ clientToken: "e2e" }), { qos: 1 });
+        const doc = await waitFor("get", () => observed.lastGet, 5000);
+        return doc ? doc.version : null;
+    };
+
+    // The console's web server.
+    const server = start("console-server", "/usr/bin/python3", [
+        join(repo, "client/scripts/serve.py"),
+        "--port", "0",
+        "--localcore", bin("localcore"),
+        "--data", join(work, "data"),
+        "--broker-url", `wss://localhost:${wsPort}/mqtt`,
+        "--things", THING,
+    ], { pipeStdout: true });
+    const url = await new Promise((res, rej) => {
+        let out = "";
+        const t = setTimeout(() => rej(new Error("the console server printed no URL in 10 s")), 10000);
+        server.stdout.on("data", (d) => {
+            out += d;
+            const m = /console: (http:\/\/\S+)/.exec(out);
+            if (m) {
+                clearTimeout(t);
+                res(m[1]);
+            }
+        });
+    });
+
+    // Chromium trusts the broker's certificate through its key's SPKI hash (no system trust store change).
+    const spki = new X509Certificate(readFileSync(join(work, "data/ca/server.pem"))).publicKey.export({ type: "spki", format: "der" });
+    const spkiHash = createHash("sha256").update(spki).digest("base64");
+    const browser = await chromium.launch({
+        executablePath: "/usr/bin/chromium",
+        headless: true,
+        args: [
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", `--ignore-certificate-errors-spki-list=${spkiHash}`,
+        ],
+        timeout: 30000,
+    });
+    cleanups.push(() => browser.close());
+
+    const problems = [];
+    const watch = (page, name) => {
+        page.on("console", (m) => {
+            if (m.type() === "error" || m.type() === "warning") problems.push(`${name} console ${m.type()}: ${m.text()}`);
+        });
+        page.on("pageerror", (e) => problems.push(`${name} page error: ${e.message}`));
+        page.on("requestfailed", (r) => problems.push(`${name} request failed: ${r.url()} ${r.failure()?.errorText}`));
+    };
+    const pc = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    watch(pc, "pc");
+    const response = await pc.goto(url, { waitUntil: "load", timeout: 15000 });
+    const csp = response.headers()["content-security-policy"] || "";
+    check("the page is served with the CSP", /script-src 'self';/.test(csp) && /object-src 'none'/.test(csp) && /frame-ancestors 'none'/.test(csp) && csp.includes(`wss://localhost:${wsPort}`), csp);
+    const card = pc.locator(`[data-thing="${THING}"]`);
+    const field = (page, f) => page.locator(`[data-thing="${THING}"] [data-field="${f}"]`);
+    const text = async (page, f) => ((await field(page, f).textContent()) || "").trim();
+
+    const ready = await waitFor("idle", async () => (await text(pc, "state")) === "待機中" && (await text(pc, "link")) === "正常" && (await field(pc, "call").isEnabled()), 20000);
+    check("connects, shows 待機中 with a good link, 呼出し enabled", !!ready, `state=${await text(pc, "state")} link=${await text(pc, "link")}`);
+    const v0 = Number(await field(pc, "version").getAttribute("data-version"));
+    check("shows the shadow version it got from the service", v0 > 0 && v0 === (await shadowVersion()), `page v${v0}`);
+    await pc.screenshot({ path: join(shots, "pc-1366x900-idle.png"), fullPage: true });
+
+    // A second console at phone width, watching the same AMR.
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+    watch(phone, "phone");
+    await phone.goto(url, { waitUntil: "load", timeout: 15000 });
+    check("a second console (phone width) shows 待機中", !!(await waitFor("phone idle", async () => (await text(phone, "state")) === "待機中" && (await text(phone, "link")) === "正常", 20000)));
+    await phone.screenshot({ path: join(shots, "phone-390x844-idle.png"), fullPage: true });
+
+    // A call: 移動中, then 待機中 again after move_time (5 s).
+    const t0 = Date.now();
+    await field(pc, "call").click();
+    const moving = await waitFor("moving", async () => (await text(pc, "state")) === "移動中", 5000, 50);
+    check("呼出し → 移動中", !!moving, `after ${Date.now() - t0} ms`);
+    check("the button is disabled while moving", !(await field(pc, "call").isEnabled()));
+    const fb = await waitFor("feedback", async () => /受付/.test(await text(pc, "feedback")) && /受付/.test(await text(pc, "result")), 5000);
+    check("visible feedback and the command result (受付)", !!fb, `${await text(pc, "feedback")} / ${await text(pc, "result")}`);
+    const phoneMoving = await waitFor("phone moving", async () => (await text(phone, "state")) === "移動中", 5000);
+    check("a second console (phone width) sees 移動中 too", !!phoneMoving);
+    await phone.screenshot({ path: join(shots, "phone-390x844-moving.png"), fullPage: true });
+    const back = await waitFor("idle again", async () => (await text(pc, "state")) === "待機中", 10000, 50);
+    check("→ 待機中 after the move", !!back, `after ${Date.now() - t0} ms`);
+    const v1 = Number(await field(pc, "version").getAttribute("data-version"));
+    check("the shadow version advanced with the move", v1 >= v0 + 2, `v${v0} → v${v1}`);
+
+    // The gateway killed: its Will says offline at once; 通信不良 when no heartbeat for 25 s.
+    await waitFor("a live heartbeat", () => observed.beats.length > 0, 12000);
+    const killedAt = Date.now();
+    await stop(gateway, "SIGKILL");
+    const lastBeat = observed.beats.length ? observed.beats[observed.beats.length - 1].at : killedAt;
+    const offline = await waitFor("offline", async () => (await text(pc, "state")) === "オフライン", 5000, 50);
+    check("gateway killed → オフライン (Will)", !!offline, `after ${Date.now() - killedAt} ms`);
+    check("呼出し is disabled while offline, with the reason shown", !(await field(pc, "call").isEnabled()) && (await text(pc, "feedback")) === "AMR がオフラインです", await text(pc, "feedback"));
+    const bad = await waitFor("link bad", async () => (await text(pc, "link")) === "通信不良", HEARTBEAT_TIMEOUT_MS + 5000, 100);
+    const badAfter = Date.now() - lastBeat;
+    check("通信不良 25 s after the last heartbeat (bounds 24–27 s)", !!bad && badAfter >= HEARTBEAT_TIMEOUT_MS - 1000 && badAfter <= HEARTBEAT_TIMEOUT_MS + 2000, `${badAfter} ms after the last heartbeat`);
+    await pc.screenshot({ path: join(shots, "pc-1366x900-offline.png"), fullPage: true });
+    await phone.screenshot({ path: join(shots, "phone-390x844-offline.png"), fullPage: true });
+    const getsBefore = Number(await field(pc, "synced").getAttribute("data-gets"));
+
+    // Restarted: back online, heartbeats again, resynced by a Shadow GET to the service's version.
+    const restartAt = Date.now();
+    gateway = startGateway();
+    const online = await waitFor("online", async () => (await text(pc, "state")) === "待機中" && (await text(pc, "link")) === "正常", 15000);
+    check("gateway restarted → 待機中, link 正常", !!online, `after ${Date.now() - restartAt} ms`);
+    const resynced = await waitFor("resync", async () => {
+        const gets = Number(await field(pc, "synced").getAttribute("data-gets"));
+        const v = Number(await field(pc, "version").getAttribute("data-version"));
+        return gets > getsBefore && v === (await shadowVersion()) ? { gets, v } : null;
+    }, 10000, 500);
+    check("resync after the restart: a Shadow GET, the page at the service's version", !!resynced, JSON.stringify(resynced));
+    check("呼出し enabled again", await field(pc, "call").isEnabled());
+
+    // A stale shadow version: the service answers a GET with an older document (an old copy put
+    // back on disk; localcore reads the file on every request). The page must keep what it has.
+    const held = Number(await field(pc, "version").getAttribute("data-version"));
+    const file = join(work, "data/shadows", THING, "robot.json");
+    const original = readFileSync(file, "utf8");
+    const old = JSON.parse(original);
+    old.version = held - 2;
+    old.state.reported.state = "moving";
+    writeFileSync(file + ".tmp", JSON.stringify(old));
+    renameSync(file + ".tmp", file);
+    const staleBefore = Number(await field(pc, "synced").getAttribute("data-stale"));
+    await sleep(5100); // the page sends at most one GET per 5 s per AMR
+    await field(pc, "resync").click();
+    const ignored = await waitFor("stale ignored", async () => Number(await field(pc, "synced").getAttribute("data-stale")) > staleBefore, 5000);
+    check("a stale shadow version (GET reply) is ignored", !!ignored && (await text(pc, "state")) === "待機中" && Number(await field(pc, "version").getAttribute("data-version")) === held, `${await text(pc, "state")} v${await field(pc, "version").getAttribute("data-version")}; log: ${(await text(pc, "log")).slice(0, 120)}`);
+    writeFileSync(file + ".tmp", original);
+    renameSync(file + ".tmp", file);
+    await pc.screenshot({ path: join(shots, "pc-1366x900-idle-after-resync.png"), fullPage: true });
+    await phone.screenshot({ path: join(shots, "phone-390x844-idle-after-resync.png"), fullPage: true });
+
+    check("no console errors, CSP violations or failed requests", problems.length === 0, problems.join(" | "));
+    await stop(gateway);
+    await stop(broker);
+}
+
+async function cleanup() {
+    for (const c of cleanups.reverse()) {
+        try {
+            await c();
+        } catch {
+            /* already gone */
+        }
+    }
+    await Promise.all(children.map((c) => stop(c)));
+}
+
+const hardLimit = setTimeout(() => {
+    console.log("FAIL the e2e test did not finish within 4 minutes");
+    failed++;
+    cleanup().finally(() => process.exit(1));
+}, 240000);
+
+try {
+    await main();
+} catch (e) {
+    check("the e2e run completes", false, e.stack || String(e));
+}
+clearTimeout(hardLimit);
+await cleanup();
+console.log(`e2e: ${passed} passed, ${failed} failed (screenshots in ${shots}, logs in ${work})`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,132 @@
+// Console tokens (lib/console_token.hpp): what the broker accepts as the browser console's MQTT
+// password on the websocket listener. The broker-side checks (client id prefix, the token's policy
+// on every operation, websockets only) are in conformance/console_token_ws_test.cpp.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <filesystem>
+#include <random>
+
+#include "atomic_file.hpp"
+#include "console_token.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using localcore::ConsoleTokenClaims;
+using localcore::Error;
+using localcore::issue_console_token;
+using localcore::verify_console_token;
+using ::testing::HasSubstr;
+using namespace std::chrono_literals;
+
+constexpr std::int64_t kNow = 1'800'000'000;
+
+class ConsoleTokenTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::random_device rd;
+        dir_ = fs::temp_directory_path() / ("localcore-console-token-test-" + std::to_string(rd()));
+        fs::create_directories(dir_);
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    std::string issue(std::chrono::seconds lifetime = 1h, std::int64_t now = kNow) {
+        return issue_console_token(dir_, "console", "console-", lifetime, now);
+    }
+    // The error message verify_console_token throws, "" when it accepts the token.
+    std::string refusal(const std::string& token, std::int64_t now = kNow + 10) {
+        try {
+            verify_console_token(dir_, token, now);
+            return "";
+        } catch (const Error& e) {
+            return e.what();
+        }
+    }
+    fs::path dir_;
+};
+
+TEST_F(ConsoleTokenTest, AValidTokenCarriesItsClaims) {
+    const std::string token = issue();
+    EXPECT_TRUE(token.starts_with("lct1."));
+    const ConsoleTokenClaims c = verify_console_token(dir_, token, kNow + 10);
+    EXPECT_EQ(c.policy, "console");
+    EXPECT_EQ(c.client_prefix, "console-");
+    EXPECT_EQ(c.issued_at, kNow);
+    EXPECT_EQ(c.expires_at, kNow + 3600);
+    EXPECT_EQ(c.token_id.size(), 32u);
+    // Each token is distinct (its id is random).
+    EXPECT_NE(verify_console_token(dir_, issue(), kNow).token_id, c.token_id);
+}
+
+TEST_F(ConsoleTokenTest, TheKeyIsCreatedOnceAndPrivate) {
+    issue();
+    const auto key = localcore::console_token_key_path(dir_);
+    struct stat st {};
+    ASSERT_EQ(::stat(key.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    const std::string first = localcore::read_file(key);
+    issue();
+    EXPECT_EQ(localcore::read_file(key), first);
+    EXPECT_EQ(first.size(), 65u);  // 64 hex digits + newline
+}
+
+TEST_F(ConsoleTokenTest, AnExpiredTokenIsRefused) {
+    const std::string token = issue(1h);
+    EXPECT_EQ(refusal(token, kNow + 3599), "");
+    EXPECT_THAT(refusal(token, kNow + 3600), HasSubstr("console token expired at"));
+    EXPECT_THAT(refusal(token, kNow + 86400), HasSubstr("fetch a new one"));
+}
+
+TEST_F(ConsoleTokenTest, ATokenFromTheFutureIsRefused) {
+    const std::string token = issue(1h, kNow + 3000);
+    EXPECT_THAT(refusal(token, kNow), HasSubstr("issued in the future"));
+    EXPECT_EQ(refusal(token, kNow + 2950), "");  // within the clock skew allowance
+}
+
+TEST_F(ConsoleTokenTest, ABadSignatureIsRefused) {
+    const std::string token = issue();
+    std::string flipped = token;
+    flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+    EXPECT_THAT(refusal(flipped), HasSubstr("bad signature"));
+    // Claims changed (a longer lifetime, another policy) with the old signature.
+    const auto dot = token.rfind('.');
+    std::string claims = token.substr(5, dot - 5);
+    claims[claims.size() / 2] = claims[claims.size() / 2] == 'x' ? 'y' : 'x';
+    EXPECT_THAT(refusal("lct1." + claims + token.substr(dot)), HasSubstr("bad signature"));
+}
+
+TEST_F(ConsoleTokenTest, AnotherLocalcoresTokenIsRefused) {
+    const std::string token = issue();
+    fs::remove(localcore::console_token_key_path(dir_));
+    issue();  // a new key
+    EXPECT_THAT(refusal(token), HasSubstr("bad signature"));
+}
+
+TEST_F(ConsoleTokenTest, MalformedTokensAreRefusedWithTheReason) {
+    issue();
+    EXPECT_THAT(refusal(""), HasSubstr("not a console token"));
+    EXPECT_THAT(refusal("hunter2"), HasSubstr("not a console token"));
+    EXPECT_THAT(refusal("lct1.abc"), HasSubstr("malformed"));
+    EXPECT_THAT(refusal("lct1.a.b.c"), HasSubstr("malformed"));
+    EXPECT_THAT(refusal("lct1.a*b.cd"), HasSubstr("not base64url"));
+    EXPECT_THAT(refusal("lct1." + std::string(4000, 'A') + ".AA"), HasSubstr("too long"));
+}
+
+TEST_F(ConsoleTokenTest, WithoutAKeyNothingVerifies) {
+    EXPECT_THAT(refusal("lct1.eyJ2IjoxfQ.AAAA"), HasSubstr("no console token key"));
+}
+
+TEST_F(ConsoleTokenTest, IssuingChecksItsArguments) {
+    EXPECT_THROW(issue_console_token(dir_, "console", "console-", 30s, kNow), Error);
+    EXPECT_THROW(issue_console_token(dir_, "console", "console-", 25h, kNow), Error);
+    EXPECT_THROW(issue_console_token(dir_, "", "console-", 1h, kNow), Error);
+    for (const char* prefix : {"", "a/b", "a+", "#", "$aws", "x y"})
+        EXPECT_THROW(issue_console_token(dir_, "console", prefix, 1h, kNow), Error) << prefix;
+    EXPECT_NO_THROW(issue_console_token(dir_, "console", "ops:console_1.", 24h, kNow));
+}
+
+}  // namespace
