@@ -39,7 +39,9 @@ std::string base64url(const unsigned char* data, std::size_t size) {
     return out;
 }
 
-// Unpadded base64url only: false for any other character or an impossible length.
+// Unpadded, canonical base64url only: false for any other character, an impossible length, or
+// non-zero unused bits in the last character (else 4 different texts would decode to the same
+// signature, and a token could be altered without touching its bytes).
 bool unbase64url(std::string_view text, std::string& out) {
     out.clear();
     std::uint32_t acc = 0;
@@ -54,7 +56,7 @@ bool unbase64url(std::string_view text, std::string& out) {
             out.push_back(static_cast<char>((acc >> bits) & 0xff));
         }
     }
-    return text.size() % 4 != 1;
+    return text.size() % 4 != 1 && (acc & ((1u << bits) - 1u)) == 0;
 }
 
 std::string hex(const unsigned char* data, std::size_t size) {

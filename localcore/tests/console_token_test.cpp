@@ -87,10 +87,25 @@ TEST_F(ConsoleTokenTest, ATokenFromTheFutureIsRefused) {
     EXPECT_EQ(refusal(token, kNow + 2950), "");  // within the clock skew allowance
 }
 
+// 32 bytes of HMAC are 43 base64url characters whose last one has 2 unused bits: another text
+// with those bits set decodes to the same bytes. Only the canonical text is accepted.
+TEST_F(ConsoleTokenTest, ANonCanonicalEncodingOfTheSignatureIsRefused) {
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const std::string token = issue();
+    const auto index = std::string(kAlphabet).find(token.back());
+    ASSERT_NE(index, std::string::npos);
+    ASSERT_EQ(index & 3u, 0u) << "the canonical last character has its unused bits clear";
+    std::string same_bytes = token;
+    same_bytes.back() = kAlphabet[index | 1u];
+    EXPECT_THAT(refusal(same_bytes), HasSubstr("malformed"));
+}
+
 TEST_F(ConsoleTokenTest, ABadSignatureIsRefused) {
     const std::string token = issue();
+    // The first character of the signature carries 6 bits of it (the last one only 4: see below).
+    const auto sig = token.rfind('.') + 1;
     std::string flipped = token;
-    flipped.back() = flipped.back() == 'A' ? 'B' : 'A';
+    flipped[sig] = flipped[sig] == 'A' ? 'B' : 'A';
     EXPECT_THAT(refusal(flipped), HasSubstr("bad signature"));
     // Claims changed (a longer lifetime, another policy) with the old signature.
     const auto dot = token.rfind('.');
