@@ -14,6 +14,7 @@
 
 #include "durable_file.hpp"
 #include "fault_point.hpp"
+#include "openssl_ptr.hpp"
 
 #include <iotgw/sdk.hpp>
 
@@ -45,16 +46,6 @@ struct SlotPaths {
 };
 
 namespace detail {
-
-struct BioFree {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct X509Free {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct PkeyFree {
-    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
 
 // The most specific reason OpenSSL queued, with its detail text when there is one (providers put
 // the hardware's own reason there); clears the queue.
@@ -95,13 +86,11 @@ inline int no_passphrase(char*, int, int, void*) { return -1; }
 
 // Decodes a PEM private key, or a reference to a hardware key through its loaded provider (the TPM
 // or token is asked for the key).
-inline std::unique_ptr<EVP_PKEY, PkeyFree> read_key_file(const std::string& path) {
+inline ossl::PkeyPtr read_key_file(const std::string& path) {
     const std::string pem = read_small_file(path);
     ERR_clear_error();
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) throw sdk::Error("out of memory");
-    std::unique_ptr<EVP_PKEY, PkeyFree> k(
-        PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
+    ossl::BioPtr bio = ossl::memory_reader(pem);
+    ossl::PkeyPtr k(PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
     if (!k)
         throw sdk::Error(
             "key " + path +
@@ -109,11 +98,10 @@ inline std::unique_ptr<EVP_PKEY, PkeyFree> read_key_file(const std::string& path
     return k;
 }
 
-inline std::unique_ptr<X509, X509Free> read_first_cert(const std::string& pem, const std::string& what) {
+inline ossl::X509Ptr read_first_cert(const std::string& pem, const std::string& what) {
     ERR_clear_error();
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    if (!bio) throw sdk::Error("out of memory");
-    std::unique_ptr<X509, X509Free> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    ossl::BioPtr bio = ossl::memory_reader(pem);
+    ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!x)
         throw sdk::Error(what + " does not contain a PEM certificate OpenSSL can read: " + openssl_reason());
     return x;
@@ -230,6 +218,48 @@ inline std::optional<std::string> recover_slots(const SlotPaths& p) {
     if (done.empty()) return std::nullopt;
     done.resize(done.size() - 2);
     return done;
+}
+
+// One renewal step (sdk::RenewalOp) on the slots, with the same log lines for every provider, and
+// its completion. `create_key(common_name)` makes the pending key where the provider keeps keys,
+// logs what it made and returns the CSR; `after_switch(reason)` announces the pair now in use
+// after a promotion or rollback.
+template <class CreateKey, class AfterSwitch>
+void run_renewal_op(const sdk::Host& host, const SlotPaths& s, sdk::RenewalOp op, const std::string& input,
+                    sdk::CredentialsProvider::RenewalCompletion& done, CreateKey&& create_key,
+                    AfterSwitch&& after_switch) {
+    using Op = sdk::RenewalOp;
+    std::string output;
+    try {
+        switch (op) {
+            case Op::create_key:
+                output = create_key(input);
+                break;
+            case Op::store_cert:
+                store_pending_certificate(s, input);
+                host.notice("stored the issued certificate as pending: ", s.cert_pending);
+                break;
+            case Op::promote:
+                promote_pending(s);
+                host.notice("promoted the pending key and certificate to ", s.key, " and ", s.cert,
+                            "; the previous ones are kept as ", s.key_backup, " and ", s.cert_backup);
+                after_switch("promoted");
+                break;
+            case Op::discard:
+                discard_pending(s);
+                host.info("discarded the pending key and certificate");
+                break;
+            case Op::rollback:
+                rollback_to_backup(s);
+                host.warning("rolled back to the previous key and certificate (", s.cert, ")");
+                after_switch("rolled back");
+                break;
+        }
+    } catch (const std::exception& e) {
+        done.fail(std::string(sdk::renewal_op_name(op)) + " failed: " + e.what());
+        return;
+    }
+    done.succeed(std::move(output));
 }
 
 }  // namespace iotgw::plugins::slots

@@ -70,39 +70,14 @@ public:
     }
 
     void renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) override {
-        using Op = sdk::RenewalOp;
-        std::string output;
-        try {
-            switch (op) {
-            case Op::create_key:
-                output = create_pending_key(slots_, input);
+        slots::run_renewal_op(
+            host(), slots_, op, input, done,
+            [this](const std::string& common_name) {
+                std::string csr = create_pending_key(slots_, common_name);
                 host().notice("created a new key ", slots_.key_pending, " and its CSR");
-                break;
-            case Op::store_cert:
-                store_pending_certificate(slots_, input);
-                host().notice("stored the issued certificate as pending: ", slots_.cert_pending);
-                break;
-            case Op::promote:
-                promote_pending(slots_);
-                host().notice("promoted the pending key and certificate to ", paths_.key, " and ", paths_.cert,
-                              "; the previous ones are kept as ", slots_.key_backup, " and ", slots_.cert_backup);
-                after_switch("promoted");
-                break;
-            case Op::discard:
-                discard_pending(slots_);
-                host().info("discarded the pending key and certificate");
-                break;
-            case Op::rollback:
-                rollback_to_backup(slots_);
-                host().warning("rolled back to the previous key and certificate (", paths_.cert, ")");
-                after_switch("rolled back");
-                break;
-            }
-        } catch (const std::exception& e) {
-            done.fail(std::string(sdk::renewal_op_name(op)) + " failed: " + e.what());
-            return;
-        }
-        done.succeed(std::move(output));
+                return csr;
+            },
+            [this](const char* reason) { after_switch(reason); });
     }
 
     // The weaker CreateKeysAndCertificate method of fleet_provisioning: the key was made by AWS.

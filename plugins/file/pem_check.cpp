@@ -1,5 +1,5 @@
 #include "pem_check.hpp"
-#include "openssl_ptr.hpp"
+#include "../common/openssl_ptr.hpp"
 
 #include <iotgw/sdk.hpp>
 
@@ -25,6 +25,8 @@ namespace iotgw::plugins::file {
 namespace {
 
 using sdk::ConfigError;
+using ossl::PkeyPtr;
+using ossl::X509Ptr;
 
 constexpr size_t kMaxFileBytes = 1 << 20;  // no credential file is near this; a mistake is
 
@@ -95,16 +97,10 @@ Loaded load(const std::string& what, const std::string& path, const char* option
     return l;
 }
 
-BioPtr memory_bio(const std::string& s) {
-    BioPtr b(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
-    if (!b) throw sdk::Error("out of memory");
-    return b;
-}
-
 // Every certificate in the file, in order; throws if there is none or one does not parse.
 std::vector<X509Ptr> read_certificates(const std::string& what, const std::string& path, const std::string& pem) {
     ERR_clear_error();
-    auto bio = memory_bio(pem);
+    auto bio = ossl::memory_reader(pem);
     std::vector<X509Ptr> certs;
     for (;;) {
         X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -140,7 +136,7 @@ PkeyPtr read_key(const std::string& path, const std::string& pem) {
                           path + " -out NEW.pem`), or keep it in a TPM or secure element with their plugins");
     }
     ERR_clear_error();
-    auto bio = memory_bio(pem);
+    auto bio = ossl::memory_reader(pem);
     // A passphrase callback that refuses: OpenSSL must never prompt on the terminal.
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
     if (!key) {

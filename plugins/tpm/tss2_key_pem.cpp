@@ -1,62 +1,30 @@
 #include "tss2_key_pem.hpp"
 
-#include <openssl/bio.h>
-#include <openssl/pem.h>
+#include "../common/pem_der.hpp"
 
 #include <tss2/tss2_mu.h>
 
-#include <memory>
 #include <utility>
 
 namespace iotgw::plugins::tpm {
-namespace {
-
-struct BioFree {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-
-bool read_tlv(const std::string& der, size_t& pos, unsigned char& tag, std::string& value) {
-    if (pos + 2 > der.size()) return false;
-    tag = static_cast<unsigned char>(der[pos++]);
-    size_t n = static_cast<unsigned char>(der[pos++]);
-    if (n & 0x80) {
-        const size_t bytes = n & 0x7f;
-        if (bytes == 0 || bytes > 3 || pos + bytes > der.size()) return false;
-        n = 0;
-        for (size_t i = 0; i < bytes; ++i) n = (n << 8) | static_cast<unsigned char>(der[pos++]);
-    }
-    if (pos + n > der.size()) return false;
-    value = der.substr(pos, n);
-    pos += n;
-    return true;
-}
-
-}  // namespace
 
 std::optional<Tss2Key> parse_tss2_key(const std::string& pem, std::string& why) {
-    std::unique_ptr<BIO, BioFree> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    if (!b || PEM_read_bio(b.get(), &name, &header, &data, &len) != 1) {
+    using der::read_tlv;
+    const auto block = der::read_pem_block(pem);
+    if (!block) {
         why = "it is not a PEM file";
         return std::nullopt;
     }
-    const std::string label = name;
-    const std::string der(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
-    if (label != "TSS2 PRIVATE KEY") {
-        why = "it is a \"" + label + "\" PEM, not a \"TSS2 PRIVATE KEY\"";
+    if (block->label != "TSS2 PRIVATE KEY") {
+        why = "it is a \"" + block->label + "\" PEM, not a \"TSS2 PRIVATE KEY\"";
         return std::nullopt;
     }
+    const std::string& body = block->der;
     why = "its TSS2 key structure does not parse";
     size_t pos = 0;
     unsigned char tag = 0;
     std::string seq, field;
-    if (!read_tlv(der, pos, tag, seq) || tag != 0x30) return std::nullopt;
+    if (!read_tlv(body, pos, tag, seq) || tag != 0x30) return std::nullopt;
     pos = 0;
     if (!read_tlv(seq, pos, tag, field) || tag != 0x06) return std::nullopt;  // type OID
     if (!read_tlv(seq, pos, tag, field)) return std::nullopt;

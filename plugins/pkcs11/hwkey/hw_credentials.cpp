@@ -1,6 +1,8 @@
 #include "hw_credentials.hpp"
 
+#include "../../common/csr.hpp"
 #include "../../common/durable_file.hpp"
+#include "../../common/openssl_ptr.hpp"
 #include "../../common/renewal_slots.hpp"
 #include "openssl_provider.hpp"
 
@@ -26,23 +28,11 @@ using durable::remove_file;
 using durable::write_file_atomic;
 using sdk::ConfigError;
 using sdk::Error;
-using slots::discard_pending;
-using slots::promote_pending;
 using slots::recover_slots;
-using slots::rollback_to_backup;
 using slots::SlotPaths;
-using slots::store_pending_certificate;
 
-struct BioFree {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
-struct X509Free {
-    void operator()(X509* x) const noexcept { X509_free(x); }
-};
-struct ReqFree {
-    void operator()(X509_REQ* r) const noexcept { X509_REQ_free(r); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
+using ossl::BioPtr;
+using ossl::X509Ptr;
 
 bool exists(const std::string& p) {
     struct stat st {};
@@ -93,7 +83,7 @@ std::string serial_hex(X509* x) {
 // Decodes the key reference through the loaded provider (the TPM or token is asked for the key).
 PkeyPtr load_key(const std::string& path, const std::string& pem) {
     ERR_clear_error();
-    BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+    BioPtr bio = ossl::memory_reader(pem);
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
     if (!key)
         throw ConfigError("key " + path +
@@ -134,8 +124,8 @@ HwCredentials::Checked HwCredentials::check_pair(const std::string& cert_path,
     PkeyPtr key = load_key(key_path, key_pem);
     const std::string cert_pem = read_text(cert_path, "certificate");
     ERR_clear_error();
-    BioPtr bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())));
-    std::unique_ptr<X509, X509Free> leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+    BioPtr bio = ossl::memory_reader(cert_pem);
+    X509Ptr leaf(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
     if (!leaf)
         throw ConfigError("certificate " + cert_path +
                           " does not contain a PEM certificate: " + openssl_reason());
@@ -197,74 +187,26 @@ std::string HwCredentials::create_pending_key(const std::string& common_name) {
     std::snprintf(label, sizeof label, "iotgw-%s-%lld-%02x%02x%02x%02x", instance_.c_str(),
                   static_cast<long long>(std::time(nullptr)), rnd[0], rnd[1], rnd[2], rnd[3]);
     NewKey k = backend_->generate(label);
-
-    ERR_clear_error();
-    std::unique_ptr<X509_REQ, ReqFree> req(X509_REQ_new());
-    if (!req || X509_REQ_set_version(req.get(), 0) != 1)
-        throw Error("cannot create a CSR: " + openssl_reason());
-    if (!common_name.empty() &&
-        X509_NAME_add_entry_by_txt(X509_REQ_get_subject_name(req.get()), "CN", MBSTRING_UTF8,
-                                   reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
-                                   0) != 1)
-        throw Error("cannot put CN '" + common_name + "' into the CSR: " + openssl_reason());
     // The signature is made in the hardware: the key object only refers to it.
-    if (X509_REQ_set_pubkey(req.get(), k.key.get()) != 1 ||
-        X509_REQ_sign(req.get(), k.key.get(), EVP_sha256()) <= 0)
-        throw Error("cannot sign the CSR in " + backend_->where() + ": " + openssl_reason());
-    BioPtr csr(BIO_new(BIO_s_mem()));
-    if (!csr || PEM_write_bio_X509_REQ(csr.get(), req.get()) != 1)
-        throw Error("cannot encode the CSR: " + openssl_reason());
-    char* data = nullptr;
-    const long n = BIO_get_mem_data(csr.get(), &data);
+    std::string csr_pem = csr::make_csr_pem(k.key.get(), common_name, backend_->where());
 
     // An older pending certificate belongs to the older pending key: it goes first.
     remove_file(s.cert_pending);
     write_file_atomic(s.key_pending, k.reference_pem, 0600);
-    return std::string(data, static_cast<size_t>(n));
+    return csr_pem;
 }
 
 void HwCredentials::renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) {
-    using Op = sdk::RenewalOp;
     const SlotPaths s(paths_.cert, paths_.key);
-    std::string output;
-    try {
-        switch (op) {
-            case Op::create_key:
-                output = create_pending_key(input);
-                host().notice("generated a new key in ", backend_->where(), " (reference ", s.key_pending,
-                              ") and signed its CSR there");
-                break;
-            case Op::store_cert: {
-                if (!exists(s.key_pending))
-                    throw Error("there is no pending key " + s.key_pending +
-                                " for the certificate: create the key (and CSR) first");
-                // Written first, checked against the key in the hardware, removed again if it does not match.
-                store_pending_certificate(s, input);
-                host().notice("stored the issued certificate as pending: ", s.cert_pending);
-                break;
-            }
-            case Op::promote:
-                promote_pending(s);
-                host().notice("promoted the pending key and certificate to ", paths_.key, " and ",
-                              paths_.cert, "; the previous ones are kept as ", s.key_backup, " and ",
-                              s.cert_backup);
-                after_switch("promoted");
-                break;
-            case Op::discard:
-                discard_pending(s);
-                host().info("discarded the pending key and certificate");
-                break;
-            case Op::rollback:
-                rollback_to_backup(s);
-                host().warning("rolled back to the previous key and certificate (", paths_.cert, ")");
-                after_switch("rolled back");
-                break;
-        }
-    } catch (const std::exception& e) {
-        done.fail(std::string(sdk::renewal_op_name(op)) + " failed: " + e.what());
-        return;
-    }
-    done.succeed(std::move(output));
+    slots::run_renewal_op(
+        host(), s, op, input, done,
+        [&](const std::string& common_name) {
+            std::string csr = create_pending_key(common_name);
+            host().notice("generated a new key in ", backend_->where(), " (reference ", s.key_pending,
+                          ") and signed its CSR there");
+            return csr;
+        },
+        [this](const char* reason) { after_switch(reason); });
 }
 
 void HwCredentials::after_switch(const char* reason) {

@@ -6,6 +6,8 @@
 // the hardware and the CSR is signed there.
 #pragma once
 
+#include "../../common/openssl_ptr.hpp"
+
 #include <iotgw/sdk.hpp>
 
 #include <openssl/evp.h>
@@ -15,10 +17,7 @@
 
 namespace iotgw::plugins::hwkey {
 
-struct PkeyFree {
-    void operator()(EVP_PKEY* k) const noexcept { EVP_PKEY_free(k); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
+using PkeyPtr = ossl::PkeyPtr;
 
 // A key just generated in the hardware: usable for signing the CSR, and the PEM that refers to it.
 struct NewKey {

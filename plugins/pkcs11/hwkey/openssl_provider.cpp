@@ -1,5 +1,6 @@
 #include "openssl_provider.hpp"
 
+#include "../../common/openssl_ptr.hpp"
 #include "../../common/renewal_slots.hpp"
 
 #include <iotgw/sdk.hpp>
@@ -64,9 +65,6 @@ std::string provider_version(OSSL_PROVIDER* p) {
 struct ConfFree {
     void operator()(CONF* c) const noexcept { NCONF_free(c); }
 };
-struct BioFree {
-    void operator()(BIO* b) const noexcept { BIO_free(b); }
-};
 
 }  // namespace
 
@@ -114,7 +112,7 @@ void ensure_provider(const ProviderSetup& s) {
                           " does not exist (install the Debian package " + s.package + ")");
 
     ERR_clear_error();
-    std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+    ossl::BioPtr bio = ossl::memory_reader(text);
     std::unique_ptr<CONF, ConfFree> conf(NCONF_new_ex(nullptr, nullptr));
     long bad_line = 0;
     if (!bio || !conf || NCONF_load_bio(conf.get(), bio.get(), &bad_line) != 1)

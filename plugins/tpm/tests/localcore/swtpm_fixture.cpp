@@ -1,9 +1,9 @@
 #include "swtpm_fixture.hpp"
 
+#include "../../../common/pem_der.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -83,23 +83,6 @@ std::vector<int> version_parts(const std::string& v) {
     return out;
 }
 
-// The DER TLV at `pos` (short and long lengths).
-bool read_tlv(const std::string& der, size_t& pos, unsigned char& tag, std::string& value) {
-    if (pos + 2 > der.size()) return false;
-    tag = static_cast<unsigned char>(der[pos++]);
-    size_t n = static_cast<unsigned char>(der[pos++]);
-    if (n & 0x80) {
-        const size_t bytes = n & 0x7f;
-        if (bytes == 0 || bytes > 3 || pos + bytes > der.size()) return false;
-        n = 0;
-        for (size_t i = 0; i < bytes; ++i) n = (n << 8) | static_cast<unsigned char>(der[pos++]);
-    }
-    if (pos + n > der.size()) return false;
-    value = der.substr(pos, n);
-    pos += n;
-    return true;
-}
-
 }  // namespace
 
 std::string tls_unsupported_reason(std::string* installed) {
@@ -168,23 +151,14 @@ std::string SwTpm::read_public(const fs::path& tss2_pem) {
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string pem = ss.str();
-    std::unique_ptr<BIO, decltype(&BIO_free)> b(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())),
-                                                &BIO_free);
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    if (PEM_read_bio(b.get(), &name, &header, &data, &len) != 1)
-        return "not a PEM file: " + tss2_pem.string();
-    const std::string der(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
+    using plugins::der::read_tlv;
+    const auto block = plugins::der::read_pem_block(pem);
+    if (!block) return "not a PEM file: " + tss2_pem.string();
     // TPMKey ::= SEQUENCE { OID, [0] BOOLEAN OPTIONAL, parent INTEGER, pub OCTET STRING, priv OCTET STRING }
     size_t pos = 0;
     unsigned char tag = 0;
     std::string seq, field, pub, priv;
-    if (!read_tlv(der, pos, tag, seq)) return "not a TSS2 key";
+    if (!read_tlv(block->der, pos, tag, seq)) return "not a TSS2 key";
     pos = 0;
     read_tlv(seq, pos, tag, field);
     read_tlv(seq, pos, tag, field);
