@@ -3,7 +3,7 @@
 // documents, evaluated by localcore's policy evaluator. policy_evaluator_test.cpp covers the
 // device and claim basics; this file adds the console and the cross-document checks that the
 // cloud/ CDK tests cannot make (they only see JSON, not its evaluation).
-#include "policy.hpp"
+#include "policy_documents.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,19 +13,11 @@
 namespace {
 
 using localcore::Action;
-using localcore::Policy;
 using localcore::PolicySet;
 using localcore::RequestContext;
+using localcore::policy_test::allows;
 
-PolicySet load(const char* file) {
-    PolicySet set;
-    set.add(Policy::load_file(std::filesystem::path(LOCALCORE_POLICY_DIR) / file));
-    return set;
-}
-
-bool allows(const PolicySet& set, Action a, std::string_view resource, const RequestContext& ctx) {
-    return set.evaluate(a, resource, ctx).allowed;
-}
+PolicySet load(const char* file) { return localcore::policy_test::load_policy_document(file); }
 
 // A browser console: no thing, a client id console-<Cognito identity id>-<tab> as the AWS role
 // requires (cloud/lib/policy-files.ts).
@@ -81,8 +73,9 @@ TEST(CloudPolicyConsoleMatrix, NoProvisioningRepliesOrOtherShadows) {
     const PolicySet set = load("console.json");
     for (const char* filter :
          {"#", "$aws/#", "$aws/certificates/create-from-csr/json/accepted",
-          "$aws/provisioning-templates/amr/provision/json/accepted", "$aws/things/AMR-001/shadow/update/accepted",
-          "$aws/things/AMR-001/shadow/name/other/get/accepted", "$aws/events/subscriptions/subscribed/AMR-001"}) {
+          "$aws/provisioning-templates/amr/provision/json/accepted",
+          "$aws/things/AMR-001/shadow/update/accepted", "$aws/things/AMR-001/shadow/name/other/get/accepted",
+          "$aws/events/subscriptions/subscribed/AMR-001"}) {
         EXPECT_FALSE(allows(set, Action::subscribe, filter, console_ctx())) << filter;
         EXPECT_FALSE(allows(set, Action::receive, filter, console_ctx())) << filter;
     }

@@ -1,6 +1,6 @@
 // Allow / deny matrix over the real cloud/policies documents: the files the AWS deployment attaches
 // must give AMR-001 exactly its own topics and the claim certificate exactly the provisioning API.
-#include "policy.hpp"
+#include "policy_documents.hpp"
 
 #include <gtest/gtest.h>
 
@@ -10,15 +10,11 @@
 namespace {
 
 using localcore::Action;
-using localcore::Policy;
 using localcore::PolicySet;
 using localcore::RequestContext;
+using localcore::policy_test::allows;
 
-PolicySet load(const char* file) {
-    PolicySet set;
-    set.add(Policy::load_file(std::filesystem::path(LOCALCORE_POLICY_DIR) / file));
-    return set;
-}
+PolicySet load(const char* file) { return localcore::policy_test::load_policy_document(file); }
 
 // AMR-001 connecting with its production certificate, thing attached, client id = thing name.
 RequestContext amr001() {
@@ -35,10 +31,6 @@ RequestContext claim() {
     ctx.client_id = "claim-123";
     ctx.certificate_subject = {{"CommonName", "amr-claim"}};
     return ctx;
-}
-
-bool allows(const PolicySet& set, Action a, std::string_view resource, const RequestContext& ctx) {
-    return set.evaluate(a, resource, ctx).allowed;
 }
 
 TEST(PolicyDeviceMatrix, ConnectOnlyAsItsOwnThingWhileAttached) {

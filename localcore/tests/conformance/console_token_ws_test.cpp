@@ -8,8 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <mqtt/async_client.h>
-
 #include <chrono>
 #include <fstream>
 #include <thread>
@@ -38,67 +36,6 @@ std::int64_t now_s() {
                std::chrono::system_clock::now().time_since_epoch())
         .count();
 }
-
-// A paho MQTT 5 client over wss:// with a username and password.
-class WsClient {
-public:
-    WsClient(std::uint16_t port, const std::string& client_id, const fs::path& ca) : ca_(ca) {
-        auto opts = mqtt::create_options_builder().mqtt_version(5).finalize();
-        const std::string uri = "wss://localhost:" + std::to_string(port) + "/mqtt";
-#if __has_include(<mqtt/event.h>)  // paho.mqtt.cpp >= 1.5: persistence is a variant
-        client_ = std::make_unique<mqtt::async_client>(uri, client_id, opts, mqtt::NO_PERSISTENCE);
-#else
-        client_ = std::make_unique<mqtt::async_client>(uri, client_id, opts,
-                                                       static_cast<mqtt::iclient_persistence*>(nullptr));
-#endif
-    }
-    ~WsClient() {
-        try {
-            if (client_->is_connected()) client_->disconnect()->wait_for(2s);
-        } catch (...) {
-            // The broker may have closed the connection already.
-        }
-    }
-    // "" on success, else paho's error.
-    std::string connect(const std::string& password) {
-        auto ssl = mqtt::ssl_options_builder().trust_store(ca_.string()).verify(true).finalize();
-        mqtt::connect_options_builder builder;
-        builder.mqtt_version(5);
-        builder.clean_start(true);
-        builder.user_name("console-token");
-        builder.password(password);
-        builder.connect_timeout(5s).keep_alive_interval(30s).ssl(ssl);
-        try {
-            if (!client_->connect(builder.finalize())->wait_for(5s)) return "no CONNACK within 5 s";
-            return "";
-        } catch (const mqtt::exception& e) {
-            return e.what();
-        }
-    }
-    int subscribe(const std::string& filter) {
-        try {
-            auto tok = client_->subscribe(filter, 1);
-            if (!tok->wait_for(10s)) return -1;
-            const auto codes = tok->get_subscribe_response().get_reason_codes();
-            return codes.empty() ? tok->get_reason_code() : codes.front();
-        } catch (const mqtt::exception& e) {
-            return e.get_reason_code();
-        }
-    }
-    int publish(const std::string& topic, const std::string& payload) {
-        try {
-            auto tok = client_->publish(topic, payload.data(), payload.size(), 1, false);
-            if (!tok->wait_for(10s)) return -1;
-            return tok->get_reason_code();
-        } catch (const mqtt::exception& e) {
-            return e.get_reason_code();
-        }
-    }
-
-private:
-    fs::path ca_;
-    std::unique_ptr<mqtt::async_client> client_;
-};
 
 class ConsoleTokenWsTest : public ::testing::Test {
 protected:
@@ -150,22 +87,23 @@ TEST_F(ConsoleTokenWsTest, TheConfigHasALoopbackTlsWebsocketListener) {
 }
 
 TEST_F(ConsoleTokenWsTest, AValidTokenConnectsAndItsPolicyIsEnforced) {
-    WsClient c(ws_port, "console-ws-1", lc->ca());
-    ASSERT_EQ(c.connect(token()), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "console-ws-1");
+    ASSERT_EQ(c.connect("console-token", token()), "");
     // cloud/policies/console.json: subscribe to amr/* and the robot shadow, publish calls and GETs.
     EXPECT_LT(c.subscribe("amr/AMR-001/status"), 0x80);
     EXPECT_LT(c.subscribe("$aws/things/AMR-001/shadow/name/robot/get/accepted"), 0x80);
     EXPECT_EQ(c.subscribe("other/topic"), 0x87);
-    EXPECT_EQ(c.publish("amr/AMR-001/cmd/call", R"({"id":"c1","ts":1})"), 0);
-    EXPECT_EQ(c.publish("$aws/things/AMR-001/shadow/name/robot/get", "{}"), 0);
-    EXPECT_EQ(c.publish("amr/AMR-001/status", R"({"state":"idle"})"), 0x87);  // only the AMR reports status
-    EXPECT_EQ(c.publish("$aws/things/AMR-001/shadow/name/robot/update", "{}"), 0x87);
+    EXPECT_EQ(c.publish_qos1("amr/AMR-001/cmd/call", R"({"id":"c1","ts":1})"), 0);
+    EXPECT_EQ(c.publish_qos1("$aws/things/AMR-001/shadow/name/robot/get", "{}"), 0);
+    EXPECT_EQ(c.publish_qos1("amr/AMR-001/status", R"({"state":"idle"})"),
+              0x87);  // only the AMR reports status
+    EXPECT_EQ(c.publish_qos1("$aws/things/AMR-001/shadow/name/robot/update", "{}"), 0x87);
     EXPECT_TRUE(broker->wait_for("denied PUBLISH 'amr/AMR-001/status'", 5s)) << broker->log();
 }
 
 TEST_F(ConsoleTokenWsTest, AnExpiredTokenIsRefused) {
-    WsClient c(ws_port, "console-ws-2", lc->ca());
-    EXPECT_NE(c.connect(token("console-", now_s() - 7200, 1h)), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "console-ws-2");
+    EXPECT_NE(c.connect("console-token", token("console-", now_s() - 7200, 1h)), "");
     EXPECT_TRUE(broker->wait_for("console token expired at", 5s)) << broker->log();
 }
 
@@ -174,27 +112,27 @@ TEST_F(ConsoleTokenWsTest, ABadSignatureIsRefused) {
     // The signature's first character (all 6 bits are signature; the last one has unused bits).
     const auto sig = t.rfind('.') + 1;
     t[sig] = t[sig] == 'A' ? 'B' : 'A';
-    WsClient c(ws_port, "console-ws-3", lc->ca());
-    EXPECT_NE(c.connect(t), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "console-ws-3");
+    EXPECT_NE(c.connect("console-token", t), "");
     EXPECT_TRUE(broker->wait_for("bad signature", 5s)) << broker->log();
 }
 
 TEST_F(ConsoleTokenWsTest, AClientIdOutsideTheTokensPrefixIsRefused) {
-    WsClient c(ws_port, "AMR-001", lc->ca());
-    EXPECT_NE(c.connect(token()), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "AMR-001");
+    EXPECT_NE(c.connect("console-token", token()), "");
     EXPECT_TRUE(broker->wait_for("does not start with 'console-'", 5s)) << broker->log();
 }
 
 TEST_F(ConsoleTokenWsTest, ThePolicysConnectRuleStillApplies) {
     // The token allows any id starting with "ops-"; console.json allows Connect only as console-*.
-    WsClient c(ws_port, "ops-1", lc->ca());
-    EXPECT_NE(c.connect(token("ops-")), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "ops-1");
+    EXPECT_NE(c.connect("console-token", token("ops-")), "");
     EXPECT_TRUE(broker->wait_for("refused connection of 'ops-1'", 5s)) << broker->log();
 }
 
 TEST_F(ConsoleTokenWsTest, NoTokenNoConnection) {
-    WsClient c(ws_port, "console-ws-4", lc->ca());
-    EXPECT_NE(c.connect(""), "");
+    Mqtt5Probe c(Mqtt5Probe::WebSocket{ws_port, lc->ca()}, "console-ws-4");
+    EXPECT_NE(c.connect("console-token", ""), "");
     EXPECT_TRUE(broker->wait_for("no console token", 5s)) << broker->log();
 }
 

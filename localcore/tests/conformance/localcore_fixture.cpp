@@ -229,6 +229,10 @@ Mqtt5Probe::Mqtt5Probe(const TestMqttClient::Endpoint& endpoint, const std::stri
     : endpoint_(endpoint),
       client_(make_v5_client("ssl://" + endpoint.host + ":" + std::to_string(endpoint.port), client_id)) {}
 
+Mqtt5Probe::Mqtt5Probe(const WebSocket& listener, const std::string& client_id)
+    : endpoint_{"localhost", listener.port, listener.ca, {}, {}},
+      client_(make_v5_client("wss://localhost:" + std::to_string(listener.port) + "/mqtt", client_id)) {}
+
 Mqtt5Probe::~Mqtt5Probe() {
     try {
         if (client_->is_connected()) client_->disconnect()->wait_for(2s);
@@ -237,17 +241,21 @@ Mqtt5Probe::~Mqtt5Probe() {
     }
 }
 
-std::string Mqtt5Probe::connect() {
-    auto ssl = mqtt::ssl_options_builder()
-                   .trust_store(endpoint_.ca.string())
-                   .key_store(endpoint_.cert.string())
-                   .private_key(endpoint_.key.string())
-                   .verify(true)
-                   .finalize();
+std::string Mqtt5Probe::connect() { return connect_with(std::nullopt); }
+
+std::string Mqtt5Probe::connect(const std::string& user_name, const std::string& password) {
+    return connect_with(std::pair{user_name, password});
+}
+
+std::string Mqtt5Probe::connect_with(const std::optional<std::pair<std::string, std::string>>& login) {
+    mqtt::ssl_options_builder ssl;
+    ssl.trust_store(endpoint_.ca.string()).verify(true);
+    if (!endpoint_.cert.empty()) ssl.key_store(endpoint_.cert.string()).private_key(endpoint_.key.string());
     mqtt::connect_options_builder builder;
     builder.mqtt_version(5);
     builder.clean_start(true);
-    builder.connect_timeout(5s).keep_alive_interval(30s).ssl(ssl);
+    if (login) builder.user_name(login->first).password(login->second);
+    builder.connect_timeout(5s).keep_alive_interval(30s).ssl(ssl.finalize());
     const auto options = builder.finalize();
     // As in TestMqttClient: paho sometimes fails a connect under load with a bare failure (-1)
     // although nothing refused it; a refusal fails every attempt the same way.

@@ -95,11 +95,20 @@ private:
 class Mqtt5Probe {
 public:
     Mqtt5Probe(const TestMqttClient::Endpoint& endpoint, const std::string& client_id);
+    // A TLS WebSocket listener (wss://localhost:PORT/mqtt), reached without a client certificate:
+    // the browser console's way in.
+    struct WebSocket {
+        std::uint16_t port = 0;
+        fs::path ca;
+    };
+    Mqtt5Probe(const WebSocket& listener, const std::string& client_id);
     ~Mqtt5Probe();
     Mqtt5Probe(const Mqtt5Probe&) = delete;
     Mqtt5Probe& operator=(const Mqtt5Probe&) = delete;
-    // Empty string on success, else the error.
+    // Empty string on success, else the error. With the endpoint's client certificate, if any.
     std::string connect();
+    // The same with a user name and password in CONNECT (a console token).
+    std::string connect(const std::string& user_name, const std::string& password);
     // PUBACK reason code of a QoS 1 PUBLISH; -1 when no PUBACK came within 10 s.
     int publish_qos1(const std::string& topic, const std::string& payload);
     // SUBACK reason code of a one-filter SUBSCRIBE at QoS 1; -1 when none came within 10 s.
@@ -107,6 +116,8 @@ public:
     bool connected() const;
 
 private:
+    std::string connect_with(const std::optional<std::pair<std::string, std::string>>& login);
+
     TestMqttClient::Endpoint endpoint_;
     std::unique_ptr<mqtt::async_client> client_;
 };

@@ -3,10 +3,9 @@
 // again without the fault. Whatever the step, the device must end connected as its thing with a
 // working certificate, the rotation must end reported (the old certificate INACTIVE), and no
 // stray file (a pending key, a temporary file, a rotation record) may be left.
-#include "../../../mqtt/common/certificate_info.hpp"
 #include "child_process.hpp"
-#include "fleet_test_config.hpp"
 #include "localcore_fixture.hpp"
+#include "provisioning_gateway.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>

@@ -3,11 +3,10 @@
 // certificate, rotation of a short-lived certificate while heartbeats keep flowing (the gap is
 // measured, the old certificate ends INACTIVE), and a revoked claim certificate (clear error,
 // bounded retries).
-#include "../../../mqtt/common/certificate_info.hpp"
 #include "../../clock_check.hpp"
-#include "fleet_test_config.hpp"
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
+#include "provisioning_gateway.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
@@ -34,11 +33,6 @@ std::string trimmed(const std::string& s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     const auto e = s.find_last_not_of(" \t\r\n");
     return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
-std::string cert_id_of(const fs::path& pem) {
-    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
-    return info ? info->id : "";
 }
 
 class FleetProvisioningTest : public LocalCoreTest {
@@ -121,7 +115,7 @@ TEST_F(FleetProvisioningTest, FirstBootProvisionsThroughTheClaimCertificateAndTh
         h.log().contains("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing + "'"))
         << h.log().joined();
 
-    const std::string id = cert_id_of(prod_dir / "cert.pem");
+    const std::string id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(id.size(), 64u);
     EXPECT_EQ(lc->cert_status(id), "ACTIVE");
     EXPECT_NE(lc->cli({"describe", "thing", thing}).find(id.substr(0, 12)), std::string::npos);
@@ -146,7 +140,7 @@ TEST_F(FleetProvisioningTest, RotationOfAShortLivedCertificateKeepsHeartbeatsFlo
     fs::copy_file(fs::path(prefix) += ".pem", prod_dir / "cert.pem");
     fs::copy_file(fs::path(prefix) += ".key", prod_dir / "key.pem");
     fs::permissions(prod_dir / "key.pem", fs::perms::owner_read | fs::perms::owner_write);
-    ASSERT_EQ(cert_id_of(prod_dir / "cert.pem"), old_id);
+    ASSERT_EQ(certificate_id_of(prod_dir / "cert.pem"), old_id);
 
     auto w = watcher(thing);
     ASSERT_TRUE(w);
@@ -184,12 +178,12 @@ TEST_F(FleetProvisioningTest, RotationOfAShortLivedCertificateKeepsHeartbeatsFlo
         std::chrono::seconds(3));
 
     // The new certificate is in use, the old one is INACTIVE and kept as the backup on disk.
-    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, old_id);
     EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
     EXPECT_EQ(lc->cert_status(old_id), "INACTIVE");
-    EXPECT_EQ(cert_id_of(prod_dir / "cert.pem.previous"), old_id);
+    EXPECT_EQ(certificate_id_of(prod_dir / "cert.pem.previous"), old_id);
     EXPECT_TRUE(h.log().contains("is now INACTIVE")) << h.log().joined();
     EXPECT_EQ(metric(h, "provisioning.rollbacks"), 0);
 
@@ -262,13 +256,13 @@ TEST_F(FleetProvisioningTest, ADormantDeviceWhoseCertificateExpiredRecoversThrou
     ASSERT_TRUE(
         h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= 2; }, std::chrono::seconds(10)))
         << h.log().joined();
-    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     EXPECT_NE(new_id, old_id);
     EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
     // The expired pair is kept as the backup, like any replaced pair, until the next promotion.
     EXPECT_EQ(prod_files(),
               (std::vector<std::string>{"cert.pem", "cert.pem.previous", "key.pem", "key.pem.previous"}));
-    EXPECT_EQ(cert_id_of(prod_dir / "cert.pem.previous"), old_id);
+    EXPECT_EQ(certificate_id_of(prod_dir / "cert.pem.previous"), old_id);
 }
 
 TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOperatorAction) {
@@ -290,7 +284,7 @@ TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOper
         << h.log().joined();
     ASSERT_TRUE(h.run_until([&] { return h.log().contains("recovery succeeded"); }, std::chrono::seconds(30)))
         << h.log().joined();
-    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, old_id);
     EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
@@ -355,8 +349,8 @@ TEST_F(FleetProvisioningTest, TwoDevicesProvisionAtTheSameTime) {
     }
     ASSERT_TRUE(done(a)) << a.log().joined();
     ASSERT_TRUE(done(b)) << b.log().joined();
-    const std::string id_a = cert_id_of(prod_dir / "cert.pem");
-    const std::string id_b = cert_id_of(second_dir / "cert.pem");
+    const std::string id_a = certificate_id_of(prod_dir / "cert.pem");
+    const std::string id_b = certificate_id_of(second_dir / "cert.pem");
     ASSERT_EQ(id_a.size(), 64u);
     ASSERT_EQ(id_b.size(), 64u);
     EXPECT_NE(id_a, id_b);
@@ -390,7 +384,7 @@ TEST_F(FleetProvisioningTest, CreateKeysAndCertificateIsAnExplicitWeakerOptionFo
     ASSERT_TRUE(
         h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
         << h.log().joined();
-    const std::string id = cert_id_of(prod_dir / "cert.pem");
+    const std::string id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(id.size(), 64u);
     EXPECT_EQ(lc->cert_status(id), "ACTIVE");
     EXPECT_EQ(fs::status(prod_dir / "key.pem").permissions() & fs::perms::mask,

@@ -4,17 +4,15 @@
 // then connects over TLS with that key, and a rotation replaces it with another token key. Also the
 // refusals an operator meets: a PIN file others can read, a file key instead of a token key, a
 // missing provider module.
-#include "../../../mqtt/common/certificate_info.hpp"
+#include "../../../common/pem_der.hpp"
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
+#include "provisioning_gateway.hpp"
 #include "softhsm_token.hpp"
 
 #include <gtest/gtest.h>
-#include <openssl/bio.h>
-#include <openssl/pem.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace localcore::conformance {
 namespace {
@@ -22,34 +20,12 @@ namespace {
 using iotgw::test::GatewayHarness;
 namespace hsm = iotgw::test::pkcs11;
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string cert_id_of(const fs::path& pem) {
-    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
-    return info ? info->id : "";
-}
-
 // The object label inside a key's URI PEM, read independently of the plugin: the PEM's DER ends
 // with the URI as a UTF8String, whose `object=` attribute names the token object.
 std::string key_label(const fs::path& key) {
-    const std::string pem = read_file(key);
-    BIO* b = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-    char* name = nullptr;
-    char* header = nullptr;
-    unsigned char* data = nullptr;
-    long len = 0;
-    const bool ok = PEM_read_bio(b, &name, &header, &data, &len) == 1;
-    BIO_free(b);
-    if (!ok) return "";
-    const std::string der(reinterpret_cast<const char*>(data), static_cast<size_t>(len));
-    OPENSSL_free(name);
-    OPENSSL_free(header);
-    OPENSSL_free(data);
+    const auto block = iotgw::plugins::der::read_pem_block(read_text_file(key));
+    if (!block) return "";
+    const std::string& der = block->der;
     const auto at = der.find(";object=");
     if (at == std::string::npos) return "";
     const auto start = at + 8;
@@ -74,39 +50,26 @@ protected:
     }
 
     std::string pkcs11_section(const std::string& extra = "") const {
-        return "[credentials.prod]\ntype = \"pkcs11\"\ncert = \"" + (prod_dir / "cert.pem").string() +
-               "\"\nkey = \"" + (prod_dir / "key.pem").string() + "\"\nca = \"" + lc->ca().string() +
-               "\"\nmodule = \"" + token->module + "\"\ntoken = \"" + token->token + "\"\npin_file = \"" +
+        return "[credentials.prod]\n" + prod_credentials(extra);
+    }
+
+    // The body of `[credentials.prod]`: the token's key and the certificate in `prod_dir`.
+    std::string prod_credentials(const std::string& extra) const {
+        return "type = \"pkcs11\"\ncert = \"" + (prod_dir / "cert.pem").string() + "\"\nkey = \"" +
+               (prod_dir / "key.pem").string() + "\"\nca = \"" + lc->ca().string() + "\"\nmodule = \"" +
+               token->module + "\"\ntoken = \"" + token->token + "\"\npin_file = \"" +
                token->pin_file.string() + "\"\n" + extra;
     }
 
     std::string config(const std::string& thing, const std::string& provisioning_extra = "") const {
-        const std::string port = std::to_string(lc->port());
-        return "[gateway]\nthing = \"" + thing + "\"\n" + pkcs11_section("await_provisioning = true\n") +
-               "[credentials.claim]\ntype = \"file\"\ncert = \"" + lc->claim.cert.string() + "\"\nkey = \"" +
-               lc->claim.key.string() + "\"\nca = \"" + lc->ca().string() +
-               "\"\n[connections.cloud]\ntype = \"mqtt\"\nendpoint = \"localhost\"\nport = " + port +
-               "\ncredentials = \"prod\"\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\nconnect_timeout "
-               "= "
-               "\"5s\"\n[sources.provisioning]\ntype = \"fleet_provisioning\"\ncredentials = \"prod\"\n"
-               "claim_credentials = \"claim\"\nconnection = \"cloud\"\nendpoint = \"localhost\"\nport = " +
-               port +
-               "\njitter = \"0s\"\nretry_min = \"500ms\"\nretry_max = \"4s\"\nrequest_timeout = \"5s\"\n"
-               "prove_timeout = \"10s\"\nclock_sync_file = \"" + sync_flag.string() + "\"\n" +
-               provisioning_extra +
-               "[sources.hb]\ntype = \"heartbeat\"\nperiod = \"1s\"\n[[pipelines]]\nname = \"heartbeat\"\n"
-               "from = \"hb\"\nto = [\"cloud:amr/${thing}/heartbeat\"]\n[[pipelines]]\nname = "
-               "\"rotation-report\"\nfrom = \"provisioning\"\nto = "
-               "[\"cloud:amr/${thing}/certificate/rotated\"]\n"
-               "[[pipelines]]\nname = \"rotation-reply\"\nfrom = "
-               "\"cloud:amr/${thing}/certificate/rotated/+\"\n"
-               "to = [\"provisioning\"]\n";
+        return fleet_config(*lc, thing, prod_dir, sync_flag, provisioning_extra,
+                            prod_credentials("await_provisioning = true\n"));
     }
 
     // The key `key` names is on the token, sensitive and never extractable, and its value
     // cannot be read off the token.
     void expect_token_key(const fs::path& key) {
-        const std::string pem = read_file(key);
+        const std::string pem = read_text_file(key);
         EXPECT_NE(pem.find("-----BEGIN PKCS#11 PROVIDER URI-----"), std::string::npos) << pem;
         EXPECT_EQ(pem.find("PRIVATE KEY"), std::string::npos) << "a key in the file: " << pem;
         const std::string label = key_label(key);
@@ -142,7 +105,7 @@ TEST_F(Pkcs11LocalCoreTest, FirstBootGeneratesTheKeyOnTheTokenAndTheGatewayConne
         << h.log().joined();
     EXPECT_TRUE(h.log().contains("generated a new key in PKCS#11 token '" + token->token + "'"))
         << h.log().joined();
-    const std::string id = cert_id_of(prod_dir / "cert.pem");
+    const std::string id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(id.size(), 64u);
     EXPECT_EQ(lc->cert_status(id), "ACTIVE");
     expect_token_key(prod_dir / "key.pem");
@@ -157,11 +120,11 @@ TEST_F(Pkcs11LocalCoreTest, RotationReplacesTheTokenKeyWithANewTokenKey) {
     ASSERT_TRUE(
         h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
         << h.log().joined();
-    const std::string first_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string first_id = certificate_id_of(prod_dir / "cert.pem");
     const std::string first_label = key_label(prod_dir / "key.pem");
     ASSERT_TRUE(h.run_until([&] { return h.log().contains("rotation succeeded"); }, std::chrono::seconds(60)))
         << h.log().joined();
-    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, first_id);
     EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");

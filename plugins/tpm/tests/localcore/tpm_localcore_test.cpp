@@ -5,8 +5,8 @@
 // meets: no TPM, a wrong parent handle, a TPM in lockout, and (where the system has one) a
 // tpm2-openssl too old for TLS. The gateway runs as a child process: swtpm serves one connection
 // at a time, and the tpm2 provider holds its connection until the process ends.
-#include "../../../mqtt/common/certificate_info.hpp"
 #include "localcore_fixture.hpp"
+#include "provisioning_gateway.hpp"
 #include "swtpm_fixture.hpp"
 #include "test_support.hpp"
 
@@ -14,24 +14,11 @@
 
 #include <csignal>
 #include <fstream>
-#include <sstream>
 
 namespace localcore::conformance {
 namespace {
 
 namespace swtpm = iotgw::test::tpm;
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-std::string cert_id_of(const fs::path& pem) {
-    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
-    return info ? info->id : "";
-}
 
 class TpmLocalCoreTest : public LocalCoreTest {
 protected:
@@ -61,32 +48,19 @@ protected:
     }
 
     std::string tpm_section(const std::string& extra = "") const {
-        return "[credentials.prod]\ntype = \"tpm\"\ncert = \"" + (prod_dir / "cert.pem").string() +
-               "\"\nkey = \"" + (prod_dir / "key.pem").string() + "\"\nca = \"" + lc->ca().string() +
-               "\"\ntcti = \"" + tpm->tcti() + "\"\n" + extra;
+        return "[credentials.prod]\n" + prod_credentials(extra);
+    }
+
+    // The body of `[credentials.prod]`: the TPM key and the certificate in `prod_dir`.
+    std::string prod_credentials(const std::string& extra) const {
+        return "type = \"tpm\"\ncert = \"" + (prod_dir / "cert.pem").string() + "\"\nkey = \"" +
+               (prod_dir / "key.pem").string() + "\"\nca = \"" + lc->ca().string() + "\"\ntcti = \"" +
+               tpm->tcti() + "\"\n" + extra;
     }
 
     std::string config(const std::string& thing, const std::string& provisioning_extra) const {
-        const std::string port = std::to_string(lc->port());
-        return "[gateway]\nthing = \"" + thing + "\"\n" + tpm_section("await_provisioning = true\n") +
-               "[credentials.claim]\ntype = \"file\"\ncert = \"" + lc->claim.cert.string() + "\"\nkey = \"" +
-               lc->claim.key.string() + "\"\nca = \"" + lc->ca().string() +
-               "\"\n[connections.cloud]\ntype = \"mqtt\"\nendpoint = \"localhost\"\nport = " + port +
-               "\ncredentials = \"prod\"\nreconnect_min = \"100ms\"\nreconnect_max = \"1s\"\nconnect_timeout "
-               "= "
-               "\"5s\"\n[sources.provisioning]\ntype = \"fleet_provisioning\"\ncredentials = \"prod\"\n"
-               "claim_credentials = \"claim\"\nconnection = \"cloud\"\nendpoint = \"localhost\"\nport = " +
-               port +
-               "\njitter = \"0s\"\nretry_min = \"500ms\"\nretry_max = \"4s\"\nrequest_timeout = \"5s\"\n"
-               "prove_timeout = \"10s\"\nclock_sync_file = \"" +
-               sync_flag.string() + "\"\n" + provisioning_extra +
-               "[sources.hb]\ntype = \"heartbeat\"\nperiod = \"1s\"\n[[pipelines]]\nname = \"heartbeat\"\n"
-               "from = \"hb\"\nto = [\"cloud:amr/${thing}/heartbeat\"]\n[[pipelines]]\nname = "
-               "\"rotation-report\"\nfrom = \"provisioning\"\nto = "
-               "[\"cloud:amr/${thing}/certificate/rotated\"]\n"
-               "[[pipelines]]\nname = \"rotation-reply\"\nfrom = "
-               "\"cloud:amr/${thing}/certificate/rotated/+\"\n"
-               "to = [\"provisioning\"]\n";
+        return fleet_config(*lc, thing, prod_dir, sync_flag, provisioning_extra,
+                            prod_credentials("await_provisioning = true\n"));
     }
 
     fs::path write_config(const std::string& toml) {
@@ -106,7 +80,7 @@ protected:
     }
 
     void expect_tpm_key(const fs::path& key) {
-        const std::string pem = read_file(key);
+        const std::string pem = read_text_file(key);
         EXPECT_NE(pem.find("-----BEGIN TSS2 PRIVATE KEY-----"), std::string::npos) << pem;
         const std::string pub = tpm->read_public(key);
         // tpm2_readpublic prints "attributes:\n  value: fixedtpm|fixedparent|sensitivedataorigin|...".
@@ -135,7 +109,7 @@ TEST_F(TpmLocalCoreTest, FirstBootAndRotationWithAKeyInsideTheTpm) {
                                      lc->scratch() / "gateway.log");
         ASSERT_TRUE(gw.wait_for("provisioning succeeded", std::chrono::seconds(30))) << gw.log();
         ASSERT_TRUE(gw.wait_for(connected, std::chrono::seconds(10))) << gw.log();
-        first_id = cert_id_of(prod_dir / "cert.pem");
+        first_id = certificate_id_of(prod_dir / "cert.pem");
         first_key = lc->scratch() / "first-key.pem";
         fs::copy_file(prod_dir / "key.pem", first_key);
         EXPECT_NE(gw.log().find("generated a new key in the TPM under 0x81000001"), std::string::npos)
@@ -145,14 +119,15 @@ TEST_F(TpmLocalCoreTest, FirstBootAndRotationWithAKeyInsideTheTpm) {
         gw.signal(SIGTERM);
         EXPECT_EQ(gw.wait_exit(std::chrono::seconds(10)), 0) << gw.log();
     }
-    const std::string new_id = cert_id_of(prod_dir / "cert.pem");
+    const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(first_id.size(), 64u);
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, first_id);
     EXPECT_EQ(lc->cert_status(new_id), "ACTIVE");
     EXPECT_EQ(lc->cert_status(first_id), "INACTIVE");
-    EXPECT_NE(read_file(prod_dir / "key.pem"), read_file(first_key)) << "the rotation made a new TPM key";
-    EXPECT_EQ(read_file(prod_dir / "key.pem.previous"), read_file(first_key));
+    EXPECT_NE(read_text_file(prod_dir / "key.pem"), read_text_file(first_key))
+        << "the rotation made a new TPM key";
+    EXPECT_EQ(read_text_file(prod_dir / "key.pem.previous"), read_text_file(first_key));
     // The TPM's own attributes of both keys (the gateway has ended, so the TPM is free).
     expect_tpm_key(prod_dir / "key.pem");
     expect_tpm_key(first_key);

@@ -1,30 +1,39 @@
-// The gateway config of the fleet_provisioning end-to-end tests: a `file` production credential
-// awaiting provisioning, the localcore claim certificate, an `mqtt` connection with short
-// reconnect delays, fleet_provisioning with short timeouts, and 1 s heartbeats.
+// What the end-to-end tests of provisioning share, whichever credentials provider holds the
+// production key (file, tpm, pkcs11): the gateway config, a production credential awaiting
+// provisioning, the localcore claim certificate, an `mqtt` connection with short reconnect delays,
+// fleet_provisioning with short timeouts, and 1 s heartbeats; and reading what it left on disk.
 #pragma once
 
+#include "../../../plugins/mqtt/common/certificate_info.hpp"
 #include "localcore_fixture.hpp"
 
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace localcore::conformance {
 
+// The `[credentials.prod]` table body of a `file` credential in `prod_dir` awaiting provisioning.
+inline std::string file_prod_credentials(const LocalCore& lc, const fs::path& prod_dir) {
+    return "type = \"file\"\ncert = \"" + (prod_dir / "cert.pem").string() + "\"\nkey = \"" +
+           (prod_dir / "key.pem").string() + "\"\nca = \"" + lc.ca().string() +
+           "\"\nawait_provisioning = true\n";
+}
+
 // `clock_sync_file`: a file standing in for systemd-timesyncd's flag (created by the caller so
-// the tests do not depend on the machine's NTP state); `extra` is added to the source's table.
+// the tests do not depend on the machine's NTP state); `extra` is added to the source's table;
+// `prod_credentials` is the body of `[credentials.prod]` (default: file_prod_credentials).
 inline std::string fleet_config(const LocalCore& lc, const std::string& thing, const fs::path& prod_dir,
-                                const fs::path& clock_sync_file, const std::string& extra = "") {
+                                const fs::path& clock_sync_file, const std::string& extra = "",
+                                const std::string& prod_credentials = "") {
     const auto q = [](const std::string& s) { return "\"" + s + "\""; };
     const std::string port = std::to_string(lc.port());
     const std::vector<std::string> lines = {
         "[gateway]",
         "thing = " + q(thing),
         "[credentials.prod]",
-        "type = \"file\"",
-        "cert = " + q((prod_dir / "cert.pem").string()),
-        "key = " + q((prod_dir / "key.pem").string()),
-        "ca = " + q(lc.ca().string()),
-        "await_provisioning = true",
+        prod_credentials.empty() ? file_prod_credentials(lc, prod_dir) : prod_credentials,
         "[credentials.claim]",
         "type = \"file\"",
         "cert = " + q(lc.claim.cert.string()),
@@ -71,6 +80,19 @@ inline std::string fleet_config(const LocalCore& lc, const std::string& thing, c
     std::string out;
     for (const auto& l : lines) out += l + "\n";
     return out;
+}
+
+inline std::string read_text_file(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// The AWS certificate id (SHA-256 of the DER) of the first certificate in `pem`; empty when none.
+inline std::string certificate_id_of(const fs::path& pem) {
+    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
+    return info ? info->id : "";
 }
 
 }  // namespace localcore::conformance
