@@ -7,6 +7,7 @@
 #include "hwkey/hw_credentials.hpp"
 #include "hwkey/openssl_provider.hpp"
 #include "schema.hpp"
+#include "token_objects.hpp"
 #include "uri_pem.hpp"
 
 #include <openssl/core_names.h>
@@ -145,6 +146,18 @@ public:
     }
 
     std::string where() const override { return "PKCS#11 token '" + token_ + "' (" + module_ + ")"; }
+
+    // The private and public key objects of a generated pair share its label and id.
+    std::string release(const std::string& reference_pem) override {
+        const auto uri = uri_from_pem(reference_pem);
+        if (!uri || uri_attribute(*uri, "token") != token_) return "";
+        const std::string label = uri_attribute(*uri, "object");
+        const std::string id = uri_attribute(*uri, "id");
+        if (label.empty() || id.empty()) return "";
+        const int n = destroy_key_objects({module_, token_, pin_}, label, id);
+        if (n == 0) return "";
+        return "deleted the replaced key '" + label + "' (" + std::to_string(n) + " objects) from " + where();
+    }
 
 private:
     std::string module_, token_, pin_, key_type_, quirks_, provider_;

@@ -14,12 +14,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace iotgw::plugins::hwkey {
 namespace {
@@ -196,8 +198,44 @@ std::string HwCredentials::create_pending_key(const std::string& common_name) {
     return csr_pem;
 }
 
+namespace {
+
+// The key references in the slots (current, pending, previous), by content.
+std::vector<std::string> slot_references(const SlotPaths& s) {
+    std::vector<std::string> refs;
+    for (const std::string* p : {&s.key, &s.key_pending, &s.key_backup}) {
+        if (!exists(*p)) continue;
+        try {
+            refs.push_back(slots::detail::read_small_file(*p));
+        } catch (const std::exception&) {
+            // Unreadable: nothing can be released for it either.
+        }
+    }
+    return refs;
+}
+
+}  // namespace
+
+void HwCredentials::release_unreferenced(const std::vector<std::string>& before, const SlotPaths& s) {
+    const std::vector<std::string> after = slot_references(s);
+    for (const std::string& ref : before) {
+        if (std::find(after.begin(), after.end(), ref) != after.end()) continue;
+        try {
+            const std::string what = backend_->release(ref);
+            if (!what.empty()) host().info(what);
+        } catch (const std::exception& e) {
+            host().warning("cannot free the replaced key in ", backend_->where(), ": ", e.what(),
+                           " (it stays on the hardware; nothing refers to it any more)");
+        }
+    }
+}
+
 void HwCredentials::renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) {
     const SlotPaths s(paths_.cert, paths_.key);
+    // A step that drops or replaces a key file leaves its hardware key unreferenced: freed after
+    // the step is durable (a crash in between leaves only an unused key behind, never a file
+    // referring to a deleted key).
+    const std::vector<std::string> before = slot_references(s);
     slots::run_renewal_op(
         host(), s, op, input, done,
         [&](const std::string& common_name) {
@@ -207,6 +245,7 @@ void HwCredentials::renew(sdk::RenewalOp op, std::string input, RenewalCompletio
             return csr;
         },
         [this](const char* reason) { after_switch(reason); });
+    release_unreferenced(before, s);
 }
 
 void HwCredentials::after_switch(const char* reason) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "../../common/openssl_ptr.hpp"
+#include "../../common/renewal_slots.hpp"
 
 #include <iotgw/sdk.hpp>
 
@@ -14,6 +15,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace iotgw::plugins::hwkey {
 
@@ -36,6 +38,13 @@ public:
     virtual void check_key(const std::string& key_path, const std::string& reference_pem) = 0;
     // For log lines: "TPM key under 0x81000001 (swtpm:...)", "PKCS#11 token 'x' (module)".
     virtual std::string where() const = 0;
+    // Frees what the hardware keeps for a key no file refers to any more; returns a sentence for
+    // the log, or "" when there was nothing to free (a TPM key lives only in its file). Throws
+    // sdk::Error.
+    virtual std::string release(const std::string& reference_pem) {
+        (void)reference_pem;
+        return "";
+    }
 };
 
 struct HwPaths {
@@ -62,6 +71,7 @@ private:
     Checked check_pair(const std::string& cert, const std::string& key) const;
     std::string create_pending_key(const std::string& common_name);
     void after_switch(const char* reason);
+    void release_unreferenced(const std::vector<std::string>& before, const slots::SlotPaths& s);
     bool provisioned() const;
     std::string not_provisioned() const;
 

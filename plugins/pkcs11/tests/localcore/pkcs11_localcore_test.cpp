@@ -143,6 +143,47 @@ TEST_F(Pkcs11LocalCoreTest, RotationReplacesTheTokenKeyWithANewTokenKey) {
     EXPECT_EQ(lc->cert_status(first_id), "INACTIVE");
 }
 
+// A secure element holds a handful of keys: a rotation that replaces the previous pair deletes
+// that pair's key from the token (private and public object), and keeps the current and previous.
+TEST_F(Pkcs11LocalCoreTest, ASecondRotationDeletesTheOldestKeyFromTheToken) {
+    const std::string thing = "AMR-205";
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config(thing, "rotate_before = \"364d23h59m45s\"\n")), "") << h.log().joined();
+    ASSERT_TRUE(
+        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
+        << h.log().joined();
+    const std::string first = key_label(prod_dir / "key.pem");
+    ASSERT_FALSE(first.empty());
+    ASSERT_TRUE(
+        h.run_until([&] { return h.lines_with("rotation succeeded").size() >= 2; }, std::chrono::seconds(90)))
+        << h.log().joined();
+    const std::string current = key_label(prod_dir / "key.pem");
+    const std::string previous = key_label(prod_dir / "key.pem.previous");
+    ASSERT_FALSE(current.empty());
+    ASSERT_FALSE(previous.empty());
+    EXPECT_NE(previous, first);
+    EXPECT_NE(current, previous);
+    EXPECT_TRUE(h.log().contains("deleted the replaced key '" + first + "' (2 objects) from PKCS#11 token"))
+        << h.log().joined();
+    const std::string privkeys = hsm::list_objects("privkey");
+    const std::string pubkeys = hsm::list_objects("pubkey");
+    EXPECT_EQ(privkeys.find(first), std::string::npos) << privkeys;
+    EXPECT_EQ(pubkeys.find(first), std::string::npos) << pubkeys;
+    EXPECT_NE(privkeys.find(current), std::string::npos) << privkeys;
+    EXPECT_NE(privkeys.find(previous), std::string::npos) << "kept for a rollback: " << privkeys;
+    expect_token_key(prod_dir / "key.pem");
+    // The deletion left the gateway's own login alone: it connects with the current key.
+    ASSERT_TRUE(h.run_until(
+        [&] {
+            return h.lines_with("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
+                                "'")
+                       .size() >= 3;
+        },
+        std::chrono::seconds(15)))
+        << h.log().joined();
+    EXPECT_FALSE(h.log().contains("cannot free the replaced key")) << h.log().joined();
+}
+
 TEST_F(Pkcs11LocalCoreTest, APinFileOthersCanReadIsRefused) {
     const fs::path pin = lc->scratch() / "pin-0644";
     std::ofstream(pin) << token->pin << "\n";

@@ -89,8 +89,8 @@ const SoftHsm& softhsm() {
     return *h;
 }
 
-std::string list_objects() {
-    return run(tool({"--list-objects", "--type", "privkey"}),
+std::string list_objects(const std::string& type) {
+    return run(tool({"--list-objects", "--type", type}),
                softhsm().dir / ("list-" + std::to_string(++counter) + ".log"), nullptr);
 }
 

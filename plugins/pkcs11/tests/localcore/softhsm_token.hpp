@@ -24,7 +24,7 @@ std::string private_key_access(const std::string& label);
 // Tries to read the private key's value off the token (pkcs11-tool --read-object); returns its
 // output, which says why it failed.
 std::string read_private_key_value(const std::string& label, bool* succeeded);
-// Object labels of every private key on the token.
-std::string list_objects();
+// pkcs11-tool's listing of every object of `type` ("privkey", "pubkey") on the token.
+std::string list_objects(const std::string& type = "privkey");
 
 }  // namespace iotgw::test::pkcs11
