@@ -84,6 +84,13 @@ protected:
         EXPECT_FALSE(read) << "the private key's value was read off the token: " << why;
     }
 
+    // Whether the gateway logged its connection to localcore as `thing` at least `n` times.
+    bool connected_times(GatewayHarness& h, const std::string& thing, size_t n, std::chrono::seconds limit) {
+        const std::string line =
+            "connected to localhost:" + std::to_string(lc->port()) + " as '" + thing + "'";
+        return h.run_until([&] { return h.lines_with(line).size() >= n; }, limit);
+    }
+
     const hsm::SoftHsm* token = nullptr;
     fs::path prod_dir, sync_flag;
 };
@@ -96,13 +103,7 @@ TEST_F(Pkcs11LocalCoreTest, FirstBootGeneratesTheKeyOnTheTokenAndTheGatewayConne
         h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
         << h.log().joined();
     // TLS with the token's key: the production connection runs as the thing.
-    ASSERT_TRUE(h.run_until(
-        [&] {
-            return h.log().contains("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
-                                    "'");
-        },
-        std::chrono::seconds(10)))
-        << h.log().joined();
+    ASSERT_TRUE(connected_times(h, thing, 1, std::chrono::seconds(10))) << h.log().joined();
     EXPECT_TRUE(h.log().contains("generated a new key in PKCS#11 token '" + token->token + "'"))
         << h.log().joined();
     const std::string id = certificate_id_of(prod_dir / "cert.pem");
@@ -132,14 +133,7 @@ TEST_F(Pkcs11LocalCoreTest, RotationReplacesTheTokenKeyWithANewTokenKey) {
     EXPECT_EQ(key_label(prod_dir / "key.pem.previous"), first_label);
     expect_token_key(prod_dir / "key.pem");
     // The gateway reconnected with the new token key.
-    ASSERT_TRUE(h.run_until(
-        [&] {
-            return h.lines_with("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
-                                "'")
-                       .size() >= 2;
-        },
-        std::chrono::seconds(10)))
-        << h.log().joined();
+    ASSERT_TRUE(connected_times(h, thing, 2, std::chrono::seconds(10))) << h.log().joined();
     EXPECT_EQ(lc->cert_status(first_id), "INACTIVE");
 }
 
@@ -173,14 +167,7 @@ TEST_F(Pkcs11LocalCoreTest, ASecondRotationDeletesTheOldestKeyFromTheToken) {
     EXPECT_NE(privkeys.find(previous), std::string::npos) << "kept for a rollback: " << privkeys;
     expect_token_key(prod_dir / "key.pem");
     // The deletion left the gateway's own login alone: it connects with the current key.
-    ASSERT_TRUE(h.run_until(
-        [&] {
-            return h.lines_with("connected to localhost:" + std::to_string(lc->port()) + " as '" + thing +
-                                "'")
-                       .size() >= 3;
-        },
-        std::chrono::seconds(15)))
-        << h.log().joined();
+    ASSERT_TRUE(connected_times(h, thing, 3, std::chrono::seconds(15))) << h.log().joined();
     EXPECT_FALSE(h.log().contains("cannot free the replaced key")) << h.log().joined();
 }
 
