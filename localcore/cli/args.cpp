@@ -1,6 +1,5 @@
-#include <ctime>
-
 #include "cli.hpp"
+#include "time_text.hpp"
 
 namespace localcore::cli {
 
@@ -38,13 +37,6 @@ std::filesystem::path Args::data() const {
     return *data_dir;
 }
 
-std::string format_time(long long epoch_seconds) {
-    const std::time_t t = static_cast<std::time_t>(epoch_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+std::string format_time(long long epoch_seconds) { return utc_iso8601(epoch_seconds); }
 
 }  // namespace localcore::cli

@@ -13,6 +13,7 @@
 
 #include "atomic_file.hpp"
 #include "json_out.hpp"
+#include "time_text.hpp"
 
 namespace localcore {
 namespace {
@@ -129,15 +130,6 @@ std::string sign(const std::array<unsigned char, kKeyBytes>& key, std::string_vi
     return std::string(reinterpret_cast<const char*>(mac), mac_len);
 }
 
-std::string utc(std::int64_t epoch_s) {
-    const std::time_t t = static_cast<std::time_t>(epoch_s);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 std::string string_member(const rapidjson::Value& doc, const char* name) {
     const auto it = doc.FindMember(name);
     if (it == doc.MemberEnd() || !it->value.IsString())
@@ -225,9 +217,9 @@ ConsoleTokenClaims verify_console_token(const std::filesystem::path& data_dir, s
     claims.expires_at = int_member(doc, "exp");
     validate_client_prefix(claims.client_prefix);
     if (now_s >= claims.expires_at)
-        throw Error("console token expired at " + utc(claims.expires_at) + "; fetch a new one");
+        throw Error("console token expired at " + utc_iso8601(claims.expires_at) + "; fetch a new one");
     if (claims.issued_at > now_s + kClockSkewSeconds)
-        throw Error("console token is issued in the future (" + utc(claims.issued_at) + "); check the clock");
+        throw Error("console token is issued in the future (" + utc_iso8601(claims.issued_at) + "); check the clock");
     return claims;
 }
 

@@ -146,32 +146,6 @@ PkeyPtr read_key(const std::string& path, const std::string& pem) {
     return key;
 }
 
-int64_t to_unix(const ASN1_TIME* t) {
-    std::tm tm{};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-    return static_cast<int64_t>(timegm(&tm));
-}
-
-std::string common_name(X509* x) {
-    X509_NAME* subject = X509_get_subject_name(x);
-    int len = X509_NAME_get_text_by_NID(subject, NID_commonName, nullptr, 0);
-    if (len < 0) return "(no CN)";
-    std::string cn(static_cast<size_t>(len) + 1, '\0');
-    X509_NAME_get_text_by_NID(subject, NID_commonName, cn.data(), len + 1);
-    cn.resize(static_cast<size_t>(len));
-    return cn;
-}
-
-std::string serial_hex(X509* x) {
-    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr);
-    if (bn == nullptr) return "?";
-    char* hex = BN_bn2hex(bn);
-    std::string out = hex != nullptr ? hex : "?";
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
-}
-
 }  // namespace
 
 Fd& Fd::operator=(Fd&& o) noexcept {
@@ -199,15 +173,6 @@ std::optional<FileId> file_id(const std::string& path) noexcept {
                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec};
 }
 
-std::string iso8601_utc(int64_t unix_seconds) {
-    std::time_t t = static_cast<std::time_t>(unix_seconds);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
 CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
     CheckedFiles out;
 
@@ -229,8 +194,8 @@ CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
                           ": the certificate's public key is not the key's (the first certificate in `cert` must "
                           "be the one issued for `key`)");
     }
-    out.not_before = to_unix(X509_get0_notBefore(leaf));
-    out.not_after = to_unix(X509_get0_notAfter(leaf));
+    out.not_before = certs::to_unix(X509_get0_notBefore(leaf));
+    out.not_after = certs::to_unix(X509_get0_notAfter(leaf));
     if (dates == DateCheck::enforce && now < out.not_before) {
         throw ConfigError("certificate " + paths.cert + " is not valid yet: valid from " +
                           iso8601_utc(out.not_before) + ", now is " + iso8601_utc(now) +
@@ -251,8 +216,8 @@ CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
         out.ca_id = ca.id;
     }
 
-    out.common_name = common_name(leaf);
-    out.serial = serial_hex(leaf);
+    out.common_name = certs::common_name(leaf);
+    out.serial = certs::serial_hex(leaf);
     out.certificates = static_cast<int>(chain.size());
     out.cert = std::move(cert.fd);
     out.cert_id = cert.id;

@@ -3,6 +3,8 @@
 // content checked is the content that can be handed out later even if the path is replaced.
 #pragma once
 
+#include "../common/cert_fields.hpp"
+
 #include <sys/stat.h>
 
 #include <cstdint>
@@ -62,6 +64,6 @@ enum class DateCheck { enforce, dates_later };
 CheckedFiles check_files(const Paths& paths, int64_t now_unix, DateCheck dates = DateCheck::enforce);
 
 // "2026-11-28T13:59:02Z"
-std::string iso8601_utc(int64_t unix_seconds);
+using certs::iso8601_utc;
 
 }  // namespace iotgw::plugins::file

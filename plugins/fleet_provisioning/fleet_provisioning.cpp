@@ -23,6 +23,7 @@
 // - Restarts: a rotation record (rotation_record.hpp) and the provider's pending slot let a
 //   gateway killed at any step finish or undo the attempt at the next start.
 // - Failures keep the current certificate and retry with exponential backoff and full jitter.
+#include "../common/cert_fields.hpp"
 #include "../common/fault_point.hpp"
 #include "backoff.hpp"
 #include "certificate_info.hpp"
@@ -61,14 +62,7 @@ constexpr seconds kClockWarnEvery{600};
 
 int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
 
-std::string iso8601(int64_t t) {
-    std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
+using certs::iso8601_utc;
 
 std::string seconds_text(milliseconds d) {
     char buf[32];
@@ -252,8 +246,8 @@ private:
             last_expiry_log_ = now;
             logged_for_ = info->id;
             host().notice("certificate ", short_id(info->id), " expires in ", (info->not_after - now) / kDay,
-                          " days, at ", iso8601(info->not_after), "; rotation ",
-                          due <= now ? std::string("due now") : "planned at " + iso8601(due));
+                          " days, at ", iso8601_utc(info->not_after), "; rotation ",
+                          due <= now ? std::string("due now") : "planned at " + iso8601_utc(due));
         }
         current_cert_id_ = info->id;
         current_cert_path_ = creds.cert_chain_path;
@@ -286,7 +280,7 @@ private:
                 clock_accepted_ = false;
                 if (!clock_warned_at_ || now - *clock_warned_at_ >= kClockWarnEvery) {
                     clock_warned_at_ = now;
-                    host().warning("the system clock says ", iso8601(r.now), ", before ", iso8601(r.earliest),
+                    host().warning("the system clock says ", iso8601_utc(r.now), ", before ", iso8601_utc(r.earliest),
                                    " (", earliest_from_,
                                    "): it is wrong, so certificate expiry is not judged and nothing is "
                                    "provisioned or rotated until it is set (check NTP); looking again every ",
@@ -310,7 +304,7 @@ private:
             host().warning("the clock is still not confirmed synchronised after ",
                            seconds_text(std::chrono::duration_cast<milliseconds>(clock_wait_)), " (",
                            describe_clock(r, clock_sync_file_),
-                           "); judging certificate expiry on it anyway: it says ", iso8601(r.now));
+                           "); judging certificate expiry on it anyway: it says ", iso8601_utc(r.now));
             clock_accepted_ = true;
             clock_wait_since_.reset();
             return true;
@@ -623,7 +617,7 @@ private:
         if (!info) return;
         host().warning(
             "'", connection_, "' failed to connect ", failures, " times in a row with certificate ",
-            short_id(info->id), ", valid until ", iso8601(info->not_after),
+            short_id(info->id), ", valid until ", iso8601_utc(info->not_after),
             " by this gateway's own check: the broker may refuse it (revoked or inactive); getting a "
             "new certificate through the claim certificate");
         current_cert_id_ = info->id;

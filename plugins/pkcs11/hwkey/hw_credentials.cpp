@@ -1,5 +1,6 @@
 #include "hw_credentials.hpp"
 
+#include "../../common/cert_fields.hpp"
 #include "../../common/csr.hpp"
 #include "../../common/durable_file.hpp"
 #include "../../common/openssl_ptr.hpp"
@@ -49,38 +50,8 @@ std::string read_text(const std::string& path, const char* what) {
     return ss.str();
 }
 
-int no_passphrase(char*, int, int, void*) { return -1; }
-
-int64_t to_unix(const ASN1_TIME* t) {
-    std::tm tm{};
-    if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) return 0;
-    return static_cast<int64_t>(timegm(&tm));
-}
-
-std::string iso8601(int64_t s) {
-    std::time_t t = static_cast<std::time_t>(s);
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-
-std::string subject_cn(X509* x) {
-    char buf[256] = "";
-    if (X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, buf, sizeof buf) < 0)
-        return "(no CN)";
-    return buf;
-}
-
-std::string serial_hex(X509* x) {
-    BIGNUM* bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), nullptr);
-    char* hex = bn != nullptr ? BN_bn2hex(bn) : nullptr;
-    std::string out = hex != nullptr ? hex : "?";
-    OPENSSL_free(hex);
-    BN_free(bn);
-    return out;
-}
+using certs::iso8601_utc;
+using slots::detail::no_passphrase;
 
 // Decodes the key reference through the loaded provider (the TPM or token is asked for the key).
 PkeyPtr load_key(const std::string& path, const std::string& pem) {
@@ -136,11 +107,12 @@ HwCredentials::Checked HwCredentials::check_pair(const std::string& cert_path,
         throw ConfigError("certificate " + cert_path + " does not belong to the key " + key_path + " (" +
                           backend_->where() + ")");
     }
-    Checked c{subject_cn(leaf.get()), serial_hex(leaf.get()), to_unix(X509_get0_notAfter(leaf.get()))};
+    Checked c{certs::common_name(leaf.get()), certs::serial_hex(leaf.get()),
+              certs::to_unix(X509_get0_notAfter(leaf.get()))};
     const int64_t now = static_cast<int64_t>(std::time(nullptr));
     if (now > c.not_after)
-        throw ConfigError("certificate " + cert_path + " expired at " + iso8601(c.not_after) + ", now is " +
-                          iso8601(now) + ": renew it");
+        throw ConfigError("certificate " + cert_path + " expired at " + iso8601_utc(c.not_after) +
+                          ", now is " + iso8601_utc(now) + ": renew it");
     return c;
 }
 
@@ -152,7 +124,7 @@ void HwCredentials::start() {
         return;
     }
     const Checked c = check_pair(paths_.cert, paths_.key);
-    host().notice("certificate ", c.common_name, " ", c.serial, " valid until ", iso8601(c.not_after),
+    host().notice("certificate ", c.common_name, " ", c.serial, " valid until ", iso8601_utc(c.not_after),
                   "; its key is in ", backend_->where());
 }
 
@@ -251,7 +223,8 @@ void HwCredentials::renew(sdk::RenewalOp op, std::string input, RenewalCompletio
 void HwCredentials::after_switch(const char* reason) {
     try {
         const Checked c = check_pair(paths_.cert, paths_.key);
-        host().notice("certificate ", c.common_name, " ", c.serial, " valid until ", iso8601(c.not_after));
+        host().notice("certificate ", c.common_name, " ", c.serial, " valid until ",
+                      iso8601_utc(c.not_after));
     } catch (const std::exception& e) {
         host().error("the new credentials cannot be used: ", e.what());
     }
