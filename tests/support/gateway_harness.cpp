@@ -42,6 +42,10 @@ bool GatewayHarness::run_until(const std::function<bool()>& done, std::chrono::m
     return done();
 }
 
+bool GatewayHarness::run_until_logged(const std::string& text, std::chrono::milliseconds limit) {
+    return run_until([&] { return log_.contains(text); }, limit);
+}
+
 void GatewayHarness::run_for(std::chrono::milliseconds d) {
     io_.restart();
     io_.run_for(d);

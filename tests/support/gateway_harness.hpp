@@ -29,6 +29,8 @@ public:
     std::string dry_run(const std::string& toml);
     // Run the loop until `done()` or `limit`; returns done().
     bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit = std::chrono::seconds(5));
+    // run_until() a log line contains `text`.
+    bool run_until_logged(const std::string& text, std::chrono::milliseconds limit = std::chrono::seconds(5));
     void run_for(std::chrono::milliseconds d);
 
     CapturingLog& log() noexcept { return log_; }

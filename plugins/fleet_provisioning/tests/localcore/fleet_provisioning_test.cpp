@@ -104,9 +104,7 @@ TEST_F(FleetProvisioningTest, FirstBootProvisionsThroughTheClaimCertificateAndTh
     ASSERT_TRUE(w);
     GatewayHarness h;
     ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     // The production connection runs as the thing, and its heartbeats arrive.
     ASSERT_TRUE(
         h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= 2; }, std::chrono::seconds(10)))
@@ -249,9 +247,7 @@ TEST_F(FleetProvisioningTest, ADormantDeviceWhoseCertificateExpiredRecoversThrou
     ASSERT_TRUE(w);
     GatewayHarness h;
     ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     EXPECT_TRUE(h.log().contains("expired at")) << h.log().joined();
     ASSERT_TRUE(
         h.run_until([&] { return w->count("amr/" + thing + "/heartbeat") >= 2; }, std::chrono::seconds(10)))
@@ -277,13 +273,11 @@ TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOper
         << h.log().joined();
     // Revoked in the registry: localcore drops the connection and refuses new ones with it.
     lc->cli({"set-cert-status", old_id, "REVOKED"});
-    ASSERT_TRUE(h.run_until([&] { return h.log().contains("recovery started"); }, std::chrono::seconds(20)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("recovery started", std::chrono::seconds(20))) << h.log().joined();
     EXPECT_TRUE(
         h.log().contains("failed to connect 3 times in a row with certificate " + old_id.substr(0, 12)))
         << h.log().joined();
-    ASSERT_TRUE(h.run_until([&] { return h.log().contains("recovery succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("recovery succeeded", std::chrono::seconds(30))) << h.log().joined();
     const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, old_id);
@@ -319,9 +313,7 @@ TEST_F(FleetProvisioningTest, AnUnconfirmedClockIsWaitedForABoundedTimeThenUsedW
               "")
         << h.log().joined();
     const auto started = Clock::now();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning started"); }, std::chrono::seconds(10)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning started", std::chrono::seconds(10))) << h.log().joined();
     const double waited = std::chrono::duration<double>(Clock::now() - started).count();
     EXPECT_GE(waited, 1.5);
     const std::string log = h.log().joined();
@@ -381,9 +373,7 @@ TEST_F(FleetProvisioningTest, CreateKeysAndCertificateIsAnExplicitWeakerOptionFo
     GatewayHarness h;
     ASSERT_EQ(h.start(toml), "") << h.log().joined();
     EXPECT_TRUE(h.log().contains("method = \"create_keys\": AWS makes the private key")) << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     const std::string id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(id.size(), 64u);
     EXPECT_EQ(lc->cert_status(id), "ACTIVE");

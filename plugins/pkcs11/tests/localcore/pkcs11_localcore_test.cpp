@@ -99,9 +99,7 @@ TEST_F(Pkcs11LocalCoreTest, FirstBootGeneratesTheKeyOnTheTokenAndTheGatewayConne
     const std::string thing = "AMR-201";
     GatewayHarness h;
     ASSERT_EQ(h.start(config(thing)), "") << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     // TLS with the token's key: the production connection runs as the thing.
     ASSERT_TRUE(connected_times(h, thing, 1, std::chrono::seconds(10))) << h.log().joined();
     EXPECT_TRUE(h.log().contains("generated a new key in PKCS#11 token '" + token->token + "'"))
@@ -118,13 +116,10 @@ TEST_F(Pkcs11LocalCoreTest, RotationReplacesTheTokenKeyWithANewTokenKey) {
     // localcore issues 365-day certificates: due ~15 s after issue, so the first rotation follows
     // right after first boot (and the production connection is up before it).
     ASSERT_EQ(h.start(config(thing, "rotate_before = \"364d23h59m45s\"\n")), "") << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     const std::string first_id = certificate_id_of(prod_dir / "cert.pem");
     const std::string first_label = key_label(prod_dir / "key.pem");
-    ASSERT_TRUE(h.run_until([&] { return h.log().contains("rotation succeeded"); }, std::chrono::seconds(60)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("rotation succeeded", std::chrono::seconds(60))) << h.log().joined();
     const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
     EXPECT_NE(new_id, first_id);
@@ -143,9 +138,7 @@ TEST_F(Pkcs11LocalCoreTest, ASecondRotationDeletesTheOldestKeyFromTheToken) {
     const std::string thing = "AMR-205";
     GatewayHarness h;
     ASSERT_EQ(h.start(config(thing, "rotate_before = \"364d23h59m45s\"\n")), "") << h.log().joined();
-    ASSERT_TRUE(
-        h.run_until([&] { return h.log().contains("provisioning succeeded"); }, std::chrono::seconds(30)))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until_logged("provisioning succeeded", std::chrono::seconds(30))) << h.log().joined();
     const std::string first = key_label(prod_dir / "key.pem");
     ASSERT_FALSE(first.empty());
     ASSERT_TRUE(
