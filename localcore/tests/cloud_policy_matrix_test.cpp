@@ -16,8 +16,7 @@ using localcore::Action;
 using localcore::PolicySet;
 using localcore::RequestContext;
 using localcore::policy_test::allows;
-
-PolicySet load(const char* file) { return localcore::policy_test::load_policy_document(file); }
+using localcore::policy_test::load;
 
 // A browser console: no thing, a client id console-<Cognito identity id>-<tab> as the AWS role
 // requires (cloud/lib/policy-files.ts).

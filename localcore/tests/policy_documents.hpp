@@ -10,7 +10,7 @@
 namespace localcore::policy_test {
 
 // cloud/policies/<file> as the only policy of a set.
-inline PolicySet load_policy_document(const char* file) {
+inline PolicySet load(const char* file) {
     PolicySet set;
     set.add(Policy::load_file(std::filesystem::path(LOCALCORE_POLICY_DIR) / file));
     return set;

@@ -13,8 +13,7 @@ using localcore::Action;
 using localcore::PolicySet;
 using localcore::RequestContext;
 using localcore::policy_test::allows;
-
-PolicySet load(const char* file) { return localcore::policy_test::load_policy_document(file); }
+using localcore::policy_test::load;
 
 // AMR-001 connecting with its production certificate, thing attached, client id = thing name.
 RequestContext amr001() {
