@@ -1,11 +1,13 @@
 #!/usr/bin/env node
 // End to end: the console page in headless Chromium (Debian's /usr/bin/chromium, driven by
-// playwright-core) against localcore (mosquitto + plugin, TLS websocket listener, console tokens)
-// and the real gateway (bin/iotgw with configs/local.toml's pipelines), served by
+// Debian's chromedriver over WebDriver; ./webdriver.mjs says why not playwright-core) against
+// localcore (mosquitto + plugin, TLS websocket listener, console tokens) and the real gateway (bin/iotgw with configs/local.toml's pipelines), served by
 // client/scripts/serve.py with the CSP. An independent observer (mqtt.js in node, with its own
 // console token) watches the broker so the page's claims are checked against what really happened.
 //
-// Usage: node test/e2e/console_e2e.mjs BUILD_DIR
+// Usage: node test/e2e/console_e2e.mjs BUILD_DIR      (Node.js >= 18)
+// Needs /usr/bin/chromium and /usr/bin/chromedriver (Debian: chromium chromium-driver, the same
+// release); CHROMEDRIVER=/path overrides the driver.
 // Writes screenshots (390x844 phone, 1366x900 PC) to BUILD_DIR/client-screenshots/ and prints
 // "e2e: N passed, N failed". Every child is killed at the end, whatever happens; every wait is bounded.
 import { spawn, execFileSync } from "node:child_process";
@@ -15,7 +17,7 @@ import { connect, createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
-import { chromium } from "playwright-core";
+import { Session, driverReady } from "./webdriver.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const build = resolve(process.argv[2] || join(repo, "build/release"));
@@ -24,6 +26,8 @@ const work = join(build, "client-e2e");
 const shots = join(build, "client-screenshots");
 const THING = "AMR-001";
 const HEARTBEAT_TIMEOUT_MS = 25000; // the seed's bound; the page's default
+const CHROMIUM = "/usr/bin/chromium";
+const CHROMEDRIVER = process.env.CHROMEDRIVER || "/usr/bin/chromedriver";
 
 let passed = 0;
 let failed = 0;
@@ -63,26 +67,54 @@ function freePort() {
     });
 }
 
+// opts.group: the child leads a process group of its own, and stop() signals the whole group
+// (chromedriver: the chromium processes it starts stay in its group and outlive it otherwise).
 function start(name, cmd, args, opts = {}) {
     const log = openSync(join(work, name + ".log"), "a");
-    const child = spawn(cmd, args, { stdio: ["ignore", opts.pipeStdout ? "pipe" : log, log], detached: false });
+    const child = spawn(cmd, args, { stdio: ["ignore", opts.pipeStdout ? "pipe" : log, log], detached: !!opts.group });
     child.logName = name;
+    child.group = !!opts.group;
     children.push(child);
     return child;
 }
 
-function stop(child, signal = "SIGTERM") {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-    return new Promise((res) => {
-        const t = setTimeout(() => {
-            child.kill("SIGKILL");
-        }, 5000);
-        child.once("exit", () => {
-            clearTimeout(t);
-            res();
+function groupAlive(pgid) {
+    try {
+        process.kill(-pgid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+function signal(child, sig) {
+    try {
+        if (child.group) process.kill(-child.pid, sig);
+        else child.kill(sig);
+    } catch {
+        /* already gone */
+    }
+}
+
+async function stop(child, sig = "SIGTERM") {
+    if (!child) return;
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    if (exited && !(child.group && groupAlive(child.pid))) return;
+    if (!exited) {
+        await new Promise((res) => {
+            const t = setTimeout(() => signal(child, "SIGKILL"), 5000);
+            child.once("exit", () => {
+                clearTimeout(t);
+                res();
+            });
+            signal(child, sig);
         });
-        child.kill(signal);
-    });
+    } else signal(child, sig);
+    // The group's other members (chromium) may outlive the leader by a moment; bounded as above.
+    if (child.group && !(await waitFor("group gone", () => !groupAlive(child.pid), 5000))) {
+        signal(child, "SIGKILL");
+        await waitFor("group killed", () => !groupAlive(child.pid), 2000);
+    }
 }
 
 function portOpen(port) {
@@ -103,6 +135,8 @@ function localcore(...args) {
 async function main() {
     for (const b of ["localcore", "iotgw"])
         if (!existsSync(bin(b))) throw new Error(`${bin(b)} is missing; build the targets iotgw iotgw_plugins localcore localcore_mosquitto`);
+    for (const b of [CHROMIUM, CHROMEDRIVER])
+        if (!existsSync(b)) throw new Error(`${b} is missing (Debian: apt-get install chromium chromium-driver)`);
     rmSync(work, { recursive: true, force: true });
     mkdirSync(work, { recursive: true });
     mkdirSync(shots, { recursive: true });
@@ -192,30 +226,44 @@ async function main() {
     // Chromium trusts the broker's certificate through its key's SPKI hash (no system trust store change).
     const spki = new X509Certificate(readFileSync(join(work, "data/ca/server.pem"))).publicKey.export({ type: "spki", format: "der" });
     const spkiHash = createHash("sha256").update(spki).digest("base64");
-    const browser = await chromium.launch({
-        executablePath: "/usr/bin/chromium",
-        headless: true,
-        args: [
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", `--ignore-certificate-errors-spki-list=${spkiHash}`,
-        ],
-        timeout: 30000,
-    });
-    cleanups.push(() => browser.close());
-
-    const problems = [];
-    const watch = (page, name) => {
-        page.on("console", (m) => {
-            if (m.type() === "error" || m.type() === "warning") problems.push(`${name} console ${m.type()}: ${m.text()}`);
+    const driverPort = await freePort();
+    const driverUrl = `http://127.0.0.1:${driverPort}`;
+    start("chromedriver", CHROMEDRIVER, [`--port=${driverPort}`], { group: true });
+    if (!(await waitFor("chromedriver", () => driverReady(driverUrl), 10000)))
+        throw new Error("chromedriver did not get ready in 10 s; see " + join(work, "chromedriver.log"));
+    const chromiumArgs = [
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",
+        `--ignore-certificate-errors-spki-list=${spkiHash}`,
+    ];
+    // One browser per page, each with its own profile (the SPKI list needs one) and its viewport
+    // set by device-metrics emulation (a window size would include the browser's frame).
+    const pages = [];
+    const newPage = async (name, deviceMetrics) => {
+        const page = await Session.create(driverUrl, {
+            binary: CHROMIUM,
+            args: [...chromiumArgs, `--user-data-dir=${join(work, "chromium-" + name)}`],
+            mobileEmulation: { deviceMetrics },
         });
-        page.on("pageerror", (e) => problems.push(`${name} page error: ${e.message}`));
-        page.on("requestfailed", (r) => problems.push(`${name} request failed: ${r.url()} ${r.failure()?.errorText}`));
+        cleanups.push(() => page.close());
+        pages.push({ name, page });
+        return page;
     };
-    const pc = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    watch(pc, "pc");
-    const response = await pc.goto(url, { waitUntil: "load", timeout: 15000 });
-    const csp = response.headers()["content-security-policy"] || "";
+
+    // Console errors and warnings, uncaught exceptions, CSP violations and failed requests all
+    // reach the browser log (WARNING or SEVERE); drained after every step that may cause some.
+    const problems = [];
+    const collectProblems = async () => {
+        for (const { name, page } of pages)
+            for (const e of await page.log())
+                if (e.level === "WARNING" || e.level === "SEVERE") problems.push(`${name} ${e.source} ${e.level}: ${e.message}`);
+    };
+    const pc = await newPage("pc", { width: 1366, height: 900, pixelRatio: 1, mobile: false, touch: false });
+    await pc.goto(url);
+    const csp = (await fetch(url, { signal: AbortSignal.timeout(10000) })).headers.get("content-security-policy") || "";
     check("the page is served with the CSP", /script-src 'self';/.test(csp) && /object-src 'none'/.test(csp) && /frame-ancestors 'none'/.test(csp) && csp.includes(`wss://localhost:${wsPort}`), csp);
+    const pcViewport = await pc.viewport();
+    check("the PC page is 1366x900", JSON.stringify(pcViewport) === "[1366,900,1]", JSON.stringify(pcViewport));
     const card = pc.locator(`[data-thing="${THING}"]`);
     const field = (page, f) => page.locator(`[data-thing="${THING}"] [data-field="${f}"]`);
     const text = async (page, f) => ((await field(page, f).textContent()) || "").trim();
@@ -227,11 +275,13 @@ async function main() {
     await pc.screenshot({ path: join(shots, "pc-1366x900-idle.png"), fullPage: true });
 
     // A second console at phone width, watching the same AMR.
-    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-    watch(phone, "phone");
-    await phone.goto(url, { waitUntil: "load", timeout: 15000 });
+    const phone = await newPage("phone", { width: 390, height: 844, pixelRatio: 2, mobile: true, touch: true });
+    await phone.goto(url);
+    const phoneViewport = await phone.viewport();
+    check("the phone page is 390x844 at 2 device pixels per CSS pixel", JSON.stringify(phoneViewport) === "[390,844,2]", JSON.stringify(phoneViewport));
     check("a second console (phone width) shows 待機中", !!(await waitFor("phone idle", async () => (await text(phone, "state")) === "待機中" && (await text(phone, "link")) === "正常", 20000)));
     await phone.screenshot({ path: join(shots, "phone-390x844-idle.png"), fullPage: true });
+    await collectProblems();
 
     // A call: 移動中, then 待機中 again after move_time (5 s).
     const t0 = Date.now();
@@ -244,6 +294,7 @@ async function main() {
     const phoneMoving = await waitFor("phone moving", async () => (await text(phone, "state")) === "移動中", 5000);
     check("a second console (phone width) sees 移動中 too", !!phoneMoving);
     await phone.screenshot({ path: join(shots, "phone-390x844-moving.png"), fullPage: true });
+    await collectProblems();
     const back = await waitFor("idle again", async () => (await text(pc, "state")) === "待機中", 10000, 50);
     check("→ 待機中 after the move", !!back, `after ${Date.now() - t0} ms`);
     const v1 = Number(await field(pc, "version").getAttribute("data-version"));
@@ -262,6 +313,7 @@ async function main() {
     check("通信不良 25 s after the last heartbeat (bounds 24–27 s)", !!bad && badAfter >= HEARTBEAT_TIMEOUT_MS - 1000 && badAfter <= HEARTBEAT_TIMEOUT_MS + 2000, `${badAfter} ms after the last heartbeat`);
     await pc.screenshot({ path: join(shots, "pc-1366x900-offline.png"), fullPage: true });
     await phone.screenshot({ path: join(shots, "phone-390x844-offline.png"), fullPage: true });
+    await collectProblems();
     const getsBefore = Number(await field(pc, "synced").getAttribute("data-gets"));
 
     // Restarted: back online, heartbeats again, resynced by a Shadow GET to the service's version.
@@ -296,6 +348,7 @@ async function main() {
     renameSync(file + ".tmp", file);
     await pc.screenshot({ path: join(shots, "pc-1366x900-idle-after-resync.png"), fullPage: true });
     await phone.screenshot({ path: join(shots, "phone-390x844-idle-after-resync.png"), fullPage: true });
+    await collectProblems();
 
     check("no console errors, CSP violations or failed requests", problems.length === 0, problems.join(" | "));
     await stop(gateway);
@@ -312,6 +365,14 @@ async function cleanup() {
     }
     await Promise.all(children.map((c) => stop(c)));
 }
+
+// Ctrl-C or the caller's timeout signals our process group, which chromedriver's is not: end
+// every child here (chromium quits on SIGTERM; no graceful session ends, they could hang).
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
+    process.once(sig, () => {
+        console.log(`FAIL the e2e test was stopped by ${sig}`);
+        Promise.all(children.map((c) => stop(c))).finally(() => process.exit(1));
+    });
 
 const hardLimit = setTimeout(() => {
     console.log("FAIL the e2e test did not finish within 4 minutes");
