@@ -50,7 +50,7 @@ void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryData& d
     const auto cert = data.certificates.find(state.certificate_id);
     if (cert == data.certificates.end()) return;
     // iot:Connection.Thing.*: with a non-exclusive association the thing is the one attached to the
-    // certificate whose name equals the client id (aws-iot-core.md section 4).
+    // certificate whose name equals the client id (docs/aws-iot-core.md section 2.3).
     const auto& things = cert->second.things;
     const bool attached = std::find(things.begin(), things.end(), state.client_id) != things.end();
     state.policy_context.thing_attached = attached;

@@ -1,5 +1,5 @@
 // AWS lifecycle events: $aws/events/presence/connected|disconnected|connect_failed/{clientId} and
-// $aws/events/subscriptions/subscribed|unsubscribed/{clientId} (aws-iot-core.md section 3).
+// $aws/events/subscriptions/subscribed|unsubscribed/{clientId} (docs/aws-iot-core.md section 3.8).
 #include "mosquitto_api.hpp"
 #include "json_out.hpp"
 #include "localcore_broker.hpp"

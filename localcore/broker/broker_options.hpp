@@ -13,7 +13,7 @@ struct mosquitto_opt;
 namespace localcore::broker {
 
 // How an unauthorized PUBLISH / SUBSCRIBE is answered to an MQTT 3.1.1 client. AWS does not document
-// it; the evidence (aws-iot-core.md section 3) says it closes the connection, and in some cases
+// it; the evidence (docs/aws-iot-core.md section 2.4) says it closes the connection, and in some cases
 // sends SUBACK 0x80. MQTT 5 clients always get reason code 0x87.
 enum class Mqtt311Denial { disconnect, suback_failure };
 
@@ -26,7 +26,7 @@ struct BrokerOptions {
     std::chrono::seconds device_cert_lifetime{365L * 24 * 3600};
     std::chrono::seconds ownership_token_ttl{3600};
     std::chrono::milliseconds registry_poll{250};  // how often the registry is checked for changes
-    // AWS IoT Core limits (aws-iot-core.md section 3).
+    // AWS IoT Core limits (docs/aws-iot-core.md section 3.2).
     std::size_t max_payload_bytes = 128 * 1024;
     std::size_t max_topic_bytes = 256;
     int max_topic_slashes = 7;

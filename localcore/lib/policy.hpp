@@ -2,7 +2,7 @@
 // AWS deployment attaches) and decides Connect / Publish / Subscribe / Receive / RetainPublish the
 // way AWS IoT Core does, so a policy is exercised on one machine before it reaches an account.
 //
-// Semantics (../shared/reference/aws-iot-core.md section 4):
+// Semantics (docs/aws-iot-core.md section 2):
 // - Default deny; any matching Deny statement wins over every Allow.
 // - Resources are ARNs (`arn:aws:iot:REGION:ACCOUNT:client/...`, `topic/...`, `topicfilter/...`,
 //   `thing/...`) or `*`. `*` matches any run of characters including '/', `?` exactly one. MQTT

@@ -1,4 +1,4 @@
-// The backend step of certificate rotation (../shared/reference/aws-iot-core.md section 5, steps 3
+// The backend step of certificate rotation (docs/aws-iot-core.md section 6, steps 3
 // and 4): after a device has connected with its NEW certificate it reports the rotation, and the
 // backend deactivates the OLD certificate and detaches it from the thing. Devices have no AWS API for
 // this; on AWS it is an IoT rule

@@ -1,7 +1,7 @@
 // AWS Signature Version 4, query-string form (a presigned URL), with Web Crypto. The console uses
 // it for one thing: the `wss://{endpoint}/mqtt` URL of AWS IoT Core (service `iotdevicegateway`),
 // where the session token is appended AFTER signing — IoT does not accept it inside the signature
-// (../shared/reference/aws-iot-core.md section 6). The general form is kept so the AWS test-suite
+// (docs/aws-iot-core.md section 7). The general form is kept so the AWS test-suite
 // vectors (scripts/test-client) check every step: canonical request, string to sign, signature.
 (function (root) {
     "use strict";

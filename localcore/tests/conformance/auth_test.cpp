@@ -1,4 +1,4 @@
-// X.509 authentication against the registry (aws-iot-core.md section 5): only ACTIVE registered
+// X.509 authentication against the registry (docs/aws-iot-core.md section 1): only ACTIVE registered
 // certificates connect, and leaving ACTIVE drops live connections.
 #include <fstream>
 #include <thread>

@@ -1,4 +1,4 @@
-// Lifecycle events (aws-iot-core.md section 3): $aws/events/presence/{connected,disconnected,
+// Lifecycle events (docs/aws-iot-core.md section 3.8): $aws/events/presence/{connected,disconnected,
 // connect_failed}/{clientId}, seen by a console-like subscriber.
 #include <signal.h>
 

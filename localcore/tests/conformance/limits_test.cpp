@@ -1,4 +1,4 @@
-// AWS IoT Core protocol limits (aws-iot-core.md section 3): QoS 0/1 only, 128 KB payloads, at most
+// AWS IoT Core protocol limits (docs/aws-iot-core.md section 3): QoS 0/1 only, 128 KB payloads, at most
 // 7 slashes in topics and filters, client ids of at most 128 bytes. Each test has the control at
 // the limit next to the violation just past it.
 #include <thread>

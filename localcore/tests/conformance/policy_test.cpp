@@ -1,5 +1,5 @@
 // IoT policy evaluation on CONNECT, PUBLISH, SUBSCRIBE and every delivery, with the cloud/policies
-// documents (aws-iot-core.md sections 3 and 4).
+// documents (docs/aws-iot-core.md section 2).
 #include <thread>
 
 #include <gtest/gtest.h>

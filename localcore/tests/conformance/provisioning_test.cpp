@@ -1,4 +1,4 @@
-// Fleet provisioning over MQTT with a claim certificate (aws-iot-core.md section 2): the two
+// Fleet provisioning over MQTT with a claim certificate (docs/aws-iot-core.md section 5): the two
 // certificate APIs, RegisterThing with the `amr` template (cloud/provisioning/amr-template.json),
 // and replies that reach only the requesting connection.
 #include <fstream>

@@ -1,4 +1,4 @@
-// The backend step of certificate rotation (aws-iot-core.md section 5; localcore/lib/rotation.hpp):
+// The backend step of certificate rotation (docs/aws-iot-core.md section 6; localcore/lib/rotation.hpp):
 // a device connected with its new certificate reports amr/{thing}/certificate/rotated
 // {"oldCertificateId": ...}; the old certificate becomes INACTIVE and its connections drop.
 #include <thread>

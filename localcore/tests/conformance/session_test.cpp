@@ -1,4 +1,4 @@
-// Persistent sessions (aws-iot-core.md section 3): QoS 1 messages published while a
+// Persistent sessions (docs/aws-iot-core.md section 3.4): QoS 1 messages published while a
 // clean-session-off client is away are queued and delivered when it returns (iot:Receive is
 // checked for them against the offline session's policies).
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Device Shadow over MQTT through the broker (aws-iot-core.md section 1), as AMR-001 with its
+// Device Shadow over MQTT through the broker (docs/aws-iot-core.md section 4), as AMR-001 with its
 // device certificate and policy.
 #include <ctime>
 
