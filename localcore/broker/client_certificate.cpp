@@ -1,13 +1,15 @@
 #include "client_certificate.hpp"
 
-#include "mosquitto_api.hpp"
+#include <array>
+#include <memory>
+#include <string_view>
+
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
 
-#include <array>
-#include <memory>
-#include <string_view>
+#include "mosquitto_api.hpp"
+#include "sha256_hex.hpp"
 
 namespace localcore::broker {
 namespace {
@@ -28,30 +30,19 @@ constexpr std::array<SubjectField, 9> kFields = {{
     {"Surname", NID_surname},
 }};
 
-std::string to_hex(const unsigned char* data, unsigned len) {
-    static constexpr char kDigits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(len * 2);
-    for (unsigned i = 0; i < len; ++i) {
-        out.push_back(kDigits[data[i] >> 4]);
-        out.push_back(kDigits[data[i] & 0x0f]);
-    }
-    return out;
-}
-
 }  // namespace
 
 std::optional<PeerCertificate> peer_certificate(const mosquitto* client) {
     // mosquitto hands out a new reference that the caller must free.
-    std::unique_ptr<X509, decltype(&X509_free)> cert(
-        static_cast<X509*>(mosquitto_client_certificate(client)), &X509_free);
+    std::unique_ptr<X509, decltype(&X509_free)> cert(static_cast<X509*>(mosquitto_client_certificate(client)),
+                                                     &X509_free);
     if (!cert) return std::nullopt;
 
     PeerCertificate out;
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned md_len = 0;
     if (X509_digest(cert.get(), EVP_sha256(), md, &md_len) != 1) return std::nullopt;
-    out.fingerprint = to_hex(md, md_len);
+    out.fingerprint = lower_hex(md, md_len);
 
     const X509_NAME* name = X509_get_subject_name(cert.get());
     for (const SubjectField& field : kFields) {

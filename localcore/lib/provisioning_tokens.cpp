@@ -13,28 +13,9 @@
 #include <rapidjson/stringbuffer.h>
 
 #include "provisioning.hpp"
+#include "sha256_hex.hpp"
 
 namespace localcore {
-
-namespace provisioning_detail {
-
-std::string sha256_hex(std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1) {
-        ERR_clear_error();
-        throw Error("cannot compute a SHA-256 digest; check the OpenSSL installation");
-    }
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out += hex[md[i] >> 4];
-        out += hex[md[i] & 0xf];
-    }
-    return out;
-}
-
-}  // namespace provisioning_detail
 
 namespace {
 
@@ -118,7 +99,7 @@ void OwnershipTokenStore::save() {
 
 std::string OwnershipTokenStore::issue(std::string_view certificate_id, std::int64_t expires_ms) {
     auto token = random_token();
-    const auto hash = provisioning_detail::sha256_hex(token);
+    const auto hash = sha256_hex(token);
     entries_[hash] = Entry{std::string(certificate_id), expires_ms};
     try {
         save();
@@ -132,18 +113,18 @@ std::string OwnershipTokenStore::issue(std::string_view certificate_id, std::int
 
 std::optional<OwnershipTokenStore::Entry> OwnershipTokenStore::find(std::string_view token,
                                                                     std::int64_t now_ms) const {
-    auto it = entries_.find(provisioning_detail::sha256_hex(token));
+    auto it = entries_.find(sha256_hex(token));
     if (it == entries_.end() || now_ms >= it->second.expires_ms) return std::nullopt;
     return it->second;
 }
 
 bool OwnershipTokenStore::expired(std::string_view token, std::int64_t now_ms) const {
-    auto it = entries_.find(provisioning_detail::sha256_hex(token));
+    auto it = entries_.find(sha256_hex(token));
     return it != entries_.end() && now_ms >= it->second.expires_ms;
 }
 
 void OwnershipTokenStore::remove(std::string_view token) {
-    auto it = entries_.find(provisioning_detail::sha256_hex(token));
+    auto it = entries_.find(sha256_hex(token));
     if (it == entries_.end()) return;
     const auto kept = *it;
     entries_.erase(it);

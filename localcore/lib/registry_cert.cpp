@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 
 #include "registry.hpp"
+#include "sha256_hex.hpp"
 
 namespace localcore {
 
@@ -74,11 +75,7 @@ CertificateInfo inspect_certificate_pem(std::string_view pem) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
     unsigned int md_len = 0;
     X509_digest(cert.get(), EVP_sha256(), md.data(), &md_len);
-    static constexpr char hex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < md_len; ++i) {
-        info.fingerprint += hex[md[i] >> 4];
-        info.fingerprint += hex[md[i] & 0xf];
-    }
+    info.fingerprint = lower_hex(md.data(), md_len);
 
     if (X509_NAME* subject = X509_get_subject_name(cert.get())) {
         const int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
