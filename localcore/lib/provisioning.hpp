@@ -1,11 +1,12 @@
 // Fleet provisioning: AWS IoT's MQTT API CreateKeysAndCertificate, CreateCertificateFromCsr and
-// RegisterThing (../shared/reference/aws-iot-core.md section 2) as a broker-independent engine. The
+// RegisterThing (docs/aws-iot-core.md section 5) as a broker-independent engine. The
 // mosquitto plugin hands it each PUBLISH on a request topic and publishes what it returns, so the same
 // claim-certificate flow a device runs against AWS runs against localcore unchanged.
 //
-// Three parts, one file each:
-// - provisioning_template.cpp: provisioning templates (Parameters, Mappings, Resources,
-//   DeviceConfiguration and the intrinsic functions) parsed into a checked form and evaluated.
+// Three parts:
+// - provisioning_template*.cpp: provisioning templates (Parameters, Mappings, Resources,
+//   DeviceConfiguration and the intrinsic functions) parsed into a checked form (_parse.cpp, the form
+//   in provisioning_template_expr.hpp) and evaluated (_evaluate.cpp).
 // - provisioning_tokens.cpp: certificate ownership tokens, persisted so a broker restart keeps them.
 // - provisioning_handler.cpp: the request topics, payloads, replies and registry changes.
 // cloud/provisioning/README.md documents the behaviour, the error codes and the choices made where
