@@ -35,7 +35,7 @@ int LocalCoreBroker::on_acl_check(mosquitto_evt_acl_check& event) {
         // Deliveries queued for an offline persistent session: Receive still applies.
         if (event.access != MOSQ_ACL_READ) return MOSQ_ERR_ACL_DENIED;
         return state->policies.evaluate(Action::receive, topic, ctx).allowed ? MOSQ_ERR_SUCCESS
-                                                                              : MOSQ_ERR_ACL_DENIED;
+                                                                             : MOSQ_ERR_ACL_DENIED;
     }
     if (state->disconnecting) {
         // The only check after DISCONNECT is the Will being sent: AWS requires iot:Publish (and
@@ -48,19 +48,8 @@ int LocalCoreBroker::on_acl_check(mosquitto_evt_acl_check& event) {
     }
 
     switch (event.access) {
-        case MOSQ_ACL_SUBSCRIBE: {
-            if (topic.size() > options_.max_topic_bytes || counted_slashes(topic) > options_.max_topic_slashes)
-                return limit_violation(event.client, state,
-                                       "topic filter '" + topic + "' exceeds AWS limits (256 bytes, 7 slashes)");
-            const Decision d = state->policies.evaluate(Action::subscribe, topic, ctx);
-            if (!d.allowed) return deny(event.client, state, "SUBSCRIBE '" + topic + "': " + d.reason, true);
-            if (std::find(state->subscriptions.begin(), state->subscriptions.end(), topic) ==
-                state->subscriptions.end()) {
-                state->subscriptions.push_back(topic);
-                publish_subscription_event(*state, true, topic);
-            }
-            return MOSQ_ERR_SUCCESS;
-        }
+        case MOSQ_ACL_SUBSCRIBE:
+            return check_subscribe(event, *state, topic);
         case MOSQ_ACL_UNSUBSCRIBE: {
             const auto it = std::find(state->subscriptions.begin(), state->subscriptions.end(), topic);
             if (it != state->subscriptions.end()) {
@@ -69,29 +58,8 @@ int LocalCoreBroker::on_acl_check(mosquitto_evt_acl_check& event) {
             }
             return MOSQ_ERR_SUCCESS;
         }
-        case MOSQ_ACL_WRITE: {
-            if (event.payloadlen > options_.max_payload_bytes)
-                return limit_violation(event.client, state,
-                                       "PUBLISH on '" + topic + "' carries " + std::to_string(event.payloadlen) +
-                                           " bytes, over the AWS limit of 128 KB");
-            if (topic.size() > options_.max_topic_bytes || counted_slashes(topic) > options_.max_topic_slashes)
-                return limit_violation(event.client, state,
-                                       "topic '" + topic + "' exceeds AWS limits (256 bytes, 7 slashes)");
-            if (event.qos > 1)
-                return limit_violation(event.client, state, "QoS 2 PUBLISH on '" + topic + "' (AWS supports 0 and 1)");
-            if (is_service_only_topic(topic))
-                return deny(event.client, state, "PUBLISH '" + topic + "': only the service publishes there", false);
-            if (event.retain && topic.starts_with("$"))
-                return deny(event.client, state, "retained PUBLISH '" + topic + "': no RETAIN on reserved topics",
-                            false);
-            const Decision d = state->policies.evaluate(Action::publish, topic, ctx);
-            if (!d.allowed) return deny(event.client, state, "PUBLISH '" + topic + "': " + d.reason, false);
-            if (event.retain) {
-                const Decision r = state->policies.evaluate(Action::retain_publish, topic, ctx);
-                if (!r.allowed) return deny(event.client, state, "retained PUBLISH '" + topic + "': " + r.reason, false);
-            }
-            return MOSQ_ERR_SUCCESS;
-        }
+        case MOSQ_ACL_WRITE:
+            return check_publish(event, *state, topic);
         case MOSQ_ACL_READ: {
             // iot:Receive is checked on every delivery: revoking it stops live subscriptions.
             const Decision d = state->policies.evaluate(Action::receive, topic, ctx);
@@ -100,6 +68,54 @@ int LocalCoreBroker::on_acl_check(mosquitto_evt_acl_check& event) {
         default:
             return MOSQ_ERR_ACL_DENIED;
     }
+}
+
+// A SUBSCRIBE of a connected client: AWS's topic filter limits, then iot:Subscribe; a new filter is
+// announced as a subscription event.
+int LocalCoreBroker::check_subscribe(mosquitto_evt_acl_check& event, ClientState& state,
+                                     const std::string& topic) {
+    const RequestContext& ctx = state.policy_context;
+    if (topic.size() > options_.max_topic_bytes || counted_slashes(topic) > options_.max_topic_slashes)
+        return limit_violation(event.client, &state,
+                               "topic filter '" + topic + "' exceeds AWS limits (256 bytes, 7 slashes)");
+    const Decision d = state.policies.evaluate(Action::subscribe, topic, ctx);
+    if (!d.allowed) return deny(event.client, &state, "SUBSCRIBE '" + topic + "': " + d.reason, true);
+    if (std::find(state.subscriptions.begin(), state.subscriptions.end(), topic) ==
+        state.subscriptions.end()) {
+        state.subscriptions.push_back(topic);
+        publish_subscription_event(state, true, topic);
+    }
+    return MOSQ_ERR_SUCCESS;
+}
+
+// A PUBLISH of a connected client: AWS's payload, topic and QoS limits, the topics only the services
+// publish on, RETAIN on reserved topics, then iot:Publish (and iot:RetainPublish when retained).
+int LocalCoreBroker::check_publish(mosquitto_evt_acl_check& event, ClientState& state,
+                                   const std::string& topic) {
+    const RequestContext& ctx = state.policy_context;
+    if (event.payloadlen > options_.max_payload_bytes)
+        return limit_violation(event.client, &state,
+                               "PUBLISH on '" + topic + "' carries " + std::to_string(event.payloadlen) +
+                                   " bytes, over the AWS limit of 128 KB");
+    if (topic.size() > options_.max_topic_bytes || counted_slashes(topic) > options_.max_topic_slashes)
+        return limit_violation(event.client, &state,
+                               "topic '" + topic + "' exceeds AWS limits (256 bytes, 7 slashes)");
+    if (event.qos > 1)
+        return limit_violation(event.client, &state,
+                               "QoS 2 PUBLISH on '" + topic + "' (AWS supports 0 and 1)");
+    if (is_service_only_topic(topic))
+        return deny(event.client, &state, "PUBLISH '" + topic + "': only the service publishes there", false);
+    if (event.retain && topic.starts_with("$"))
+        return deny(event.client, &state, "retained PUBLISH '" + topic + "': no RETAIN on reserved topics",
+                    false);
+    const Decision d = state.policies.evaluate(Action::publish, topic, ctx);
+    if (!d.allowed) return deny(event.client, &state, "PUBLISH '" + topic + "': " + d.reason, false);
+    if (event.retain) {
+        const Decision r = state.policies.evaluate(Action::retain_publish, topic, ctx);
+        if (!r.allowed)
+            return deny(event.client, &state, "retained PUBLISH '" + topic + "': " + r.reason, false);
+    }
+    return MOSQ_ERR_SUCCESS;
 }
 
 }  // namespace localcore::broker

@@ -1,5 +1,5 @@
 // The localcore mosquitto plugin: makes a loopback mosquitto 2.0 behave like AWS IoT Core's
-// endpoint for what this system uses (aws-iot-core.md): X.509 authentication against the local
+// endpoint for what this system uses (docs/aws-iot-core.md): X.509 authentication against the local
 // registry, IoT policy authorization on every operation, AWS limits, the Device Shadow and Fleet
 // Provisioning services, lifecycle events and the backend step of certificate rotation.
 //
@@ -104,6 +104,9 @@ private:
     // Denial under the configured protocol rules; `what` goes to the log.
     int deny(mosquitto* client, ClientState* state, const std::string& what, bool is_subscribe);
     int limit_violation(mosquitto* client, ClientState* state, const std::string& what);
+    // The SUBSCRIBE and PUBLISH checks of on_acl_check for a connected client.
+    int check_subscribe(mosquitto_evt_acl_check& event, ClientState& state, const std::string& topic);
+    int check_publish(mosquitto_evt_acl_check& event, ClientState& state, const std::string& topic);
     void publish(const OutboundMessage& message, const ClientState* requester);
     void publish_lifecycle(const ClientState& state, bool connected, std::optional<DisconnectReason> reason);
     void publish_connect_failed(const ClientState& state);

@@ -156,6 +156,56 @@ void apply_plan(RegistryData& data, const ProvisioningPlan& plan, const std::str
     cert->second.status = plan.certificate_status;
 }
 
+struct RegisterThingRequest {
+    std::string token;
+    std::map<std::string, std::string> parameters;
+};
+
+// The RegisterThing payload; a Rejection when the token is missing or a parameter is not a string.
+RegisterThingRequest parse_register_thing(std::string_view payload) {
+    auto doc = parse_object(
+        payload, false, "{\"certificateOwnershipToken\": \"...\", \"parameters\": {\"Name\": \"value\"}}");
+    RegisterThingRequest request;
+    if (auto t = doc.FindMember("certificateOwnershipToken"); t != doc.MemberEnd() && !t->value.IsNull()) {
+        if (!t->value.IsString()) invalid_payload("certificateOwnershipToken must be a string");
+        request.token.assign(t->value.GetString(), t->value.GetStringLength());
+    }
+    if (request.token.empty())
+        throw Rejection{400, "InvalidCertificateOwnershipToken",
+                        "Certificate ownership token cannot be empty."};
+    if (auto p = doc.FindMember("parameters"); p != doc.MemberEnd() && !p->value.IsNull()) {
+        if (!p->value.IsObject()) invalid_payload("parameters must be an object of names to string values");
+        for (const auto& m : p->value.GetObject()) {
+            const std::string name(m.name.GetString(), m.name.GetStringLength());
+            if (!m.value.IsString())
+                invalid_payload("parameters/" + name + " must be a string; quote numbers and booleans");
+            request.parameters[name] = std::string(m.value.GetString(), m.value.GetStringLength());
+        }
+    }
+    return request;
+}
+
+// The template NAME from templates_dir; a Rejection when there is none or it is invalid.
+ProvisioningTemplate load_template(const std::filesystem::path& templates_dir,
+                                   std::string_view template_name) {
+    if (!ProvisioningTemplate::valid_name(template_name))
+        throw Rejection{404, "ResourceNotFound",
+                        "no provisioning template '" + std::string(template_name) +
+                            "': template names are 1 to 36 characters from A-Z a-z 0-9 _ -"};
+    std::optional<ProvisioningTemplate> tmpl;
+    try {
+        tmpl = ProvisioningTemplate::load(templates_dir, template_name);
+    } catch (const TemplateError& e) {
+        throw Rejection{500, "InternalFailure", e.what()};
+    }
+    if (!tmpl)
+        throw Rejection{404, "ResourceNotFound",
+                        "no provisioning template '" + std::string(template_name) + "'; add " +
+                            ProvisioningTemplate::file_for(templates_dir, template_name).string() +
+                            " or fix the topic"};
+    return std::move(*tmpl);
+}
+
 }  // namespace
 
 FleetProvisioning::FleetProvisioning(Registry& registry, const Ca& ca, std::filesystem::path data_dir,
@@ -271,27 +321,7 @@ std::vector<OutboundMessage> FleetProvisioning::register_thing(const std::string
                                                                std::string_view template_name,
                                                                std::string_view payload,
                                                                std::int64_t now_ms) {
-    auto doc = parse_object(
-        payload, false, "{\"certificateOwnershipToken\": \"...\", \"parameters\": {\"Name\": \"value\"}}");
-    std::string token;
-    if (auto t = doc.FindMember("certificateOwnershipToken"); t != doc.MemberEnd() && !t->value.IsNull()) {
-        if (!t->value.IsString()) invalid_payload("certificateOwnershipToken must be a string");
-        token.assign(t->value.GetString(), t->value.GetStringLength());
-    }
-    if (token.empty())
-        throw Rejection{400, "InvalidCertificateOwnershipToken",
-                        "Certificate ownership token cannot be empty."};
-    std::map<std::string, std::string> parameters;
-    if (auto p = doc.FindMember("parameters"); p != doc.MemberEnd() && !p->value.IsNull()) {
-        if (!p->value.IsObject()) invalid_payload("parameters must be an object of names to string values");
-        for (const auto& m : p->value.GetObject()) {
-            const std::string name(m.name.GetString(), m.name.GetStringLength());
-            if (!m.value.IsString())
-                invalid_payload("parameters/" + name + " must be a string; quote numbers and booleans");
-            parameters[name] = std::string(m.value.GetString(), m.value.GetStringLength());
-        }
-    }
-
+    auto [token, parameters] = parse_register_thing(payload);
     const auto entry = tokens_.find(token, now_ms);
     if (!entry) {
         if (tokens_.expired(token, now_ms))
@@ -304,31 +334,15 @@ std::vector<OutboundMessage> FleetProvisioning::register_thing(const std::string
                         "certificate and use the token it returns"};
     }
 
-    if (!ProvisioningTemplate::valid_name(template_name))
-        throw Rejection{404, "ResourceNotFound",
-                        "no provisioning template '" + std::string(template_name) +
-                            "': template names are 1 to 36 characters from A-Z a-z 0-9 _ -"};
-    std::optional<ProvisioningTemplate> tmpl;
-    try {
-        tmpl = ProvisioningTemplate::load(options_.templates_dir, template_name);
-    } catch (const TemplateError& e) {
-        throw Rejection{500, "InternalFailure", e.what()};
-    }
-    if (!tmpl)
-        throw Rejection{404, "ResourceNotFound",
-                        "no provisioning template '" + std::string(template_name) + "'; add " +
-                            ProvisioningTemplate::file_for(options_.templates_dir, template_name).string() +
-                            " or fix the topic"};
-
+    const auto tmpl = load_template(options_.templates_dir, template_name);
     ProvisioningPlan plan;
     try {
-        plan = tmpl->evaluate(parameters, entry->certificate_id);
+        plan = tmpl.evaluate(parameters, entry->certificate_id);
     } catch (const TemplateParameterError& e) {
         throw Rejection{400, "InvalidParameters", e.what()};
     }
 
-    registry_.update(
-        [&](RegistryData& data) { apply_plan(data, plan, tmpl->name(), entry->certificate_id); });
+    registry_.update([&](RegistryData& data) { apply_plan(data, plan, tmpl.name(), entry->certificate_id); });
     try {
         tokens_.remove(token);  // single use
     } catch (...) {
