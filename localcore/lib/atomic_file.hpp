@@ -1,4 +1,4 @@
-// Crash-safe file primitives shared by the registry, the CA and (later) the broker plugin.
+// Crash-safe file primitives shared by the registry, the CA, the broker plugin's stores and the CLI.
 #pragma once
 
 #include <filesystem>
