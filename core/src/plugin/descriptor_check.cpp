@@ -36,9 +36,11 @@ std::string format_abi(uint32_t abi_version) {
            std::to_string(IOTGW_ABI_VERSION_MINOR(abi_version));
 }
 
-std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, std::string_view origin,
-                                            LoadedPlugin& out) {
-    const std::string o(origin);
+namespace {
+
+// Whether this gateway can read `d` at all: present, of our ABI major, not newer than us, and at
+// least as long as an ABI 1.0 descriptor.
+std::optional<std::string> check_abi(const iotgw_plugin_descriptor* d, const std::string& o) {
     if (d == nullptr) {
         return o + ": its entry point '" IOTGW_ENTRY_SYMBOL "' returned no descriptor (NULL), which "
                    "means the plugin refused to run with this gateway (iotgw " IOTGW_VERSION
@@ -70,25 +72,79 @@ std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, st
                std::to_string(kAbi10DescriptorSize) +
                ": the plugin was not built with the SDK headers it claims; " + std::string(kSdkRebuild) + ".";
     }
-    if (!is_valid_kind(d->kind)) {
-        return o + ": invalid plugin kind " + std::to_string(d->kind) +
+    return std::nullopt;
+}
+
+// The kind and the name, which every later message names the plugin by.
+std::optional<std::string> check_identity(const iotgw_plugin_descriptor& d, const std::string& o) {
+    if (!is_valid_kind(d.kind)) {
+        return o + ": invalid plugin kind " + std::to_string(d.kind) +
                " (expected 1 credentials, 2 connection, 3 source, 4 processor or 5 sink): the "
                "descriptor is corrupt; " + std::string(kSdkRebuild) + ".";
     }
-    if (d->name == nullptr || d->name[0] == '\0') {
+    if (d.name == nullptr || d.name[0] == '\0') {
         return o + ": the descriptor has no plugin name: set .name in IOTGW_DECLARE_PLUGIN and "
                    "rebuild the plugin.";
     }
-    if (!valid_name(d->name)) {
-        return o + ": plugin name '" + d->name +
+    if (!valid_name(d.name)) {
+        return o + ": plugin name '" + d.name +
                "' is not valid: it is what configs write as type = \"...\" and may contain only "
                "a-z, 0-9 and '_': rename the plugin and rebuild it.";
     }
+    return std::nullopt;
+}
+
+// The callbacks every plugin needs, and those its kind needs.
+std::optional<std::string> check_callbacks(const iotgw_plugin_descriptor& d, iotgw_kind kind,
+                                           const std::string& label) {
+    if (d.create == nullptr || d.destroy == nullptr) {
+        return label + " has no " + (d.create == nullptr ? "create" : "destroy") +
+               " callback, so no instance of it can be made: the descriptor is incomplete; declare "
+               "the plugin with IOTGW_DECLARE_PLUGIN and " + std::string(kSdkRebuild) + ".";
+    }
+    if ((kind == IOTGW_KIND_PROCESSOR || kind == IOTGW_KIND_SINK) && d.on_message == nullptr) {
+        return label + " has no on_message callback, which every " + std::string(kind_name(kind)) +
+               " needs to receive messages: implement it and rebuild the plugin.";
+    }
+    if (kind == IOTGW_KIND_CONNECTION && d.open_endpoint == nullptr) {
+        return label + " has no open_endpoint callback, which every connection needs to resolve "
+                       "\"name:address\" pipeline references: implement it (iotgw::sdk::Connection "
+                       "does) and rebuild the plugin.";
+    }
+    return std::nullopt;
+}
+
+// kind_api of a credentials plugin: present, at least the ABI 1.0 interface, with get().
+std::optional<std::string> check_credentials_api(const iotgw_plugin_descriptor& d, const std::string& label) {
+    const auto* api = static_cast<const iotgw_credentials_api*>(d.kind_api);
+    if (api == nullptr) {
+        return label + " has no credentials interface (kind_api is NULL): derive the plugin from "
+                       "iotgw::sdk::CredentialsProvider and rebuild it.";
+    }
+    if (api->size < kAbi10CredentialsApiSize) {
+        return label + ": wrong struct size: its credentials interface is " + std::to_string(api->size) +
+               " bytes, but the ABI 1.0 one has at least " + std::to_string(kAbi10CredentialsApiSize) +
+               "; " + std::string(kSdkRebuild) + ".";
+    }
+    if (api->get == nullptr) {
+        return label + " has a credentials interface without a get function: implement "
+                       "credentials() and rebuild the plugin.";
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, std::string_view origin,
+                                            LoadedPlugin& out) {
+    const std::string o(origin);
+    if (auto problem = check_abi(d, o)) return problem;
+    if (auto problem = check_identity(*d, o)) return problem;
 
     out.descriptor = d;
     out.kind = static_cast<iotgw_kind>(d->kind);
     out.name = d->name;
-    out.abi_version = abi;
+    out.abi_version = d->abi_version;
     out.origin = o;
     const std::string label = o + ": " + plugin_label(out);
 
@@ -98,37 +154,10 @@ std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, st
     out.version = d->version;
     out.description = d->description != nullptr ? d->description : "";
 
-    if (d->create == nullptr || d->destroy == nullptr) {
-        return label + " has no " + (d->create == nullptr ? "create" : "destroy") +
-               " callback, so no instance of it can be made: the descriptor is incomplete; declare "
-               "the plugin with IOTGW_DECLARE_PLUGIN and " + std::string(kSdkRebuild) + ".";
-    }
-    if ((out.kind == IOTGW_KIND_PROCESSOR || out.kind == IOTGW_KIND_SINK) && d->on_message == nullptr) {
-        return label + " has no on_message callback, which every " + std::string(kind_name(out.kind)) +
-               " needs to receive messages: implement it and rebuild the plugin.";
-    }
-    if (out.kind == IOTGW_KIND_CONNECTION && d->open_endpoint == nullptr) {
-        return label + " has no open_endpoint callback, which every connection needs to resolve "
-                       "\"name:address\" pipeline references: implement it (iotgw::sdk::Connection "
-                       "does) and rebuild the plugin.";
-    }
+    if (auto problem = check_callbacks(*d, out.kind, label)) return problem;
     if (out.kind == IOTGW_KIND_CREDENTIALS) {
-        const auto* api = static_cast<const iotgw_credentials_api*>(d->kind_api);
-        if (api == nullptr) {
-            return label + " has no credentials interface (kind_api is NULL): derive the plugin from "
-                           "iotgw::sdk::CredentialsProvider and rebuild it.";
-        }
-        if (api->size < kAbi10CredentialsApiSize) {
-            return label + ": wrong struct size: its credentials interface is " + std::to_string(api->size) +
-                   " bytes, but the ABI 1.0 one has at least " + std::to_string(kAbi10CredentialsApiSize) +
-                   "; " + std::string(kSdkRebuild) + ".";
-        }
-        if (api->get == nullptr) {
-            return label + " has a credentials interface without a get function: implement "
-                           "credentials() and rebuild the plugin.";
-        }
+        if (auto problem = check_credentials_api(*d, label)) return problem;
     }
-
     if (auto problem = read_schema(*d, out.fields)) {
         return label + " has an invalid config schema: " + trim_sentence(*problem) +
                ". Fix the schema in the plugin and rebuild it.";
