@@ -2,8 +2,9 @@
 // so the rules read as one list and the loader only deals with files and Boost.DLL.
 #pragma once
 
-#include <iotgw/core/plugin_registry.hpp>
 #include <iotgw/plugin_abi.h>
+#include <iotgw/core/abi10_layout.hpp>
+#include <iotgw/core/plugin_registry.hpp>
 
 #include <cstddef>
 #include <optional>
@@ -12,15 +13,13 @@
 
 namespace iotgw::core::plugin_detail {
 
-// An ABI 1.0 descriptor ends with kind_api; later minors only append, so no descriptor that
-// claims 1.x may be shorter.
-inline constexpr std::size_t kAbi10DescriptorSize =
-    offsetof(iotgw_plugin_descriptor, kind_api) + sizeof(const void*);
+// No descriptor or credentials interface that claims ABI 1.x may be shorter than its 1.0 form
+// (later minors only append). Taken from the frozen 1.0 layout, not from the live header, which
+// grows with every minor.
+inline constexpr std::size_t kAbi10DescriptorSize = abi10::kDescriptorSize;
+inline constexpr std::size_t kAbi10CredentialsApiSize = abi10::kCredentialsApiSize;
 // The frozen head (size, abi_version) every descriptor of every ABI starts with.
-inline constexpr std::size_t kDescriptorHeadSize =
-    offsetof(iotgw_plugin_descriptor, abi_version) + sizeof(uint32_t);
-inline constexpr std::size_t kAbi10CredentialsApiSize =
-    offsetof(iotgw_credentials_api, get) + sizeof(void*);
+inline constexpr std::size_t kDescriptorHeadSize = abi10::kHeadSize;
 
 // "1.0", "2.0", "1.99".
 std::string format_abi(uint32_t abi_version);
