@@ -2,7 +2,9 @@
 # A third-party plugin, end to end: install the SDK from the build tree, build the example
 # sdk/examples/dedup out of tree against it, then load it into the real gateway:
 # `iotgw plugins` lists it, `iotgw check` accepts a config using it and rejects an out-of-range
-# value, and `iotgw run` passes tick -> dedup -> log and exits 0 on SIGTERM.
+# value, and `iotgw run` passes tick -> dedup -> log and exits 0 on SIGTERM. Also: the installed
+# package versions (CMake, pkg-config) equal the ABI version of the installed header, and
+# sdk/examples/call_gate, which uses the amr component (iotgw::amr, RapidJSON), builds and loads.
 # Usage: sdk_out_of_tree.sh <iotgw binary> <build dir> <source dir> <cmake> <c++ compiler>
 set -euo pipefail
 
@@ -38,6 +40,23 @@ step "install the build tree into $tmp/prefix"
 [[ -f $tmp/prefix/include/iotgw/sdk.hpp ]] || fail "the install has no include/iotgw/sdk.hpp"
 find "$tmp/prefix" -name 'iotgw-sdkConfig.cmake' | grep -q . || fail "the install has no iotgw-sdkConfig.cmake"
 
+step "the installed SDK's package versions equal the header's ABI version"
+header=$tmp/prefix/include/iotgw/plugin_abi.h
+abi_major=$(sed -n 's/^#define IOTGW_ABI_MAJOR \([0-9]*\)u$/\1/p' "$header")
+abi_minor=$(sed -n 's/^#define IOTGW_ABI_MINOR \([0-9]*\)u$/\1/p' "$header")
+[[ -n $abi_major && -n $abi_minor ]] || fail "cannot read the ABI version from $header"
+abi="$abi_major.$abi_minor"
+config_version=$(find "$tmp/prefix" -name 'iotgw-sdkConfigVersion.cmake' | head -n 1)
+[[ -n $config_version ]] || fail "the install has no iotgw-sdkConfigVersion.cmake"
+grep -q "^set(PACKAGE_VERSION \"$abi\")" "$config_version" ||
+    fail "$config_version does not say version $abi: $(grep '^set(PACKAGE_VERSION ' "$config_version")"
+for pc in iotgw-sdk iotgw-sdk-amr; do
+    pc_file=$(find "$tmp/prefix" -name "$pc.pc" | head -n 1)
+    [[ -n $pc_file ]] || fail "the install has no $pc.pc"
+    grep -qx "Version: $abi" "$pc_file" || fail "$pc_file does not say Version: $abi"
+done
+echo "ABI $abi: iotgw-sdkConfigVersion.cmake, iotgw-sdk.pc and iotgw-sdk-amr.pc agree"
+
 step "configure and build sdk/examples/dedup out of tree"
 "$cmake" -S "$source_dir/sdk/examples/dedup" -B "$tmp/dedup-build" \
     -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
@@ -48,6 +67,15 @@ so=$(find "$tmp/dedup-build" -maxdepth 2 -name 'libiotgw-dedup.so' | head -n 1)
 [[ -n $so ]] || fail "the build made no libiotgw-dedup.so"
 cp "$so" "$tmp/plugins/"
 
+step "configure and build sdk/examples/call_gate (component amr) out of tree"
+"$cmake" -S "$source_dir/sdk/examples/call_gate" -B "$tmp/call_gate-build" \
+    -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
+    fail "configuring the amr example against the installed SDK failed"
+"$cmake" --build "$tmp/call_gate-build" || fail "building the amr example failed"
+so=$(find "$tmp/call_gate-build" -maxdepth 2 -name 'libiotgw-call_gate.so' | head -n 1)
+[[ -n $so ]] || fail "the build made no libiotgw-call_gate.so"
+cp "$so" "$tmp/plugins/"
+
 step "iotgw plugins --plugin-dir $tmp/plugins"
 "$iotgw" plugins --plugin-dir "$tmp/plugins" >"$tmp/plugins.txt" 2>&1 || {
     cat "$tmp/plugins.txt"
@@ -56,6 +84,7 @@ step "iotgw plugins --plugin-dir $tmp/plugins"
 cat "$tmp/plugins.txt"
 grep -q 'dedup' "$tmp/plugins.txt" || fail "iotgw plugins does not list dedup"
 grep -q 'max_topics' "$tmp/plugins.txt" || fail "iotgw plugins does not show dedup's schema"
+grep -q 'call_gate' "$tmp/plugins.txt" || fail "iotgw plugins does not list call_gate"
 
 write_config() { # <file> <max_topics>
     cat >"$1" <<EOF
@@ -126,4 +155,4 @@ passed=$(grep -c 'sdk/test.*hello-dedup' "$tmp/run.log" || true)
 ((passed == 1)) || fail "dedup forwarded $passed identical messages within its window (expected 1)"
 
 echo
-echo "PASS: dedup built out of tree, listed, checked and run"
+echo "PASS: dedup built out of tree, listed, checked and run; call_gate (amr) built and listed"
