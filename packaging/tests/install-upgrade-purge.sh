@@ -307,6 +307,25 @@ EOF
         test "$(grep -c 'sdk/test.*same' "$work/run.log")" -eq 1
     [[ $rc -eq 0 ]] || tail -n 20 "$work/run.log"
     rm -f "$plugin_dir/libiotgw-dedup.so"
+
+    # The amr component (iotgw::amr): its RapidJSON comes from iotgw-sdk-dev's dependencies.
+    amr_example=/usr/share/doc/iotgw-sdk-dev/examples/call_gate
+    cp -r "$amr_example" "$work/call_gate"
+    check "cmake configures the amr example (find_package(iotgw-sdk COMPONENTS amr))" sh -c \
+        "cmake -S $work/call_gate -B $work/call_gate-build -DCMAKE_BUILD_TYPE=RelWithDebInfo >$work/configure-amr.log 2>&1 || { cat $work/configure-amr.log; false; }"
+    check "the amr example builds" cmake --build "$work/call_gate-build"
+    install -m 0644 "$work/call_gate-build/libiotgw-call_gate.so" "$plugin_dir/"
+    check "the installed gateway lists processors/call_gate" sh -c \
+        "iotgw plugins 2>&1 | grep -q '^processors/call_gate .* from $plugin_dir/libiotgw-call_gate.so'"
+    rm -f "$plugin_dir/libiotgw-call_gate.so"
+
+    # The SDK version is its ABI version: both package files say what the installed header says.
+    header=/usr/include/iotgw/plugin_abi.h
+    header_abi="$(sed -n 's/^#define IOTGW_ABI_MAJOR \([0-9]*\)u$/\1/p' $header).$(sed -n 's/^#define IOTGW_ABI_MINOR \([0-9]*\)u$/\1/p' $header)"
+    check "pkg-config iotgw-sdk and iotgw-sdk-amr say version $header_abi" sh -c \
+        "test \"\$(pkg-config --modversion iotgw-sdk)\" = $header_abi && test \"\$(pkg-config --modversion iotgw-sdk-amr)\" = $header_abi"
+    check "iotgw-sdkConfigVersion.cmake says version $header_abi" \
+        grep -q "^set(PACKAGE_VERSION \"$header_abi\")" /usr/share/cmake/iotgw-sdk/iotgw-sdkConfigVersion.cmake
 }
 step "SDK: the example plugin, built out of tree against iotgw-sdk-dev"
 if ((${#emu[@]})); then
