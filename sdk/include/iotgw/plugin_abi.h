@@ -277,6 +277,16 @@ typedef struct iotgw_host_api {
     void (*event_unsubscribe)(iotgw_host_instance *self, uint32_t subscription_id);
 
     /* ---- ABI 1.1 (check `size` before use) ---- */
+    /* Why renewal is in this generic table and not only behind the credentials kind API: the
+     * plugin that drives a renewal (fleet_provisioning, which speaks to AWS IoT) and the provider
+     * that holds the key (file, tpm, pkcs11) are different plugins, and a plugin reaches another
+     * instance only through the host. The host looks the instance up by name, checks that it
+     * is running, and refuses providers built for ABI 1.0 or without `renew`
+     * (IOTGW_ERR_UNSUPPORTED, with a sentence naming them). The steps themselves are not AWS's:
+     * a key and its CSR, a certificate, promote, discard and rollback suit any CA; only the
+     * order a consumer calls them in, and IMPORT_PAIR, follow AWS IoT's certificate APIs. Two
+     * appended entries kept the ABI smallest: a kind-specific host table would have added a
+     * lookup call and a struct for the same two calls. */
     /* Run a renewal operation on a credentials instance (see iotgw_renewal_op); loop thread only.
      * IOTGW_ERR_UNSUPPORTED when its plugin cannot renew. Non-zero: `done` is not called. */
     int (*credentials_renew)(iotgw_host_instance *self, const char *credentials_instance, uint32_t op,
