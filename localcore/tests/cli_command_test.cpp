@@ -9,14 +9,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <sstream>
 
 #include "atomic_file.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
@@ -28,17 +29,6 @@ struct Result {
 
 class LocalcoreCli : public ::testing::Test {
 protected:
-    void SetUp() override {
-        std::random_device rd;
-        root_ = fs::temp_directory_path() / ("localcore-cli-test-" + std::to_string(rd()));
-        fs::create_directories(root_);
-        data_ = root_ / "data";
-    }
-    void TearDown() override {
-        std::error_code ec;
-        fs::remove_all(root_, ec);
-    }
-
     // Runs `localcore --data DATA args...`; the child's output goes to files so no pipe can fill.
     Result run(std::vector<std::string> args, bool with_data = true) {
         if (with_data) args.insert(args.begin(), {"--data", data_.string()});
@@ -89,7 +79,9 @@ protected:
         return r.out.substr(0, 64);
     }
 
-    fs::path root_, data_;
+    TempDir tmp_;
+    const fs::path root_ = tmp_.path();
+    const fs::path data_ = root_ / "data";
 };
 
 TEST_F(LocalcoreCli, IssueListDescribeAndDeactivate) {

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <random>
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -19,10 +18,12 @@
 #include "ca.hpp"
 #include "provisioning.hpp"
 #include "registry.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using localcore::Ca;
 using localcore::CertStatus;
 using localcore::FleetProvisioning;
@@ -35,23 +36,6 @@ constexpr std::int64_t kT0 = 1'700'000'000'000;
 constexpr const char* kCreate = "$aws/certificates/create/json";
 constexpr const char* kCreateFromCsr = "$aws/certificates/create-from-csr/json";
 constexpr const char* kRegisterAmr = "$aws/provisioning-templates/amr/provision/json";
-
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("localcore-provisioning-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 struct Reply {
     std::string topic;

@@ -4,36 +4,20 @@
 
 #include <filesystem>
 #include <limits>
-#include <random>
 #include <set>
 
 #include <sys/stat.h>
 
 #include "atomic_file.hpp"
 #include "provisioning.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using localcore::OwnershipTokenStore;
 using ::testing::HasSubstr;
-
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("localcore-tokens-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 const std::string kCertA(64, 'a');
 const std::string kCertB(64, 'b');

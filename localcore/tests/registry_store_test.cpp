@@ -4,37 +4,21 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <thread>
 
 #include "atomic_file.hpp"
 #include "ca.hpp"
 #include "registry.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using localcore::CertStatus;
 using localcore::Error;
 using localcore::Registry;
 using ::testing::HasSubstr;
-
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("localcore-registry-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // One CA for the whole suite: key generation is the slow part.
 class RegistryStore : public ::testing::Test {

@@ -5,7 +5,6 @@
 #include <cctype>
 #include <filesystem>
 #include <optional>
-#include <random>
 
 #include <rapidjson/document.h>
 
@@ -13,10 +12,12 @@
 #include "ca.hpp"
 #include "registry.hpp"
 #include "rotation.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using localcore::Ca;
 using localcore::CertificateRotation;
 using localcore::CertStatus;
@@ -25,23 +26,6 @@ using localcore::RequesterContext;
 using ::testing::HasSubstr;
 
 constexpr const char* kTopic = "amr/AMR-001/certificate/rotated";
-
-class TempDir {
-public:
-    TempDir() {
-        std::random_device rd;
-        path_ = fs::temp_directory_path() / ("localcore-rotation-test-" + std::to_string(rd()));
-        fs::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 struct Reply {
     std::string topic;

@@ -3,57 +3,30 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "atomic_file.hpp"
 #include "shadow.hpp"
+#include "shadow_test_helpers.hpp"
+#include "test_support.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iotgw::test::TempDir;
 using localcore::OutboundMessage;
 using localcore::ShadowLimits;
 using localcore::ShadowService;
+using localcore::shadow_test::kClassic;
+using localcore::shadow_test::kNamed;
+using localcore::shadow_test::parse;
+using localcore::shadow_test::token_of;
 using rapidjson::Document;
 using ::testing::HasSubstr;
 
 constexpr std::int64_t kNowMs = 1'700'000'000'000;
-const std::string kClassic = "$aws/things/AMR-001/shadow";
-const std::string kNamed = "$aws/things/AMR-001/shadow/name/nav";
-
-class TempDir {
-public:
-    TempDir() {
-        std::string tmpl = (fs::temp_directory_path() / "localcore-shadow-XXXXXX").string();
-        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
-
-// The reply's clientToken, or a marker that makes a comparison fail readably.
-std::string token_of(const rapidjson::Value& reply) {
-    const auto it = reply.FindMember("clientToken");
-    if (it == reply.MemberEnd() || !it->value.IsString()) return "<no clientToken>";
-    return {it->value.GetString(), it->value.GetStringLength()};
-}
-
-Document parse(const std::string& text) {
-    Document d;
-    d.Parse(text.c_str(), text.size());
-    EXPECT_FALSE(d.HasParseError()) << "not JSON: " << text;
-    return d;
-}
 
 // {"k": {"k": ... {"k": 1}}} with `levels` objects: nesting depth `levels`.
 std::string nested(int levels) {

@@ -21,11 +21,6 @@ namespace {
 using namespace std::chrono_literals;
 using testing::HasSubstr;
 
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string command(const std::string& id, int64_t ts) {
     return "{\"id\":\"" + id + "\",\"ts\":" + std::to_string(ts) + "}";
 }

@@ -1,5 +1,6 @@
 #include "test_support.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -57,6 +58,14 @@ std::string CapturingLog::joined() const {
     std::string out;
     for (const auto& l : lines_) out += l + "\n";
     return out;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::int64_t now_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::filesystem::path fixture_plugin_dir() { return IOTGW_FIXTURE_PLUGIN_DIR; }

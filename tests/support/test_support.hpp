@@ -1,8 +1,10 @@
-// Helpers shared by the unit tests: scratch directories and a logger that records lines.
+// Helpers shared by all tests (the gateway's, the plugins' and localcore's): scratch directories,
+// a logger that records lines, and small checks.
 #pragma once
 
 #include <iotgw/core/log.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -40,6 +42,12 @@ private:
     std::vector<std::string> lines_;
     core::Logger logger_;
 };
+
+// True if `text` contains `part`: reads better than find() != npos inside EXPECT_TRUE.
+bool has(const std::string& text, const std::string& part);
+
+// Wall-clock time in milliseconds since the Unix epoch (what AMR messages carry in "ts").
+std::int64_t now_ms();
 
 std::filesystem::path fixture_plugin_dir();
 std::filesystem::path build_plugin_dir();
