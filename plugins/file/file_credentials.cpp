@@ -70,7 +70,7 @@ public:
     }
 
     void renew(sdk::RenewalOp op, std::string input, RenewalCompletion done) override {
-        slots::run_renewal_op(
+        common::run_renewal_op(
             host(), slots_, op, input, done,
             [this](const std::string& common_name) {
                 std::string csr = create_pending_key(slots_, common_name);

@@ -1,5 +1,6 @@
 #include "pem_check.hpp"
-#include "../common/openssl_ptr.hpp"
+
+#include <iotgw/plugins/common/openssl_ptr.hpp>
 
 #include <iotgw/sdk.hpp>
 
@@ -25,8 +26,8 @@ namespace iotgw::plugins::file {
 namespace {
 
 using sdk::ConfigError;
-using ossl::PkeyPtr;
-using ossl::X509Ptr;
+using common::PkeyPtr;
+using common::X509Ptr;
 
 constexpr size_t kMaxFileBytes = 1 << 20;  // no credential file is near this; a mistake is
 
@@ -100,7 +101,7 @@ Loaded load(const std::string& what, const std::string& path, const char* option
 // Every certificate in the file, in order; throws if there is none or one does not parse.
 std::vector<X509Ptr> read_certificates(const std::string& what, const std::string& path, const std::string& pem) {
     ERR_clear_error();
-    auto bio = ossl::memory_reader(pem);
+    auto bio = common::memory_reader(pem);
     std::vector<X509Ptr> certs;
     for (;;) {
         X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
@@ -136,7 +137,7 @@ PkeyPtr read_key(const std::string& path, const std::string& pem) {
                           path + " -out NEW.pem`), or keep it in a TPM or secure element with their plugins");
     }
     ERR_clear_error();
-    auto bio = ossl::memory_reader(pem);
+    auto bio = common::memory_reader(pem);
     // A passphrase callback that refuses: OpenSSL must never prompt on the terminal.
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, &no_passphrase, nullptr));
     if (!key) {
@@ -194,8 +195,8 @@ CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
                           ": the certificate's public key is not the key's (the first certificate in `cert` must "
                           "be the one issued for `key`)");
     }
-    out.not_before = certs::to_unix(X509_get0_notBefore(leaf));
-    out.not_after = certs::to_unix(X509_get0_notAfter(leaf));
+    out.not_before = common::to_unix(X509_get0_notBefore(leaf));
+    out.not_after = common::to_unix(X509_get0_notAfter(leaf));
     if (dates == DateCheck::enforce && now < out.not_before) {
         throw ConfigError("certificate " + paths.cert + " is not valid yet: valid from " +
                           iso8601_utc(out.not_before) + ", now is " + iso8601_utc(now) +
@@ -216,8 +217,8 @@ CheckedFiles check_files(const Paths& paths, int64_t now, DateCheck dates) {
         out.ca_id = ca.id;
     }
 
-    out.common_name = certs::common_name(leaf);
-    out.serial = certs::serial_hex(leaf);
+    out.common_name = common::common_name(leaf);
+    out.serial = common::serial_hex(leaf);
     out.certificates = static_cast<int>(chain.size());
     out.cert = std::move(cert.fd);
     out.cert_id = cert.id;

@@ -3,7 +3,7 @@
 // content checked is the content that can be handed out later even if the path is replaced.
 #pragma once
 
-#include "../common/cert_fields.hpp"
+#include <iotgw/plugins/common/cert_fields.hpp>
 
 #include <sys/stat.h>
 
@@ -64,6 +64,6 @@ enum class DateCheck { enforce, dates_later };
 CheckedFiles check_files(const Paths& paths, int64_t now_unix, DateCheck dates = DateCheck::enforce);
 
 // "2026-11-28T13:59:02Z"
-using certs::iso8601_utc;
+using common::iso8601_utc;
 
 }  // namespace iotgw::plugins::file

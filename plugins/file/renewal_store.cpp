@@ -1,9 +1,11 @@
 #include "renewal_store.hpp"
-#include "../common/csr.hpp"
-#include "../common/durable_file.hpp"
-#include "../common/fault_point.hpp"
-#include "../common/openssl_ptr.hpp"
-#include "../common/renewal_slots.hpp"
+
+#include <iotgw/plugins/common/csr.hpp>
+#include <iotgw/plugins/common/durable_file.hpp>
+#include <iotgw/plugins/common/fault_point.hpp>
+#include <iotgw/plugins/common/openssl_error.hpp>
+#include <iotgw/plugins/common/openssl_ptr.hpp>
+#include <iotgw/plugins/common/renewal_slots.hpp>
 
 #include <iotgw/sdk.hpp>
 
@@ -18,14 +20,15 @@
 namespace iotgw::plugins::file {
 namespace {
 
-using durable::remove_file;
-using durable::write_file_atomic;
-using ossl::BioPtr;
-using ossl::memory_text;
-using ossl::PkeyPtr;
+using common::BioPtr;
+using common::fault_point;
+using common::memory_text;
+using common::openssl_reason;
+using common::PkeyPtr;
+using common::read_first_cert;
+using common::remove_file;
+using common::write_file_atomic;
 using sdk::Error;
-using slots::detail::openssl_reason;
-using slots::detail::read_first_cert;
 
 }  // namespace
 
@@ -33,9 +36,9 @@ std::string create_pending_key(const SlotPaths& p, const std::string& common_nam
     ERR_clear_error();
     PkeyPtr key(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"));
     if (!key) throw Error("cannot generate a P-256 key: " + openssl_reason());
-    std::string csr_pem = csr::make_csr_pem(key.get(), common_name, "");
+    std::string csr_pem = common::make_csr_pem(key.get(), common_name, "");
 
-    BioPtr key_pem = ossl::memory_writer();
+    BioPtr key_pem = common::memory_writer();
     if (PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw Error("cannot encode the new key: " + openssl_reason());
 
@@ -71,7 +74,7 @@ void import_pending_pair(const SlotPaths& p, const std::string& chain_and_key_pe
     }
     if (key_block.empty()) throw Error("the imported pair holds no PEM private key");
     if (chain.empty()) throw Error("the imported pair holds no PEM certificate");
-    auto bio = ossl::memory_reader(key_block);
+    auto bio = common::memory_reader(key_block);
     PkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
     if (!key) throw Error("the imported private key does not parse: " + openssl_reason());
     auto cert = read_first_cert(chain, "the imported certificate");
@@ -80,7 +83,7 @@ void import_pending_pair(const SlotPaths& p, const std::string& chain_and_key_pe
         ERR_clear_error();
         throw Error("the imported certificate does not belong to the imported private key");
     }
-    BioPtr key_pem = ossl::memory_writer();
+    BioPtr key_pem = common::memory_writer();
     if (PEM_write_bio_PrivateKey(key_pem.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1)
         throw Error("cannot encode the imported key: " + openssl_reason());
     remove_file(p.cert_pending);

@@ -2,25 +2,25 @@
 //   pending: <key>.pending, <cert>.pending   (a new key, then the certificate issued for it)
 //   backup:  <key>.previous, <cert>.previous (the pair the last promotion replaced)
 // The slot steps (store, promote, roll back, discard, recover) are the ones every renewing provider
-// shares (plugins/common/renewal_slots.hpp); what is file-specific is where the pending key comes
+// shares (<iotgw/plugins/common/renewal_slots.hpp>); what is file-specific is where the pending key comes
 // from: made here, or imported with the certificate AWS created.
 #pragma once
 
-#include "../common/renewal_slots.hpp"
+#include <iotgw/plugins/common/renewal_slots.hpp>
 
 #include <string>
 
 namespace iotgw::plugins::file {
 
-using slots::cert_matches_key;
-using slots::discard_pending;
-using slots::has_backup_pair;
-using slots::has_pending_pair;
-using slots::promote_pending;
-using slots::recover_slots;
-using slots::rollback_to_backup;
-using slots::SlotPaths;
-using slots::store_pending_certificate;
+using common::cert_matches_key;
+using common::discard_pending;
+using common::has_backup_pair;
+using common::has_pending_pair;
+using common::promote_pending;
+using common::recover_slots;
+using common::rollback_to_backup;
+using common::SlotPaths;
+using common::store_pending_certificate;
 
 // A new P-256 key in the pending slot (an older pending key and certificate go) and a CSR for it
 // with subject CN=`common_name` (none when empty), signed with SHA-256. Returns the CSR PEM.

@@ -2,11 +2,11 @@
 
 #include <utility>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
-using mqtt_conn::from_context;
-using mqtt_conn::Listener;
-using mqtt_conn::to_context;
+using common::from_context;
+using common::Listener;
+using common::to_context;
 
 ClaimSession::ClaimSession(sdk::Host host, ClaimSettings settings)
     : host_(host),
@@ -15,7 +15,7 @@ ClaimSession::ClaimSession(sdk::Host host, ClaimSettings settings)
           if (fail_)
               finish_error("no answer within " + std::to_string(settings_.timeout.count() / 1000) + " s");
       })),
-      bridge_(std::make_shared<mqtt_conn::PahoBridge>(host)) {
+      bridge_(std::make_shared<common::PahoBridge>(host)) {
     paho::ClientSettings cs;
     cs.server_uri = settings_.server_uri;
     cs.client_id = settings_.client_id;
@@ -202,4 +202,4 @@ void ClaimSession::close() noexcept {
     connected_ = false;
 }
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

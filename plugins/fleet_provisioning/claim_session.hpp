@@ -9,9 +9,8 @@
 // operation that already ended is ignored (generation numbers).
 #pragma once
 
-#include "paho_bridge.hpp"
-#include "paho_compat.hpp"
-
+#include <iotgw/plugins/common/paho_bridge.hpp>
+#include <iotgw/plugins/common/paho_compat.hpp>
 #include <iotgw/sdk.hpp>
 
 #include <chrono>
@@ -22,9 +21,9 @@
 #include <string>
 #include <vector>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
-namespace paho = mqtt_conn::paho;
+namespace paho = common::paho;
 
 struct ClaimSettings {
     std::string server_uri;  // ssl://host:port
@@ -77,9 +76,9 @@ private:
     std::size_t next_filter_ = 0;
     sdk::Timer deadline_;
 
-    std::shared_ptr<mqtt_conn::PahoBridge> bridge_;
-    std::unique_ptr<mqtt_conn::Listener> connect_listener_, subscribe_listener_, publish_listener_;
+    std::shared_ptr<common::PahoBridge> bridge_;
+    std::unique_ptr<common::Listener> connect_listener_, subscribe_listener_, publish_listener_;
     std::unique_ptr<::mqtt::async_client> client_;
 };
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

@@ -17,7 +17,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 enum class ClockTrust { synchronised, unconfirmed, before_earliest };
 
@@ -76,4 +76,4 @@ inline int64_t parse_utc_date(const std::string& text) {
     return static_cast<int64_t>(::timegm(&tm));
 }
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

@@ -1,11 +1,11 @@
 // `fleet_provisioning`: gives the gateway its production certificate and keeps it fresh, through
-// AWS IoT fleet provisioning with a claim certificate (aws-iot-core.md sections 2 and 5).
+// AWS IoT fleet provisioning with a claim certificate (docs/aws-iot-core.md sections 5 and 6).
 //
 // - First boot (the production credentials are missing or unusable): the production provider
 //   makes a key and a CSR; over a claim connection (own client id `claim-<thing>`, so the
 //   production connection is never taken over) CreateCertificateFromCsr and RegisterThing give
-//   the certificate, which is stored as pending and promoted; the production connection then
-//   connects with it (it reconnects on the provider's "changed" event).
+//   the certificate (claim_exchange.hpp), which is stored as pending and promoted; the production connection
+//   then connects with it (it reconnects on the provider's "changed" event).
 // - Rotation ahead of expiry (a share of the lifetime, or a minimum time before expiry, plus
 //   jitter): the same exchange while the production connection keeps serving. The new
 //   certificate is proven by the production connection itself: it is promoted, the connection
@@ -18,21 +18,25 @@
 // - Recovery: when the production connection keeps failing with a certificate this gateway
 //   checked itself (valid dates, matching key), the broker probably refuses it (revoked,
 //   inactive); the same exchange gets a new one. An expired or missing certificate provisions.
-// - Expiry is judged only on a trustworthy clock (clock_check.hpp): never on one earlier than the
+// - Expiry is judged only on a trustworthy clock (clock_gate.hpp): never on one earlier than the
 //   build, and only after a bounded wait for NTP synchronisation.
 // - Restarts: a rotation record (rotation_record.hpp) and the provider's pending slot let a
-//   gateway killed at any step finish or undo the attempt at the next start.
+//   gateway killed at any step finish or undo the attempt at the next start
+//   (interrupted_attempt.hpp).
 // - Failures keep the current certificate and retry with exponential backoff and full jitter.
-#include "../common/cert_fields.hpp"
-#include "../common/fault_point.hpp"
-#include "backoff.hpp"
-#include "certificate_info.hpp"
-#include "claim_session.hpp"
-#include "clock_check.hpp"
+#include "claim_exchange.hpp"
+#include "clock_gate.hpp"
+#include "interrupted_attempt.hpp"
 #include "provisioning_messages.hpp"
 #include "rotation_record.hpp"
 #include "rotation_schedule.hpp"
 #include "schema.hpp"
+
+#include <iotgw/plugins/common/backoff.hpp>
+#include <iotgw/plugins/common/cert_fields.hpp>
+#include <iotgw/plugins/common/certificate_info.hpp>
+#include <iotgw/plugins/common/fault_point.hpp>
+#include <iotgw/plugins/common/seconds_text.hpp>
 
 #include <rapidjson/document.h>
 
@@ -44,10 +48,12 @@
 #include <string>
 #include <vector>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 namespace {
 
-using mqtt_conn::read_certificate_info;
+using common::fault_point;
+using common::read_certificate_info;
+using common::seconds_text;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -55,20 +61,10 @@ constexpr int64_t kDay = 24 * 3600;
 // Long sleeps are re-evaluated at least this often (suspend, clock steps).
 constexpr seconds kReevaluate{6 * 3600};
 constexpr int kReportTries = 3;
-// While the clock is earlier than the earliest plausible time: how often to look again, and to
-// say so in the log.
-constexpr seconds kClockRecheck{10};
-constexpr seconds kClockWarnEvery{600};
 
 int64_t now_unix() { return static_cast<int64_t>(std::time(nullptr)); }
 
-using certs::iso8601_utc;
-
-std::string seconds_text(milliseconds d) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
-    return buf;
-}
+using common::iso8601_utc;
 
 std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
@@ -107,11 +103,9 @@ public:
           subject_(cfg.string("subject")),
           request_timeout_(cfg.duration("request_timeout")),
           prove_timeout_(cfg.duration("prove_timeout")),
-          clock_wait_(cfg.duration("clock_wait")),
-          clock_sync_file_(cfg.string("clock_sync_file")),
           recover_after_(cfg.integer("recover_after")),
           create_keys_(cfg.string("method") == "create_keys"),
-          backoff_(cfg.duration("retry_min"), cfg.duration("retry_max")),
+          backoff_({.min = cfg.duration("retry_min"), .max = cfg.duration("retry_max")}),
           attempts_(host.counter("attempts", "provisioning and rotation attempts started")),
           succeeded_(
               host.counter("succeeded", "provisionings and rotations that ended with a proven certificate")),
@@ -135,18 +129,8 @@ public:
                 "'client_id' is the thing name: the claim connection would take over the "
                 "production connection; use e.g. \"claim-${thing}\"");
         if (alpn_.empty() && port_ == 443) alpn_ = "x-amzn-mqtt-ca";
-        const std::string earliest = cfg.string("earliest_time");
-        if (earliest.empty()) {
-            earliest_ = build_time_unix();
-            earliest_from_ = "the date this gateway was built";
-        } else {
-            try {
-                earliest_ = parse_utc_date(earliest);
-            } catch (const std::exception& e) {
-                throw sdk::ConfigError(std::string("'earliest_time': ") + e.what());
-            }
-            earliest_from_ = "earliest_time";
-        }
+        clock_.emplace(host, earliest_time_setting(cfg.string("earliest_time")), cfg.duration("clock_wait"),
+                       cfg.string("clock_sync_file"));
         if (template_.empty() || template_.size() > 36 ||
             template_.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-") !=
                 std::string::npos)
@@ -214,7 +198,10 @@ private:
     void evaluate() {
         if (stopped_) return;
         phase_ = Phase::idle;
-        if (!clock_trusted()) return;
+        if (const auto again = clock_->check()) {
+            timer_.arm_in(*again);
+            return;
+        }
         if (!resumed_) {
             resumed_ = true;
             if (resume_after_restart()) return;
@@ -262,132 +249,36 @@ private:
         if (phase_ == Phase::idle) evaluate();
     }
 
-    // ---- the clock ----
-
-    // Whether expiry may be judged now; if not, the timer is armed to look again.
-    bool clock_trusted() {
-        const ClockReading r = read_clock(earliest_, clock_sync_file_);
-        const auto now = SteadyClock::now();
-        switch (judge_clock(r)) {
-            case ClockTrust::synchronised:
-                if (clock_wait_since_)
-                    host().notice("the clock is synchronised now (", describe_clock(r, clock_sync_file_),
-                                  "): judging certificate expiry");
-                clock_wait_since_.reset();
-                clock_accepted_ = true;
-                return true;
-            case ClockTrust::before_earliest:
-                clock_accepted_ = false;
-                if (!clock_warned_at_ || now - *clock_warned_at_ >= kClockWarnEvery) {
-                    clock_warned_at_ = now;
-                    host().warning("the system clock says ", iso8601_utc(r.now), ", before ", iso8601_utc(r.earliest),
-                                   " (", earliest_from_,
-                                   "): it is wrong, so certificate expiry is not judged and nothing is "
-                                   "provisioned or rotated until it is set (check NTP); looking again every ",
-                                   kClockRecheck.count(), " s");
-                }
-                timer_.arm_in(kClockRecheck);
-                return false;
-            case ClockTrust::unconfirmed:
-                break;
-        }
-        if (clock_accepted_) return true;
-        if (!clock_wait_since_) {
-            clock_wait_since_ = now;
-            host().notice("waiting up to ",
-                          seconds_text(std::chrono::duration_cast<milliseconds>(clock_wait_)),
-                          " for a synchronised clock before judging certificate expiry (",
-                          describe_clock(r, clock_sync_file_), ")");
-        }
-        const auto waited = now - *clock_wait_since_;
-        if (waited >= clock_wait_) {
-            host().warning("the clock is still not confirmed synchronised after ",
-                           seconds_text(std::chrono::duration_cast<milliseconds>(clock_wait_)), " (",
-                           describe_clock(r, clock_sync_file_),
-                           "); judging certificate expiry on it anyway: it says ", iso8601_utc(r.now));
-            clock_accepted_ = true;
-            clock_wait_since_.reset();
-            return true;
-        }
-        timer_.arm_in(std::min<std::chrono::nanoseconds>(seconds(2), clock_wait_ - waited));
-        return false;
-    }
-
     // ---- after a restart ----
 
-    // Finishes or undoes what a restart interrupted; true when that started an attempt.
+    // Finishes what a restart interrupted (interrupted_attempt.hpp); true when that started an attempt.
     bool resume_after_restart() {
-        sdk::Credentials creds;
-        std::optional<mqtt_conn::CertificateInfo> current;
-        try {
-            creds = host().credentials(credentials_);
-            current = read_certificate_info(creds.cert_chain_path);
-        } catch (const std::exception&) {}
-        // A rotation record: the promotion may have happened but not the report.
-        if (current) {
-            current_cert_path_ = creds.cert_chain_path;
-            std::string problem;
-            const auto record = load_rotation_record(rotation_record_path(current_cert_path_), problem);
-            if (!problem.empty()) {
-                host().warning(problem, "; removing it");
-                forget_record();
-            }
-            if (record && record->new_id == current->id) {
-                host().notice("resuming a rotation a restart interrupted: certificate ",
-                              short_id(record->new_id), " replaced ", short_id(record->old_id),
-                              "; proving it and reporting the switch");
-                purpose_ = Purpose::rotate;
-                old_cert_id_ = record->old_id;
-                new_cert_id_ = record->new_id;
-                attempts_.add();
-                await_proof();
-                return true;
-            }
-            if (record) {
-                host().info("removing the record of a rotation that never switched (certificate ",
-                            short_id(current->id), " is still in use)");
-                forget_record();
-            }
-        }
-        // A complete pending pair: a certificate was issued and stored but not promoted. It is
-        // registered and usable, so finish with it rather than leave it orphaned in the registry.
-        sdk::Credentials pending;
-        bool have_pending = false;
-        try {
-            pending = host().pending_credentials(credentials_);
-            have_pending = true;
-        } catch (const std::exception&) {}
-        const auto pending_info =
-            have_pending ? read_certificate_info(pending.cert_chain_path) : std::nullopt;
-        if (pending_info) {
-            purpose_ = current ? Purpose::rotate : Purpose::provision;
-            old_cert_id_ = current ? current->id : std::string();
-            new_cert_id_ = pending_info->id;
-            host().notice("finishing the ", purpose_name(purpose_), " a restart interrupted: certificate ",
-                          short_id(new_cert_id_), " was issued and stored; promoting it");
+        const RestartFindings found = find_interrupted_attempt(host(), credentials_);
+        if (!found.current_cert_path.empty()) current_cert_path_ = found.current_cert_path;
+        if (!found.attempt) return false;
+        const InterruptedAttempt& a = *found.attempt;
+        if (a.step == InterruptedAttempt::Step::prove_rotation) {
+            host().notice("resuming a rotation a restart interrupted: certificate ", short_id(a.new_id),
+                          " replaced ", short_id(a.old_id), "; proving it and reporting the switch");
+            purpose_ = Purpose::rotate;
+            old_cert_id_ = a.old_id;
+            new_cert_id_ = a.new_id;
             attempts_.add();
-            phase_ = Phase::requesting;
-            promote_and_prove();
+            await_proof();
             return true;
         }
-        // A pending key without its certificate: that attempt cannot be finished.
-        try {
-            host().renew_credentials(credentials_, sdk::RenewalOp::discard, "",
-                                     [](const sdk::RenewalResult&) {});
-        } catch (const std::exception& e) {
-            host().debug("discarding a pending key left by an earlier run: ", e.what());
-        }
-        return false;
+        purpose_ = a.old_id.empty() ? Purpose::provision : Purpose::rotate;
+        old_cert_id_ = a.old_id;
+        new_cert_id_ = a.new_id;
+        host().notice("finishing the ", purpose_name(purpose_), " a restart interrupted: certificate ",
+                      short_id(new_cert_id_), " was issued and stored; promoting it");
+        attempts_.add();
+        phase_ = Phase::requesting;
+        promote_and_prove();
+        return true;
     }
 
-    void forget_record() {
-        if (current_cert_path_.empty()) return;
-        try {
-            remove_rotation_record(rotation_record_path(current_cert_path_));
-        } catch (const std::exception& e) {
-            host().warning("cannot remove the rotation record: ", e.what());
-        }
-    }
+    void forget_record() { forget_rotation_record(host(), current_cert_path_); }
 
     // ---- one attempt ----
 
@@ -434,6 +325,8 @@ private:
         }
     }
 
+    // The claim exchange (claim_exchange.hpp) gives a certificate registered for this thing; it
+    // becomes the pending pair (imported with create_keys, else stored next to the pending key).
     void open_claim_session(const std::string& csr) {
         sdk::Credentials claim;
         try {
@@ -442,95 +335,28 @@ private:
             fail(std::string("the claim credentials cannot be used: ") + e.what(), false);
             return;
         }
-        ClaimSettings s;
-        s.server_uri = "ssl://" + endpoint_ + ":" + std::to_string(port_);
+        ClaimExchangeSettings s;
+        s.endpoint = endpoint_;
+        s.port = port_;
+        s.alpn = alpn_;
         s.client_id = client_id_;
-        s.tls.trust_store = claim.ca_path.empty() ? "/etc/ssl/certs/ca-certificates.crt" : claim.ca_path;
-        s.tls.cert_chain = claim.cert_chain_path;
-        s.tls.private_key = claim.private_key_path;
-        s.tls.alpn = alpn_;
+        s.template_name = template_;
+        s.parameters = parameters_;
+        s.create_keys = create_keys_;
         s.timeout = request_timeout_;
-        claim_cert_ = claim.cert_chain_path;
         retire_session();
-        session_ = std::make_unique<ClaimSession>(host(), s);
-        session_->connect([this, csr](const std::string& error) {
-            if (!error.empty()) {
-                fail("cannot connect with the claim certificate " + claim_cert_ + " as '" + client_id_ +
-                         "': " + error +
-                         " (under TLS 1.3 a revoked, inactive or unknown claim certificate looks like this; "
-                         "check its status in the registry)",
-                     false);
+        session_ = std::make_unique<ClaimExchange>(host(), std::move(s), claim);
+        session_->run(csr, [this](const std::string& error, const CreatedCertificate& issued) {
+            if (!error.empty()) return fail(error, false);
+            new_cert_id_ = issued.id;
+            fault_point("fleet.registered");
+            if (create_keys_) {
+                import_pair(issued.pem + "\n" + issued.private_key);
                 return;
             }
-            session_->subscribe({csr_topic() + "/accepted", csr_topic() + "/rejected",
-                                 provision_topic() + "/accepted", provision_topic() + "/rejected"},
-                                [this, csr](const std::string& err) {
-                                    if (!err.empty()) {
-                                        fail(err, false);
-                                        return;
-                                    }
-                                    request_certificate(csr);
-                                });
+            renew(sdk::RenewalOp::store_cert, issued.pem,
+                  [this](const std::string&) { promote_and_prove(); });
         });
-    }
-
-    // CreateKeysAndCertificate with `create_keys`, else CreateCertificateFromCsr.
-    std::string csr_topic() const {
-        return create_keys_ ? "$aws/certificates/create/json" : "$aws/certificates/create-from-csr/json";
-    }
-    std::string provision_topic() const {
-        return "$aws/provisioning-templates/" + template_ + "/provision/json";
-    }
-
-    void request_certificate(const std::string& csr) {
-        const std::string api = create_keys_ ? "CreateKeysAndCertificate" : "CreateCertificateFromCsr";
-        session_->request(csr_topic(), create_keys_ ? std::string("{}") : create_from_csr_request(csr),
-                          [this, api](const std::string& err, const ClaimSession::Reply& reply) {
-                              if (!err.empty()) return fail(api + ": " + err, false);
-                              if (!reply.accepted)
-                                  return fail(api + " was rejected: " + describe_rejection(reply.payload),
-                                              false);
-                              CreatedCertificate created;
-                              try {
-                                  created = create_keys_ ? parse_created_keys(reply.payload)
-                                                         : parse_created_certificate(reply.payload);
-                              } catch (const std::exception& e) {
-                                  return fail(e.what(), false);
-                              }
-                              fault_point("fleet.certificate_created");
-                              register_thing(created);
-                          });
-    }
-
-    void register_thing(const CreatedCertificate& created) {
-        session_->request(provision_topic(), register_thing_request(created.ownership_token, parameters_),
-                          [this, created](const std::string& err, const ClaimSession::Reply& reply) {
-                              if (!err.empty()) return fail("RegisterThing: " + err, false);
-                              if (!reply.accepted)
-                                  return fail("RegisterThing with template '" + template_ +
-                                                  "' was rejected: " + describe_rejection(reply.payload),
-                                              false);
-                              std::string thing;
-                              try {
-                                  thing = parse_registered_thing(reply.payload);
-                              } catch (const std::exception& e) {
-                                  return fail(e.what(), false);
-                              }
-                              if (thing != host().thing())
-                                  return fail("the template registered the certificate for thing '" + thing +
-                                                  "', but this gateway is '" + host().thing() +
-                                                  "' (check `parameters`)",
-                                              false);
-                              session_->close();
-                              new_cert_id_ = created.id;
-                              fault_point("fleet.registered");
-                              if (create_keys_) {
-                                  import_pair(created.pem + "\n" + created.private_key);
-                                  return;
-                              }
-                              renew(sdk::RenewalOp::store_cert, created.pem,
-                                    [this](const std::string&) { promote_and_prove(); });
-                          });
     }
 
     // The key pair AWS made (create_keys) becomes the pending pair.
@@ -594,7 +420,7 @@ private:
         auto f = d.FindMember("failures");
         const int64_t failures =
             !link_connected_ && f != d.MemberEnd() && f->value.IsInt64() ? f->value.GetInt64() : 0;
-        if (recover_after_ > 0 && failures >= recover_after_ && phase_ == Phase::idle && clock_accepted_ &&
+        if (recover_after_ > 0 && failures >= recover_after_ && phase_ == Phase::idle && clock_->accepted() &&
             SteadyClock::now() >= recover_not_before_ && !stopped_)
             recover(failures);
     }
@@ -738,14 +564,10 @@ private:
     const std::vector<std::pair<std::string, std::string>> parameters_;
     const std::string subject_;
     const milliseconds request_timeout_, prove_timeout_;
-    const milliseconds clock_wait_;
-    const std::string clock_sync_file_;
     const int64_t recover_after_;
     const bool create_keys_;
-    int64_t earliest_ = 0;
-    std::string earliest_from_;
     RotationPolicy policy_;
-    mqtt_conn::Backoff backoff_;
+    common::Backoff backoff_;
     std::mt19937_64 rng_{std::random_device{}()};
 
     sdk::Counter attempts_, succeeded_, failed_, rollbacks_;
@@ -757,10 +579,9 @@ private:
     Purpose purpose_ = Purpose::provision;
     bool stopped_ = false;
     unsigned failures_ = 0;
-    std::string current_cert_id_, current_cert_path_, old_cert_id_, new_cert_id_, claim_cert_;
+    std::string current_cert_id_, current_cert_path_, old_cert_id_, new_cert_id_;
     bool resumed_ = false;
-    bool clock_accepted_ = false;
-    std::optional<SteadyClock::time_point> clock_wait_since_, clock_warned_at_;
+    std::optional<ClockGate> clock_;  // set in the constructor, after the checks that come first
     SteadyClock::time_point recover_not_before_{};
     std::string jitter_for_, logged_for_;
     double jitter_unit_ = 0.0;
@@ -770,18 +591,18 @@ private:
     int report_tries_ = 0;
     std::string report_token_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
-    std::unique_ptr<ClaimSession> session_;
-    std::vector<std::unique_ptr<ClaimSession>> retired_;
+    std::unique_ptr<ClaimExchange> session_;
+    std::vector<std::unique_ptr<ClaimExchange>> retired_;
 };
 
 }  // namespace
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning
 
-IOTGW_DECLARE_PLUGIN(iotgw::plugins::fleet::FleetProvisioning,
+IOTGW_DECLARE_PLUGIN(iotgw::plugins::fleet_provisioning::FleetProvisioning,
                      {.abi_major = 1,
                       .abi_minor = 1,
                       .name = "fleet_provisioning",
                       .version = "1.0.0",
                       .description = "First-boot provisioning through a claim certificate and automatic "
                                      "certificate rotation ahead of expiry (AWS IoT fleet provisioning).",
-                      .fields = iotgw::plugins::fleet::kFields})
+                      .fields = iotgw::plugins::fleet_provisioning::kFields})

@@ -6,7 +6,7 @@
 
 #include <stdexcept>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
@@ -115,4 +115,4 @@ std::string describe_rotation_rejection(const std::string& json) {
     return optional_member(d, "code") + ": " + optional_member(d, "message");
 }
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

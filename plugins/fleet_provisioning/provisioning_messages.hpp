@@ -1,4 +1,4 @@
-// JSON of the fleet provisioning API (aws-iot-core.md section 2) and of the rotation report
+// JSON of the fleet provisioning API (docs/aws-iot-core.md section 5) and of the rotation report
 // (cloud/provisioning/README.md): requests built here, replies parsed here, every malformed
 // reply turned into a sentence that says what was wrong.
 #pragma once
@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 std::string create_from_csr_request(const std::string& csr_pem);
 std::string register_thing_request(const std::string& ownership_token,
@@ -30,4 +30,4 @@ std::string describe_rejection(const std::string& json);
 std::string reply_client_token(const std::string& json);
 std::string describe_rotation_rejection(const std::string& json);
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

@@ -1,6 +1,6 @@
 #include "rotation_record.hpp"
 
-#include "../common/durable_file.hpp"
+#include <iotgw/plugins/common/durable_file.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 void save_rotation_record(const std::string& path, const RotationRecord& r) {
     rapidjson::StringBuffer out;
@@ -20,7 +20,7 @@ void save_rotation_record(const std::string& path, const RotationRecord& r) {
     w.Key("newCertificateId");
     w.String(r.new_id.c_str(), static_cast<rapidjson::SizeType>(r.new_id.size()));
     w.EndObject();
-    durable::write_file_atomic(path, std::string(out.GetString(), out.GetSize()) + "\n", 0600);
+    common::write_file_atomic(path, std::string(out.GetString(), out.GetSize()) + "\n", 0600);
 }
 
 std::optional<RotationRecord> load_rotation_record(const std::string& path, std::string& problem) {
@@ -47,6 +47,6 @@ std::optional<RotationRecord> load_rotation_record(const std::string& path, std:
     return r;
 }
 
-void remove_rotation_record(const std::string& path) { durable::remove_file_durably(path); }
+void remove_rotation_record(const std::string& path) { common::remove_file_durably(path); }
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

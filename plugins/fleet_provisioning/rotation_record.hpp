@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 struct RotationRecord {
     std::string old_id, new_id;
@@ -24,4 +24,4 @@ void save_rotation_record(const std::string& path, const RotationRecord& r);
 std::optional<RotationRecord> load_rotation_record(const std::string& path, std::string& problem);
 void remove_rotation_record(const std::string& path);
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 struct RotationPolicy {
     double share = 0.8;    // of the lifetime, 0 < share <= 1
@@ -30,4 +30,4 @@ inline int64_t rotation_due(int64_t not_before, int64_t not_after, const Rotatio
     return base + std::min(jitter, room);
 }
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

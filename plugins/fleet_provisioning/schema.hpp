@@ -3,7 +3,7 @@
 
 #include <iotgw/sdk.hpp>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 
 using iotgw::sdk::Field;
 
@@ -89,4 +89,4 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"\""),
 };
 
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

@@ -2,11 +2,11 @@
 
 #include "schema.hpp"
 
+#include <iotgw/sdk/duration.hpp>
+
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
 
-#include <array>
-#include <limits>
 #include <string>
 
 namespace iotgw::plugins::heartbeat {
@@ -17,38 +17,6 @@ constexpr std::size_t kMaxControlBytes = 1024;
 std::string form() { return R"(expected a JSON object such as {"period":"30s"} and/or {"retain":false})"; }
 
 }  // namespace
-
-std::optional<int64_t> parse_duration_ms(std::string_view text) {
-    struct Unit {
-        std::string_view name;
-        int64_t ms;
-    };
-    // Longest name first where one is a prefix of another ("ms" before "m").
-    static constexpr std::array<Unit, 4> kUnits{{{"h", 3'600'000}, {"ms", 1}, {"m", 60'000}, {"s", 1'000}}};
-    static constexpr std::array<int, 4> kRank{0, 3, 1, 2};  // h > m > s > ms
-    if (text.empty()) return std::nullopt;
-    int64_t total = 0;
-    int last_rank = -1;
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        int64_t n = 0;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-            if (n > (std::numeric_limits<int64_t>::max() - 9) / 10) return std::nullopt;
-            n = n * 10 + (text[i++] - '0');
-        }
-        std::size_t u = 0;
-        for (; u < kUnits.size(); ++u)
-            if (text.substr(i, kUnits[u].name.size()) == kUnits[u].name) break;
-        if (u == kUnits.size() || kRank[u] <= last_rank)
-            return std::nullopt;  // no unit, unknown, out of order
-        last_rank = kRank[u];
-        i += kUnits[u].name.size();
-        if (n > (std::numeric_limits<int64_t>::max() - total) / kUnits[u].ms) return std::nullopt;
-        total += n * kUnits[u].ms;
-    }
-    return total;
-}
 
 Control parse_control(std::string_view payload) {
     if (payload.size() > kMaxControlBytes)
@@ -71,7 +39,7 @@ Control parse_control(std::string_view payload) {
                 throw sdk::Error(
                     R"(heartbeat control refused: "period" must be a duration string such as "30s")");
             const std::string_view text(member.value.GetString(), member.value.GetStringLength());
-            const auto ms = parse_duration_ms(text);
+            const auto ms = sdk::parse_duration_ms(text);
             if (!ms)
                 throw sdk::Error("heartbeat control refused: \"period\" is \"" + std::string(text) +
                                  "\", expected a duration such as \"30s\", \"1m30s\" or \"500ms\"");

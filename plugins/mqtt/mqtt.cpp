@@ -8,17 +8,19 @@
 //
 // Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
 // is touched on the loop thread only.
-#include "backoff.hpp"
-#include "certificate_info.hpp"
+#include "link_event.hpp"
+#include "mqtt_settings.hpp"
 #include "offline_queue.hpp"
-#include "paho_bridge.hpp"
-#include "paho_compat.hpp"
 #include "schema.hpp"
 #include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
+#include <iotgw/plugins/common/backoff.hpp>
+#include <iotgw/plugins/common/certificate_info.hpp>
+#include <iotgw/plugins/common/paho_bridge.hpp>
+#include <iotgw/plugins/common/paho_compat.hpp>
+#include <iotgw/plugins/common/seconds_text.hpp>
+#include <iotgw/plugins/common/trust_store.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -27,31 +29,40 @@
 #include <string_view>
 #include <vector>
 
-namespace iotgw::plugins::mqtt_conn {
+namespace iotgw::plugins::mqtt {
 namespace {
 
+using common::Backoff;
+using common::from_context;
+using common::Listener;
+using common::PahoBridge;
+using common::read_certificate_info;
+using common::seconds_text;
+using common::to_context;
 using std::chrono::milliseconds;
+namespace paho = common::paho;
 
 // A connection lost this soon after CONNACK, twice in a row, is taken for a client-id takeover
 // when the broker gives no reason (MQTT 3.1.1, or mosquitto, which closes without 0x8E).
 constexpr int64_t kQuickLossNs = 5'000'000'000;
 // A connection that lived this long resets the backoff.
 constexpr int64_t kStableNs = 10'000'000'000;
-constexpr const char* kSystemTrustStore = "/etc/ssl/certs/ca-certificates.crt";
 constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
 
-// A JSON string literal (quotes included) for the link event's free-text reason.
-std::string json_string(std::string_view s) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-    return std::string(buf.GetString(), buf.GetSize());
-}
-
-std::string seconds_text(milliseconds d) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(d.count()) / 1000.0);
-    return buf;
+// What paho needs to connect, from the checked settings.
+paho::ConnectSettings connect_settings(const MqttSettings& s) {
+    paho::ConnectSettings c;
+    c.mqtt5 = s.mqtt5;
+    c.clean_start = s.clean_start;
+    c.session_expiry = std::chrono::duration_cast<std::chrono::seconds>(s.session_expiry);
+    c.keepalive = std::chrono::duration_cast<std::chrono::seconds>(s.keepalive);
+    c.connect_timeout = s.connect_timeout;
+    c.will = s.will.enabled;
+    c.will_topic = s.will.topic;
+    c.will_payload = s.will.payload;
+    c.will_qos = s.will.qos;
+    c.will_retain = s.will.retain;
+    return c;
 }
 
 struct Endpoint {
@@ -61,69 +72,7 @@ struct Endpoint {
 
 class Mqtt final : public sdk::Connection {
 public:
-    Mqtt(sdk::Host host, const sdk::Config& cfg)
-        : Connection(host),
-          endpoint_(cfg.string("endpoint")),
-          port_(static_cast<int>(cfg.integer("port"))),
-          alpn_(cfg.string("alpn")),
-          credentials_(cfg.string("credentials")),
-          client_id_(cfg.string("client_id")),
-          mqtt5_(cfg.string("mqtt_version") == "5"),
-          subscribe_qos_(static_cast<int>(cfg.integer("subscribe_qos"))),
-          takeover_backoff_(cfg.duration("takeover_backoff")),
-          publish_on_stop_(cfg.boolean("publish_on_stop")),
-          scope_(cfg.strings("topic_scope")),
-          backoff_(cfg.duration("reconnect_min"), cfg.duration("reconnect_max")),
-          queue_(static_cast<std::size_t>(cfg.integer("offline_queue_messages")),
-                 static_cast<std::size_t>(cfg.integer("offline_queue_bytes")),
-                 cfg.string("offline_drop") == "newest" ? OfflineQueue::Drop::newest
-                                                        : OfflineQueue::Drop::oldest),
-          drop_newest_(cfg.string("offline_drop") == "newest"),
-          connects_(host.counter("connects", "successful connects (CONNACK accepted)")),
-          disconnects_(host.counter("disconnects", "connections lost or closed by the broker")),
-          reconnect_attempts_(host.counter("reconnect_attempts", "connect attempts after the first one")),
-          published_(host.counter("published",
-                                  "messages the broker acknowledged (QoS 1) or that were sent (QoS 0)")),
-          publish_failed_(host.counter("publish_failed", "publishes paho or the broker reported as failed")),
-          received_(host.counter("received", "messages received from the broker")),
-          queue_dropped_(
-              host.counter("queue_dropped", "messages dropped because the offline queue was full")),
-          takeovers_(host.counter("takeovers", "times another connection took over the client id")),
-          queue_depth_(host.gauge("queue_depth", "messages waiting in the offline queue")),
-          connected_gauge_(host.gauge("connected", "1 while connected to the broker")),
-          reconnect_timer_(host.timer([this] { connect_now(); })) {
-        connect_.mqtt5 = mqtt5_;
-        connect_.clean_start = cfg.boolean("clean_start");
-        connect_.session_expiry =
-            std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("session_expiry"));
-        connect_.keepalive = std::chrono::duration_cast<std::chrono::seconds>(cfg.duration("keepalive"));
-        connect_.connect_timeout = cfg.duration("connect_timeout");
-        connect_.will = cfg.boolean("will");
-        connect_.will_topic = cfg.string("will_topic");
-        connect_.will_payload = cfg.string("will_payload");
-        connect_.will_qos = static_cast<int>(cfg.integer("will_qos"));
-        connect_.will_retain = cfg.boolean("will_retain");
-
-        if (endpoint_.empty()) throw sdk::ConfigError("'endpoint' must name the broker host");
-        if (endpoint_.find_first_of(":/ ") != std::string::npos)
-            throw sdk::ConfigError("'endpoint' must be a bare host name ('" + endpoint_ +
-                                   "'): put the port in 'port', no scheme, no path");
-        if (alpn_.empty() && port_ == 443) alpn_ = "x-amzn-mqtt-ca";
-        if (auto why = check_client_id(client_id_)) throw sdk::ConfigError(*why + " ('" + client_id_ + "')");
-        if (cfg.duration("reconnect_max") < cfg.duration("reconnect_min"))
-            throw sdk::ConfigError("'reconnect_max' must not be shorter than 'reconnect_min'");
-        for (const auto& s : scope_)
-            if (auto why = sdk::validate_topic_filter(s))
-                throw sdk::ConfigError("topic_scope: '" + s + "' is not a valid topic filter: " + *why);
-        if (connect_.will) {
-            if (auto why = check_publish_topic(connect_.will_topic, scope_))
-                throw sdk::ConfigError("will_topic '" + connect_.will_topic + "' " + *why);
-            if (connect_.will_payload.size() > kMaxPayloadBytes)
-                throw sdk::ConfigError("will_payload is larger than AWS IoT's 128 KiB limit");
-        }
-        const int64_t queue_messages = cfg.integer("offline_queue_messages");
-        max_buffered_ = static_cast<int>(std::min<int64_t>(queue_messages, 1000000) + 1000);
-    }
+    Mqtt(sdk::Host host, const sdk::Config& cfg) : Mqtt(host, parse_settings(cfg)) {}
 
     ~Mqtt() override {
         // stop() may not have run (a refused start): make sure paho can no longer reach us.
@@ -224,6 +173,39 @@ public:
 private:
     enum class State { idle, connecting, connected, switching, waiting, stopped };
 
+    Mqtt(sdk::Host host, const MqttSettings& s)
+        : Connection(host),
+          endpoint_(s.endpoint),
+          port_(s.port),
+          alpn_(s.alpn),
+          credentials_(s.credentials),
+          client_id_(s.client_id),
+          mqtt5_(s.mqtt5),
+          subscribe_qos_(s.subscribe_qos),
+          takeover_backoff_(s.takeover_backoff),
+          publish_on_stop_(s.publish_on_stop),
+          scope_(s.topic_scope),
+          connect_(connect_settings(s)),
+          max_buffered_(static_cast<int>(std::min<int64_t>(s.offline_queue_messages, 1000000) + 1000)),
+          backoff_({.min = s.reconnect_min, .max = s.reconnect_max}),
+          queue_(static_cast<std::size_t>(s.offline_queue_messages),
+                 static_cast<std::size_t>(s.offline_queue_bytes),
+                 s.drop_newest ? OfflineQueue::Drop::newest : OfflineQueue::Drop::oldest),
+          drop_newest_(s.drop_newest),
+          connects_(host.counter("connects", "successful connects (CONNACK accepted)")),
+          disconnects_(host.counter("disconnects", "connections lost or closed by the broker")),
+          reconnect_attempts_(host.counter("reconnect_attempts", "connect attempts after the first one")),
+          published_(host.counter("published",
+                                  "messages the broker acknowledged (QoS 1) or that were sent (QoS 0)")),
+          publish_failed_(host.counter("publish_failed", "publishes paho or the broker reported as failed")),
+          received_(host.counter("received", "messages received from the broker")),
+          queue_dropped_(
+              host.counter("queue_dropped", "messages dropped because the offline queue was full")),
+          takeovers_(host.counter("takeovers", "times another connection took over the client id")),
+          queue_depth_(host.gauge("queue_depth", "messages waiting in the offline queue")),
+          connected_gauge_(host.gauge("connected", "1 while connected to the broker")),
+          reconnect_timer_(host.timer([this] { connect_now(); })) {}
+
     void install_handlers() {
         auto bridge = bridge_;
         Mqtt* self = this;
@@ -294,7 +276,7 @@ private:
             return;
         }
         paho::TlsSettings tls;
-        tls.trust_store = creds.ca_path.empty() ? kSystemTrustStore : creds.ca_path;
+        tls.trust_store = common::trust_store_or_system(creds.ca_path);
         tls.cert_chain = creds.cert_chain_path;
         tls.private_key = creds.private_key_path;
         tls.alpn = alpn_;
@@ -325,7 +307,7 @@ private:
         connects_.add();
         connected_gauge_.set(1);
         const uint64_t reconnects = successful_connects_++;
-        if (plugins::mqtt::set_nodelay_on_sockets_to(static_cast<uint16_t>(port_)) == 0)
+        if (set_nodelay_on_sockets_to(static_cast<uint16_t>(port_)) == 0)
             host().debug("could not set TCP_NODELAY on the connection (replies may wait ~40 ms on Nagle)");
         host().notice("connected to ", endpoint_, ":", port_, " as '", client_id_, "' (MQTT ",
                       mqtt5_ ? "5" : "3.1.1", ", session ", session_present ? "resumed" : "new", ")");
@@ -338,10 +320,7 @@ private:
                 host().error("cannot subscribe to '", endpoints_[i].address, "': ", e.what());
             }
         }
-        publish_link(
-            "{\"connected\":true,\"session_present\":" + std::string(session_present ? "true" : "false") +
-            ",\"reconnects\":" + std::to_string(reconnects) + ",\"certificate_id\":" + json_string(cert_id_) +
-            "}");
+        publish_link(link_connected(session_present, reconnects, cert_id_));
         report_drops();
         flush();
     }
@@ -380,9 +359,7 @@ private:
         }
         // Every failed attempt, with the count and the certificate tried: fleet_provisioning
         // recovers through the claim path when a certificate it checked itself keeps failing.
-        publish_link("{\"connected\":false,\"reason\":" + json_string(why) +
-                     ",\"failures\":" + std::to_string(failures_) + ",\"certificate_id\":" + json_string(cert_id_) +
-                     "}");
+        publish_link(link_attempt_failed(why, failures_, cert_id_));
         reconnect_timer_.arm_in(delay);
     }
 
@@ -404,8 +381,7 @@ private:
                       " s of connecting (a policy that refuses a publish or subscribe looks the same)";
             }
         }
-        publish_link("{\"connected\":false,\"reason\":" +
-                     json_string(takeover ? "client id taken over by another connection" : why) + "}");
+        publish_link(link_down(takeover ? "client id taken over by another connection" : why));
         milliseconds delay;
         if (takeover) {
             quick_losses_ = 0;
@@ -457,7 +433,7 @@ private:
         state_ = State::switching;
         connected_gauge_.set(0);
         disconnects_.add();
-        publish_link("{\"connected\":false,\"reason\":\"reconnecting with changed credentials\"}");
+        publish_link(link_down("reconnecting with changed credentials"));
         const uint64_t gen = ++generation_;
         try {
             // No grace period: paho would hold the switch for it, and QoS 1 messages in flight are
@@ -477,10 +453,9 @@ private:
         connect_now();
     }
 
-    void publish_link(const std::string& json) {
-        link_up_ = json.find("\"connected\":true") != std::string::npos ? 1 : 0;
+    void publish_link(const LinkEvent& event) {
         try {
-            host().publish_event("link", json, true);
+            host().publish_event("link", link_event_json(event), true);
         } catch (const std::exception& e) {
             host().debug("link event: ", e.what());
         }
@@ -585,7 +560,7 @@ private:
 
     const std::string endpoint_;
     const int port_;
-    std::string alpn_;
+    const std::string alpn_;
     const std::string credentials_;
     const std::string client_id_;
     const bool mqtt5_;
@@ -593,8 +568,8 @@ private:
     const milliseconds takeover_backoff_;
     const bool publish_on_stop_;
     const std::vector<std::string> scope_;
-    paho::ConnectSettings connect_;
-    int max_buffered_ = 2000;
+    const paho::ConnectSettings connect_;
+    const int max_buffered_;  // paho's own buffer: the offline queue's size and some room
     Backoff backoff_;
     OfflineQueue queue_;
     const bool drop_newest_;
@@ -612,7 +587,6 @@ private:
     unsigned failures_ = 0;
     unsigned quick_losses_ = 0;
     int64_t connected_at_ns_ = 0;
-    int link_up_ = -1;  // -1: no link event yet
     std::string last_failure_;
     std::string cert_in_use_;
     std::string cert_id_;  // AWS certificate id of cert_in_use_
@@ -630,14 +604,14 @@ private:
 };
 
 }  // namespace
-}  // namespace iotgw::plugins::mqtt_conn
+}  // namespace iotgw::plugins::mqtt
 
 IOTGW_DECLARE_PLUGIN(
-    iotgw::plugins::mqtt_conn::Mqtt,
+    iotgw::plugins::mqtt::Mqtt,
     {.abi_major = 1,
      .abi_minor = 0,
      .name = "mqtt",
      .version = "1.1.0",
      .description = "MQTT 3.1.1/5 over mutual TLS to AWS IoT Core or a local broker, with reconnect "
                     "backoff, offline queue and takeover detection.",
-     .fields = iotgw::plugins::mqtt_conn::kFields})
+     .fields = iotgw::plugins::mqtt::kFields})

@@ -9,7 +9,7 @@
 #include <utility>
 #include <vector>
 
-namespace iotgw::plugins::mqtt_conn {
+namespace iotgw::plugins::mqtt {
 
 struct OutMessage {
     std::string topic;
@@ -68,4 +68,4 @@ private:
     std::size_t bytes_ = 0;
 };
 
-}  // namespace iotgw::plugins::mqtt_conn
+}  // namespace iotgw::plugins::mqtt

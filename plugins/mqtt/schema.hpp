@@ -5,7 +5,7 @@
 
 #include <iotgw/sdk.hpp>
 
-namespace iotgw::plugins::mqtt_conn {
+namespace iotgw::plugins::mqtt {
 
 using iotgw::sdk::Field;
 
@@ -91,4 +91,4 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("true"),
 };
 
-}  // namespace iotgw::plugins::mqtt_conn
+}  // namespace iotgw::plugins::mqtt

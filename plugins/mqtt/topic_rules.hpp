@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace iotgw::plugins::mqtt_conn {
+namespace iotgw::plugins::mqtt {
 
 inline constexpr std::size_t kMaxPayloadBytes = 131072;  // 128 KiB
 inline constexpr std::size_t kMaxTopicBytes = 256;
@@ -113,4 +113,4 @@ inline std::optional<std::string> check_client_id(std::string_view id) {
     return std::nullopt;
 }
 
-}  // namespace iotgw::plugins::mqtt_conn
+}  // namespace iotgw::plugins::mqtt

@@ -4,11 +4,13 @@
 // and TLS signs there through pkcs11-provider, which this plugin loads into the gateway's own
 // OpenSSL configuration with the module, token and PIN file of the config. Only a URI PEM naming
 // the key is on disk. Renewal slots and their crash safety are the `file` plugin's.
-#include "hwkey/hw_credentials.hpp"
-#include "hwkey/openssl_provider.hpp"
 #include "schema.hpp"
 #include "token_objects.hpp"
 #include "uri_pem.hpp"
+
+#include <iotgw/plugins/common/openssl_error.hpp>
+#include <iotgw/plugins/hwkey/hw_credentials.hpp>
+#include <iotgw/plugins/hwkey/openssl_provider.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/err.h>
@@ -27,7 +29,7 @@ namespace iotgw::plugins::pkcs11 {
 namespace {
 
 using hwkey::NewKey;
-using hwkey::openssl_reason;
+using common::openssl_reason;
 using sdk::ConfigError;
 using sdk::Error;
 

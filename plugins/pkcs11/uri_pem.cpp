@@ -1,6 +1,6 @@
 #include "uri_pem.hpp"
 
-#include "../common/pem_der.hpp"
+#include <iotgw/plugins/common/pem_der.hpp>
 
 #include <cctype>
 #include <cstdio>
@@ -20,12 +20,12 @@ int hex(char c) {
 }  // namespace
 
 std::string uri_pem(const std::string& uri) {
-    return der::write_pem_block(kUriPemLabel, der::tlv(0x30, der::tlv(0x1a, kDesc) + der::tlv(0x0c, uri)));
+    return common::write_pem_block(kUriPemLabel, common::tlv(0x30, common::tlv(0x1a, kDesc) + common::tlv(0x0c, uri)));
 }
 
 std::optional<std::string> uri_from_pem(const std::string& pem) {
-    using der::read_tlv;
-    const auto block = der::read_pem_block(pem);
+    using common::read_tlv;
+    const auto block = common::read_pem_block(pem);
     if (!block || block->label != kUriPemLabel) return std::nullopt;
     size_t pos = 0;
     unsigned char tag = 0;

@@ -128,13 +128,10 @@ void ShadowProcessor::settle_call(Outcome outcome) {
     arm_timeout();
 }
 
-void ShadowProcessor::send_report() {
-    rapidjson::Document update(rapidjson::kObjectType);
-    auto& a = update.GetAllocator();
+// The reported keys that differ from what the shadow holds: the AMR's state (when it changed)
+// and the outcome of the last desired request. `reported_state` is the state put in, or "".
+Value ShadowProcessor::reported_changes(Allocator& a, std::string& reported_state) const {
     Value reported(rapidjson::kObjectType);
-    Value desired(rapidjson::kObjectType);
-    std::string reported_state;
-
     if (truth_) {
         const Value& held = replica_.reported();
         const bool same = string_at(held, "state") == truth_->state &&
@@ -156,16 +153,28 @@ void ShadowProcessor::send_report() {
         if (!outcome_->detail.empty()) r.AddMember("detail", string_value(outcome_->detail, a), a);
         reported.AddMember("desired_result", r, a);
     }
-    // Handled desired keys are cleared with null, except those a call is still out for.
-    if (desired_enabled_) {
-        for (const auto& m : replica_.desired().GetObject()) {
-            const std::string key(m.name.GetString(), m.name.GetStringLength());
-            if (!is_handled(key, m.value)) continue;
-            if (call_ && std::find(call_->keys.begin(), call_->keys.end(), key) != call_->keys.end())
-                continue;
-            desired.AddMember(string_value(key, a), Value(), a);
-        }
+    return reported;
+}
+
+// Handled desired keys are cleared with null, except those a call is still out for.
+Value ShadowProcessor::desired_to_clear(Allocator& a) const {
+    Value desired(rapidjson::kObjectType);
+    if (!desired_enabled_) return desired;
+    for (const auto& m : replica_.desired().GetObject()) {
+        const std::string key(m.name.GetString(), m.name.GetStringLength());
+        if (!is_handled(key, m.value)) continue;
+        if (call_ && std::find(call_->keys.begin(), call_->keys.end(), key) != call_->keys.end()) continue;
+        desired.AddMember(string_value(key, a), Value(), a);
     }
+    return desired;
+}
+
+void ShadowProcessor::send_report() {
+    rapidjson::Document update(rapidjson::kObjectType);
+    auto& a = update.GetAllocator();
+    std::string reported_state;
+    Value reported = reported_changes(a, reported_state);
+    Value desired = desired_to_clear(a);
     if (reported.ObjectEmpty() && desired.ObjectEmpty()) {
         failures_ = 0;  // nothing differs: in sync
         return;

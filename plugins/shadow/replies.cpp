@@ -262,7 +262,7 @@ void ShadowProcessor::resync(const std::string& why) {
 void ShadowProcessor::retry_later(const std::string& why) {
     if (!connected_) return;
     ++failures_;
-    const auto delay = backoff_.delay(failures_);
+    const auto delay = backoff_.delay(failures_ - 1);  // the first failure waits about retry_min
     sync_ = Sync::waiting;
     host().info(why, "; GET, merge and retry in ", delay.count(), " ms (attempt ", failures_, ")");
     retry_timer_.arm_in(delay);

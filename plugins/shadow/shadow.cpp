@@ -41,7 +41,11 @@ Backoff backoff_option(const sdk::Config& cfg) {
     if (min > max)
         throw sdk::ConfigError("'retry_min' (" + std::to_string(min.count()) +
                                " ms) is larger than 'retry_max' (" + std::to_string(max.count()) + " ms)");
-    return Backoff(min, max);
+    // Equal jitter: a fleet resyncing after one broker restart does not hammer the shadow
+    // service in step, while a retry never comes sooner than half a step. No floor: retry_min
+    // may be as short as 10 ms.
+    return Backoff(
+        {.min = min, .max = max, .jitter = Backoff::Jitter::equal, .floor = std::chrono::milliseconds(0)});
 }
 
 constexpr int kKnownCodes[] = {400, 401, 403, 404, 413, 415, 429, 500, 503};

@@ -13,7 +13,6 @@
 #pragma once
 
 #include "amr_messages.hpp"
-#include "backoff.hpp"
 #include "client_tokens.hpp"
 #include "document.hpp"
 #include "log_budget.hpp"
@@ -21,6 +20,7 @@
 #include "reply_parse.hpp"
 #include "topics.hpp"
 
+#include <iotgw/plugins/common/backoff.hpp>
 #include <iotgw/sdk.hpp>
 
 #include <cstdint>
@@ -31,6 +31,8 @@
 #include <vector>
 
 namespace iotgw::plugins::shadow {
+
+using common::Backoff;
 
 class ShadowProcessor final : public sdk::Processor {
 public:
@@ -114,6 +116,8 @@ private:
     void handle_desired();
     void settle_call(Outcome outcome);
     void send_report();
+    Value reported_changes(Allocator& a, std::string& reported_state) const;
+    Value desired_to_clear(Allocator& a) const;
     bool is_handled(const std::string& key, const Value& value) const;
 
     const std::string connection_;

@@ -3,11 +3,13 @@
 // the TPM through the tpm2-openssl provider (>= 1.2: older ones fail TLS), which this plugin loads
 // into the gateway's own OpenSSL configuration. On disk is a TSS2 PEM whose private part only this
 // TPM can use. Renewal slots and their crash safety are the `file` plugin's.
-#include "../pkcs11/hwkey/hw_credentials.hpp"
-#include "../pkcs11/hwkey/openssl_provider.hpp"
 #include "schema.hpp"
 #include "tpm_device.hpp"
 #include "tss2_key_pem.hpp"
+
+#include <iotgw/plugins/common/openssl_error.hpp>
+#include <iotgw/plugins/hwkey/hw_credentials.hpp>
+#include <iotgw/plugins/hwkey/openssl_provider.hpp>
 
 #include <openssl/core_names.h>
 #include <openssl/encoder.h>
@@ -24,7 +26,7 @@ namespace iotgw::plugins::tpm {
 namespace {
 
 using hwkey::NewKey;
-using hwkey::openssl_reason;
+using common::openssl_reason;
 using sdk::ConfigError;
 using sdk::Error;
 

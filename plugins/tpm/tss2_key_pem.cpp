@@ -1,6 +1,6 @@
 #include "tss2_key_pem.hpp"
 
-#include "../common/pem_der.hpp"
+#include <iotgw/plugins/common/pem_der.hpp>
 
 #include <tss2/tss2_mu.h>
 
@@ -9,8 +9,8 @@
 namespace iotgw::plugins::tpm {
 
 std::optional<Tss2Key> parse_tss2_key(const std::string& pem, std::string& why) {
-    using der::read_tlv;
-    const auto block = der::read_pem_block(pem);
+    using common::read_tlv;
+    const auto block = common::read_pem_block(pem);
     if (!block) {
         why = "it is not a PEM file";
         return std::nullopt;

@@ -1,72 +1,14 @@
+// The config file's durations are the SDK's (<iotgw/sdk/duration.hpp>), so that plugins parsing
+// durations at run time accept exactly what the config accepts.
 #include <iotgw/core/duration.hpp>
-
-#include <array>
-#include <limits>
+#include <iotgw/sdk/duration.hpp>
 
 namespace iotgw::core {
 
-namespace {
-
-struct Unit {
-    std::string_view suffix;
-    int64_t ms;
-};
-
-// Descending size, which is also the only order parts may appear in ("1h30m", not "30m1h").
-constexpr std::array<Unit, 5> kUnits{{{"d", 86'400'000}, {"h", 3'600'000}, {"m", 60'000},
-                                      {"s", 1'000}, {"ms", 1}}};
-
-}  // namespace
-
 std::optional<int64_t> parse_duration_ms(std::string_view text) noexcept {
-    if (text.empty()) return std::nullopt;
-    constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
-    int64_t total = 0;
-    std::size_t next_unit = 0;  // index into kUnits of the smallest unit not yet passed
-    std::size_t i = 0;
-    while (i < text.size()) {
-        if (text[i] < '0' || text[i] > '9') return std::nullopt;
-        int64_t n = 0;
-        while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
-            int digit = text[i] - '0';
-            if (n > (kMax - digit) / 10) return std::nullopt;
-            n = n * 10 + digit;
-            ++i;
-        }
-        std::size_t start = i;
-        while (i < text.size() && ((text[i] >= 'a' && text[i] <= 'z') || (text[i] >= 'A' && text[i] <= 'Z'))) ++i;
-        std::string_view suffix = text.substr(start, i - start);
-        std::size_t u = next_unit;
-        while (u < kUnits.size() && kUnits[u].suffix != suffix) ++u;
-        if (u == kUnits.size()) return std::nullopt;  // no unit, unknown unit, or out of order
-        if (n > kMax / kUnits[u].ms) return std::nullopt;
-        int64_t part = n * kUnits[u].ms;
-        if (total > kMax - part) return std::nullopt;
-        total += part;
-        next_unit = u + 1;
-    }
-    return total;
+    return sdk::parse_duration_ms(text);
 }
 
-std::string format_duration_ms(int64_t ms) {
-    if (ms == 0) return "0s";
-    std::string out;
-    uint64_t rest;
-    if (ms < 0) {
-        out = "-";
-        rest = static_cast<uint64_t>(-(ms + 1)) + 1;  // no overflow for INT64_MIN
-    } else {
-        rest = static_cast<uint64_t>(ms);
-    }
-    for (const Unit& u : kUnits) {
-        auto unit = static_cast<uint64_t>(u.ms);
-        if (rest >= unit) {
-            out += std::to_string(rest / unit);
-            out += u.suffix;
-            rest %= unit;
-        }
-    }
-    return out;
-}
+std::string format_duration_ms(int64_t ms) { return sdk::format_duration_ms(ms); }
 
 }  // namespace iotgw::core

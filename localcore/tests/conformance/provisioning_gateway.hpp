@@ -1,11 +1,12 @@
 // What the end-to-end tests of provisioning share, whichever credentials provider holds the
 // production key (file, tpm, pkcs11): the gateway config, a production credential awaiting
-// provisioning, the localcore claim certificate, an `mqtt` connection with short reconnect delays,
-// fleet_provisioning with short timeouts, and 1 s heartbeats; and reading what it left on disk.
+// provisioning, the thing's own localcore claim certificate, an `mqtt` connection with short reconnect
+// delays, fleet_provisioning with short timeouts, and 1 s heartbeats; and reading what it left on disk.
 #pragma once
 
-#include "../../../plugins/mqtt/common/certificate_info.hpp"
 #include "localcore_fixture.hpp"
+
+#include <iotgw/plugins/common/certificate_info.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -91,7 +92,7 @@ inline std::string read_text_file(const fs::path& p) {
 
 // The AWS certificate id (SHA-256 of the DER) of the first certificate in `pem`; empty when none.
 inline std::string certificate_id_of(const fs::path& pem) {
-    auto info = iotgw::plugins::mqtt_conn::read_certificate_info(pem.string());
+    auto info = iotgw::plugins::common::read_certificate_info(pem.string());
     return info ? info->id : "";
 }
 

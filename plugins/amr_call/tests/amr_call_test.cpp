@@ -17,17 +17,9 @@ constexpr const char* kCall = "amr/AMR-001/cmd/call";
 constexpr const char* kResult = "amr/AMR-001/cmd/result";
 constexpr const char* kStatus = "amr/AMR-001/status";
 
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string call(const std::string& id, int64_t ts = now_ms()) {
     return R"({"id":")" + id + R"(","ts":)" + std::to_string(ts) + "}";
 }
-
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 class AmrCallPlugin : public ::testing::Test {
 protected:

@@ -1,9 +1,9 @@
 // When the wall clock may be used to judge certificate expiry (clock_check.hpp).
-#include "../clock_check.hpp"
+#include "clock_check.hpp"
 
 #include <gtest/gtest.h>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 namespace {
 
 constexpr int64_t kEarliest = 1'790'000'000;  // 2026-09-21
@@ -54,4 +54,4 @@ TEST(ClockCheck, ParsesUtcDatesAndRejectsOthers) {
 }
 
 }  // namespace
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

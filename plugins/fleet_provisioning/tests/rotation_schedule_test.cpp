@@ -1,9 +1,9 @@
 // When rotation starts: share of the lifetime, minimum time before expiry, bounded jitter.
-#include "../rotation_schedule.hpp"
+#include "rotation_schedule.hpp"
 
 #include <gtest/gtest.h>
 
-namespace iotgw::plugins::fleet {
+namespace iotgw::plugins::fleet_provisioning {
 namespace {
 
 constexpr int64_t kDay = 86400;
@@ -38,4 +38,4 @@ TEST(RotationSchedule, AnExpiredOrZeroLengthCertificateIsDueAtOnce) {
 }
 
 }  // namespace
-}  // namespace iotgw::plugins::fleet
+}  // namespace iotgw::plugins::fleet_provisioning

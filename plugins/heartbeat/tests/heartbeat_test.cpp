@@ -13,8 +13,6 @@ namespace {
 
 constexpr const char* kBeat = "amr/AMR-001/heartbeat";
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 class HeartbeatPlugin : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -142,6 +140,8 @@ TEST_F(HeartbeatPlugin, EveryMalformedControlFormHasItsOwnReason) {
     const std::pair<const char*, const char*> cases[] = {
         {"[]", "not a JSON object"},
         {R"({"period":"2h"})", "\"period\" 2h is out of range"},
+        // Days parse as in the config file (<iotgw/sdk/duration.hpp>): too long, not malformed.
+        {R"({"period":"1d"})", "\"period\" 1d is out of range"},
         {R"({"period":"10"})", "\"period\" is \"10\", expected a duration such as \"30s\""},
         {R"({"period":"30s10m"})", "\"period\" is \"30s10m\", expected a duration"},
         {R"({"period":30})", "\"period\" must be a duration string"},

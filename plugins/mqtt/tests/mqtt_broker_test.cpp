@@ -2,10 +2,11 @@
 // subscribe, the link event, offline queue across a broker restart, queue overflow, client-id
 // takeover with the Will, the offline status on a clean stop, scope and AWS-limit refusals, and
 // TLS refusals (host name, foreign CA). Each behaviour runs with MQTT 3.1.1 and 5 where it differs.
-#include "../common/certificate_info.hpp"
 #include "gateway_harness.hpp"
 #include "mosquitto_broker.hpp"
 #include "test_mqtt_client.hpp"
+
+#include <iotgw/plugins/common/certificate_info.hpp>
 
 #include <gtest/gtest.h>
 
@@ -132,7 +133,7 @@ interval = "10ms")"))),
               "");
     ASSERT_TRUE(
         wait_logged("received events/link {\"connected\":true,\"session_present\":false,\"reconnects\":0,"
-                    "\"certificate_id\":\"" + plugins::mqtt_conn::read_certificate_info(gw.cert.string())->id + "\"}"))
+                    "\"certificate_id\":\"" + plugins::common::read_certificate_info(gw.cert.string())->id + "\"}"))
         << h.log().joined();
     ASSERT_TRUE(h.run_until([&] { return counter("published") == 1; }, kLong)) << h.log().joined();
     EXPECT_EQ(gauge("connected"), 1.0);

@@ -1,14 +1,15 @@
 // The mqtt connection's pure rules: AWS limits, topic scope, backoff bounds, offline queue policy.
-#include "../common/backoff.hpp"
-#include "../offline_queue.hpp"
-#include "../topic_rules.hpp"
+#include "offline_queue.hpp"
+#include "topic_rules.hpp"
+
+#include <iotgw/plugins/common/backoff.hpp>
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace iotgw::plugins::mqtt_conn {
+namespace iotgw::plugins::mqtt {
 namespace {
 
 const std::vector<std::string> kScope = {"amr/AMR-001/#", "$aws/things/AMR-001/#"};
@@ -58,8 +59,11 @@ TEST(MqttRules, ClientIdsFollowAwsRules) {
     EXPECT_TRUE(check_client_id("$x"));
 }
 
+using common::Backoff;
+
 TEST(MqttBackoff, FullJitterStaysWithinTheCeilingAndAboveTheFloor) {
-    Backoff b(std::chrono::milliseconds(1000), std::chrono::milliseconds(120000), 42);
+    // The settings the mqtt plugin uses: full jitter, the default 100 ms floor.
+    Backoff b({.min = std::chrono::milliseconds(1000), .max = std::chrono::milliseconds(120000)}, 42);
     EXPECT_EQ(b.ceiling(0).count(), 1000);
     EXPECT_EQ(b.ceiling(3).count(), 8000);
     EXPECT_EQ(b.ceiling(40).count(), 120000);
@@ -73,6 +77,18 @@ TEST(MqttBackoff, FullJitterStaysWithinTheCeilingAndAboveTheFloor) {
         EXPECT_GE(t.count(), 60000);
         EXPECT_LE(t.count(), 90000);
     }
+}
+
+TEST(MqttBackoff, FullJitterSpreadsOverTheWholeWindowAndTheFloorRaisesTinySettings) {
+    Backoff b({.min = std::chrono::milliseconds(1000), .max = std::chrono::milliseconds(1000)}, 7);
+    bool below_half = false;
+    for (int i = 0; i < 200 && !below_half; ++i) below_half = b.delay(0).count() < 500;
+    EXPECT_TRUE(below_half) << "full jitter reaches below half the ceiling";
+
+    Backoff tiny({.min = std::chrono::milliseconds(1), .max = std::chrono::milliseconds(5)}, 7);
+    EXPECT_EQ(tiny.ceiling(0).count(), 100);  // min and max raised to the floor
+    EXPECT_EQ(tiny.ceiling(10).count(), 100);
+    for (unsigned a = 0; a < 20; ++a) EXPECT_EQ(tiny.delay(a).count(), 100);
 }
 
 TEST(MqttOfflineQueue, DropOldestKeepsTheNewestWithinCountAndBytes) {
@@ -102,4 +118,4 @@ TEST(MqttOfflineQueue, DropNewestRefusesWhatDoesNotFit) {
 }
 
 }  // namespace
-}  // namespace iotgw::plugins::mqtt_conn
+}  // namespace iotgw::plugins::mqtt

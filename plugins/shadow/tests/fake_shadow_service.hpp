@@ -4,7 +4,7 @@
 // reported) and can write to the shadow as another client. Only what the tests need.
 #pragma once
 
-#include "../document.hpp"
+#include "document.hpp"
 #include "pipeline_doubles.hpp"
 
 #include <rapidjson/document.h>

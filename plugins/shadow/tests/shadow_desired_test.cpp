@@ -20,14 +20,6 @@ constexpr const char* kCall = "amr/AMR-001/cmd/call";
 constexpr const char* kResult = "amr/AMR-001/cmd/result";
 constexpr const char* kStatus = "amr/AMR-001/status";
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 class ShadowDesired : public ::testing::Test {
 protected:
     void SetUp() override {

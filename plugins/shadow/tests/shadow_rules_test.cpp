@@ -1,12 +1,13 @@
 // The shadow plugin's pure rules, tested on their own: the version gate, document limits and
 // merge, desired-state validation, clientTokens, topics and the retry backoff.
-#include "../backoff.hpp"
-#include "../client_tokens.hpp"
-#include "../desired_request.hpp"
-#include "../document.hpp"
-#include "../replica.hpp"
-#include "../topics.hpp"
-#include "../version_gate.hpp"
+#include "client_tokens.hpp"
+#include "desired_request.hpp"
+#include "document.hpp"
+#include "replica.hpp"
+#include "topics.hpp"
+#include "version_gate.hpp"
+
+#include <iotgw/plugins/common/backoff.hpp>
 
 #include <gtest/gtest.h>
 
@@ -178,18 +179,39 @@ TEST(ShadowTopics, NamedAndClassicShadows) {
     EXPECT_FALSE(valid_shadow_name(std::string(65, 'a')));
 }
 
+// The settings shadow.cpp uses: equal jitter and no floor.
+common::Backoff shadow_backoff(std::chrono::milliseconds min, std::chrono::milliseconds max) {
+    return common::Backoff({.min = min,
+                            .max = max,
+                            .jitter = common::Backoff::Jitter::equal,
+                            .floor = std::chrono::milliseconds(0)},
+                           42);
+}
+
 TEST(ShadowBackoff, DoublesUpToTheBoundWithEqualJitter) {
     using std::chrono::milliseconds;
-    Backoff b(milliseconds(200), milliseconds(1000), 42);
-    EXPECT_EQ(b.step(1), milliseconds(200));
-    EXPECT_EQ(b.step(2), milliseconds(400));
-    EXPECT_EQ(b.step(3), milliseconds(800));
-    EXPECT_EQ(b.step(4), milliseconds(1000));
-    EXPECT_EQ(b.step(400), milliseconds(1000));
-    for (unsigned n = 1; n < 50; ++n) {
+    common::Backoff b = shadow_backoff(milliseconds(200), milliseconds(1000));
+    EXPECT_EQ(b.ceiling(0), milliseconds(200));
+    EXPECT_EQ(b.ceiling(1), milliseconds(400));
+    EXPECT_EQ(b.ceiling(2), milliseconds(800));
+    EXPECT_EQ(b.ceiling(3), milliseconds(1000));
+    EXPECT_EQ(b.ceiling(400), milliseconds(1000));
+    for (unsigned n = 0; n < 50; ++n) {
         const auto d = b.delay(n);
-        EXPECT_GE(d, b.step(n) / 2);
-        EXPECT_LE(d, b.step(n));
+        EXPECT_GE(d, b.ceiling(n) / 2);
+        EXPECT_LE(d, b.ceiling(n));
+    }
+}
+
+TEST(ShadowBackoff, ARetryMinBelowTheConnectionFloorIsKept) {
+    using std::chrono::milliseconds;
+    common::Backoff b = shadow_backoff(milliseconds(10), milliseconds(30));
+    EXPECT_EQ(b.ceiling(0), milliseconds(10));
+    EXPECT_EQ(b.ceiling(5), milliseconds(30));
+    for (int i = 0; i < 50; ++i) {
+        const auto d = b.delay(0);
+        EXPECT_GE(d, milliseconds(5));
+        EXPECT_LE(d, milliseconds(10));
     }
 }
 

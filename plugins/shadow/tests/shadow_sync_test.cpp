@@ -22,8 +22,6 @@ using plugins::shadow::testing::topic;
 constexpr const char* kStatus = "amr/AMR-001/status";
 constexpr const char* kCall = "amr/AMR-001/cmd/call";
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 rapidjson::Document parse(const std::string& text) {
     rapidjson::Document d;
     d.Parse(text.c_str(), text.size());

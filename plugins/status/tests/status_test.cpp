@@ -13,8 +13,6 @@ namespace {
 
 constexpr const char* kStatus = "amr/AMR-001/status";
 
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 class StatusPlugin : public ::testing::Test {
 protected:
     void SetUp() override {

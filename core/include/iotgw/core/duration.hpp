@@ -1,5 +1,6 @@
 // Durations in configs are strings with units ("10s", "250ms", "1m30s", "2h"), never bare
 // numbers: a bare 10 could be seconds or milliseconds, and that ambiguity has bitten operators.
+// The rules are the SDK's (<iotgw/sdk/duration.hpp>), shared with plugins that parse durations.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,5 @@
 // Crash consistency of provisioning and rotation: the real gateway binary is killed with SIGKILL
-// at each step (plugins/common/fault_point.hpp: IOTGW_FAULT_POINT names the step), then started
+// at each step (<iotgw/plugins/common/fault_point.hpp>: IOTGW_FAULT_POINT names the step), then started
 // again without the fault. Whatever the step, the device must end connected as its thing with a
 // working certificate, the rotation must end reported (the old certificate INACTIVE), and no
 // stray file (a pending key, a temporary file, a rotation record) may be left.
@@ -108,7 +108,7 @@ TEST_P(CrashConsistencyTest, AfterAKillAtThisStepARestartEndsWithAWorkingCertifi
 
     // A working certificate: registered, ACTIVE, attached to the thing, and the one the gateway
     // connected with (the link line names the certificate id it used).
-    const auto info = iotgw::plugins::mqtt_conn::read_certificate_info((prod_dir / "cert.pem").string());
+    const auto info = iotgw::plugins::common::read_certificate_info((prod_dir / "cert.pem").string());
     ASSERT_TRUE(info) << second->log();
     EXPECT_EQ(lc->cert_status(info->id), "ACTIVE");
     EXPECT_NE(lc->cli({"describe", "thing", thing}).find(info->id.substr(0, 12)), std::string::npos);

@@ -3,7 +3,7 @@
 // certificate, rotation of a short-lived certificate while heartbeats keep flowing (the gap is
 // measured, the old certificate ends INACTIVE), and a revoked claim certificate (clear error,
 // bounded retries).
-#include "../../clock_check.hpp"
+#include "clock_check.hpp"
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
 #include "provisioning_gateway.hpp"
@@ -304,7 +304,7 @@ TEST_F(FleetProvisioningTest, NothingIsJudgedOrProvisionedWhileTheClockIsBeforeT
 }
 
 TEST_F(FleetProvisioningTest, AnUnconfirmedClockIsWaitedForABoundedTimeThenUsedWithAWarning) {
-    if (iotgw::plugins::fleet::read_clock(0, "").kernel_synced == 1)
+    if (iotgw::plugins::fleet_provisioning::read_clock(0, "").kernel_synced == 1)
         GTEST_SKIP() << "this machine's kernel reports its clock NTP-synchronised, so the clock cannot be "
                         "made to look unconfirmed here (the unit tests cover the judgement)";
     GatewayHarness h;

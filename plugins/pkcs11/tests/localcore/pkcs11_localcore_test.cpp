@@ -4,11 +4,12 @@
 // then connects over TLS with that key, and a rotation replaces it with another token key. Also the
 // refusals an operator meets: a PIN file others can read, a file key instead of a token key, a
 // missing provider module.
-#include "../../../common/pem_der.hpp"
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
 #include "provisioning_gateway.hpp"
 #include "softhsm_token.hpp"
+
+#include <iotgw/plugins/common/pem_der.hpp>
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@ namespace hsm = iotgw::test::pkcs11;
 // The object label inside a key's URI PEM, read independently of the plugin: the PEM's DER ends
 // with the URI as a UTF8String, whose `object=` attribute names the token object.
 std::string key_label(const fs::path& key) {
-    const auto block = iotgw::plugins::der::read_pem_block(read_text_file(key));
+    const auto block = iotgw::plugins::common::read_pem_block(read_text_file(key));
     if (!block) return "";
     const std::string& der = block->der;
     const auto at = der.find(";object=");

@@ -21,6 +21,7 @@
 namespace localcore::conformance {
 namespace {
 
+using iotgw::test::now_ms;
 using iotgw::test::TestMqttClient;
 using testing::HasSubstr;
 
@@ -28,12 +29,6 @@ constexpr const char* kShadow = "$aws/things/AMR-001/shadow/name/robot";
 constexpr const char* kCall = "amr/AMR-001/cmd/call";
 
 std::string shadow_topic(const std::string& sub) { return std::string(kShadow) + "/" + sub; }
-
-int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string call(const std::string& id) {
     return R"({"id":")" + id + R"(","ts":)" + std::to_string(now_ms()) + "}";

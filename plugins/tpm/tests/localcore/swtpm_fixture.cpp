@@ -1,6 +1,6 @@
 #include "swtpm_fixture.hpp"
 
-#include "../../../common/pem_der.hpp"
+#include <iotgw/plugins/common/pem_der.hpp>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -151,8 +151,8 @@ std::string SwTpm::read_public(const fs::path& tss2_pem) {
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string pem = ss.str();
-    using plugins::der::read_tlv;
-    const auto block = plugins::der::read_pem_block(pem);
+    using plugins::common::read_tlv;
+    const auto block = plugins::common::read_pem_block(pem);
     if (!block) return "not a PEM file: " + tss2_pem.string();
     // TPMKey ::= SEQUENCE { OID, [0] BOOLEAN OPTIONAL, parent INTEGER, pub OCTET STRING, priv OCTET STRING }
     size_t pos = 0;
