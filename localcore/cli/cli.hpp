@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "registry.hpp"
+
 namespace localcore::cli {
 
 // Bad command line: exit status 2 (other failures are localcore::Error, exit status 1).
@@ -20,7 +22,7 @@ struct Args {
     std::string command;
     std::optional<std::filesystem::path> data_dir;
     std::vector<std::string> positional;
-    std::map<std::string, std::string> options;  // "--name" -> value
+    std::map<std::string, std::string> options;  // "--name" -> value ("yes" for a flag such as --replace)
 
     std::optional<std::string> option(const std::string& name) const;
     std::string option_or(const std::string& name, const std::string& fallback) const;
@@ -37,6 +39,8 @@ void cmd_init(const Args& args);
 void cmd_create_thing(const Args& args);
 void cmd_issue_cert(const Args& args);
 void cmd_issue_claim_cert(const Args& args);
+void cmd_lock_thing(const Args& args);
+void cmd_unlock_thing(const Args& args);
 void cmd_put_policy(const Args& args);
 void cmd_attach_policy(const Args& args);
 void cmd_set_cert_status(const Args& args);
@@ -44,6 +48,9 @@ void cmd_list(const Args& args);
 void cmd_describe(const Args& args);
 void cmd_mosquitto_conf(const Args& args);
 void cmd_issue_console_token(const Args& args);
+
+// issue-claim-cert --thing NAME (cmd_claim_cert.cpp); cmd_issue_claim_cert checks the mode first.
+void issue_device_claim_cert(const Args& args, CertStatus status);
 
 std::string format_time(long long epoch_seconds);  // ISO 8601 UTC
 

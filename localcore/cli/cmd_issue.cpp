@@ -118,8 +118,28 @@ void cmd_issue_cert(const Args& args) {
 }
 
 void cmd_issue_claim_cert(const Args& args) {
-    args.allow_options({"--lifetime", "--out", "--policy", "--cn", "--status"});
-    args.expect_positional(0, "--data DIR issue-claim-cert --out PREFIX [--lifetime 20y]");
+    args.allow_options({"--thing", "--fleet-wide", "--csr", "--replace", "--lifetime", "--out", "--policy",
+                        "--cn", "--status"});
+    args.expect_positional(
+        0, "--data DIR issue-claim-cert --thing NAME --out PREFIX [--csr FILE] [--lifetime 20y]");
+    const bool fleet_wide = args.option("--fleet-wide").has_value();
+    if (fleet_wide == args.option("--thing").has_value())
+        throw UsageError(
+            "issue-claim-cert needs either --thing NAME (a claim certificate for that one device) or "
+            "--fleet-wide (the weaker mode: one certificate for many devices); see `localcore --help`");
+    if (!fleet_wide) return issue_device_claim_cert(args, issue_status(args));
+    for (const char* per_device_only : {"--csr", "--replace"})
+        if (args.option(per_device_only))
+            throw UsageError(std::string(per_device_only) +
+                             " is only for a per-device claim certificate (--thing)");
+    // With the claim policy this is a fleet-wide claim certificate; with another policy (a console or
+    // test identity attached to no thing) it is not a claim certificate at all.
+    if (args.option_or("--policy", "claim") == "claim")
+        std::cerr
+            << "localcore: warning: a fleet-wide claim certificate is the weaker mode: whoever reads its key "
+               "from one device can provision any serial once its id is on the template hook's "
+               "fleetWideClaimCertificateIds, and its policy must allow the devices' claim client ids; "
+               "prefer --thing NAME\n";
     const auto out = args.required_option("--out");
     issue_and_register(args.data(), args.option_or("--cn", "localcore-claim"),
                        args.option_or("--lifetime", "20y"), out, issue_status(args), {},

@@ -22,6 +22,27 @@ void cmd_create_thing(const Args& args) {
     std::cout << "created thing " << args.positional[0] << "\n";
 }
 
+namespace {
+void set_locked(const Args& args, bool locked) {
+    args.allow_options({"--thing"});
+    args.expect_positional(0, "--data DIR " + args.command + " --thing NAME");
+    const auto thing = args.required_option("--thing");
+    Registry::open(args.data()).set_thing_attribute(thing, "locked", locked ? "true" : "false");
+    if (locked)
+        std::cout << "locked thing " << thing
+                  << ": RegisterThing for it is refused until `localcore unlock-thing --thing " << thing
+                  << "`\n";
+    else
+        std::cout << "unlocked thing " << thing
+                  << ": it may provision again with its own claim certificate\n";
+}
+}  // namespace
+
+// The operator lock the pre-provisioning hook honours (thing attribute locked = "true"; AWS:
+// `aws iot update-thing --attribute-payload '{"attributes":{"locked":"true"},"merge":true}'`).
+void cmd_lock_thing(const Args& args) { set_locked(args, true); }
+void cmd_unlock_thing(const Args& args) { set_locked(args, false); }
+
 void cmd_put_policy(const Args& args) {
     args.allow_options({});
     args.expect_positional(2, "--data DIR put-policy NAME FILE");

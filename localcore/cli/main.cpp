@@ -22,8 +22,18 @@ commands:
   issue-cert --thing NAME --out PREFIX [--lifetime 1y] [--policy device] [--status ACTIVE]
                                      issue a key + certificate (PREFIX.key, PREFIX.pem), register
                                      it, attach the thing and the policy; prints the certificate id
-  issue-claim-cert --out PREFIX [--lifetime 20y] [--policy claim] [--cn localcore-claim]
-                                     issue a fleet-provisioning claim certificate (no thing)
+  issue-claim-cert --thing NAME --out PREFIX [--csr FILE] [--replace] [--lifetime 20y] [--policy claim]
+                                     a fleet-provisioning claim certificate for one device (subject
+                                     CN = NAME): with --csr, for the CSR made on the device (CN must
+                                     be NAME; writes PREFIX.pem), else for PREFIX.key (reused if it
+                                     exists, generated otherwise). A re-run with the same key prints
+                                     the same certificate; another key is refused unless --replace
+                                     (which revokes the old one)
+  issue-claim-cert --fleet-wide --out PREFIX [--cn localcore-claim] [--policy claim] [--lifetime 20y]
+                                     the weaker mode: one claim certificate for many devices (see
+                                     cloud/provisioning/README.md); warns
+  lock-thing --thing NAME            operator lock: RegisterThing for NAME is refused (thing
+                                     attribute locked=true) until unlock-thing --thing NAME
   put-policy NAME FILE               create or replace a policy from a JSON file
   attach-policy CERT_ID NAME         attach a policy to a certificate
   set-cert-status CERT_ID STATUS     ACTIVE, INACTIVE or REVOKED (REVOKED is permanent)
@@ -50,8 +60,8 @@ Args parse(int argc, char** argv) {
             if (auto eq = a.find('='); eq != std::string_view::npos) {
                 name = std::string(a.substr(0, eq));
                 value = std::string(a.substr(eq + 1));
-            } else if (name == "--help") {
-                value = "";
+            } else if (name == "--help" || name == "--fleet-wide" || name == "--replace") {
+                value = "yes";  // flags
             } else {
                 if (i + 1 >= argc)
                     throw UsageError("option " + name + " needs a value; see `localcore --help`");
@@ -82,6 +92,8 @@ int run(int argc, char** argv) {
         {"create-thing", cmd_create_thing},
         {"issue-cert", cmd_issue_cert},
         {"issue-claim-cert", cmd_issue_claim_cert},
+        {"lock-thing", cmd_lock_thing},
+        {"unlock-thing", cmd_unlock_thing},
         {"put-policy", cmd_put_policy},
         {"attach-policy", cmd_attach_policy},
         {"set-cert-status", cmd_set_cert_status},

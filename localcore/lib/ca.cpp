@@ -1,5 +1,7 @@
 #include "ca.hpp"
 
+#include "sha256_hex.hpp"
+
 #include <cctype>
 #include <ctime>
 #include <utility>
@@ -151,6 +153,42 @@ void check_key_strength(EVP_PKEY* key) {
     throw Error("the CSR's key type is not supported; use a P-256 or an RSA >= 2048 key");
 }
 
+ReqPtr read_csr(std::string_view csr_pem) {
+    auto bio = mem_bio(csr_pem);
+    ReqPtr req(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ERR_clear_error();
+    if (!req)
+        throw Error(
+            "the CSR is not a valid PEM certificate request; "
+            "send one starting with -----BEGIN CERTIFICATE REQUEST-----");
+    EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get());
+    if (!pub) throw Error("the CSR has no readable public key; generate the CSR again");
+    check_key_strength(pub);
+    if (X509_REQ_verify(req.get(), pub) != 1) {
+        ERR_clear_error();
+        throw Error("the CSR's signature does not verify; sign the CSR with the key it contains");
+    }
+    return req;
+}
+
+KeyPtr read_private_key(std::string_view pem) {
+    auto bio = mem_bio(pem);
+    KeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ERR_clear_error();
+    if (!key) throw Error("not a PEM private key (or an encrypted one); pass an unencrypted PEM key");
+    return key;
+}
+
+std::string public_key_sha256(EVP_PKEY* key) {
+    unsigned char* der = nullptr;
+    const int len = key ? i2d_PUBKEY(key, &der) : -1;
+    if (len <= 0) fail("cannot encode a public key");
+    std::string out =
+        sha256_hex(std::string_view(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len)));
+    OPENSSL_free(der);
+    return out;
+}
+
 }  // namespace
 
 std::chrono::seconds parse_lifetime(std::string_view text) {
@@ -274,27 +312,53 @@ std::string Ca::ca_cert_pem() const { return cert_pem(cert_); }
 
 std::string Ca::sign_csr(std::string_view csr_pem, std::chrono::seconds lifetime,
                          std::string_view subject_cn) const {
-    auto bio = mem_bio(csr_pem);
-    ReqPtr req(bio ? PEM_read_bio_X509_REQ(bio.get(), nullptr, nullptr, nullptr) : nullptr);
-    ERR_clear_error();
-    if (!req)
-        throw Error(
-            "the CSR is not a valid PEM certificate request; "
-            "send one starting with -----BEGIN CERTIFICATE REQUEST-----");
-    EVP_PKEY* pub = X509_REQ_get0_pubkey(req.get());
-    if (!pub) throw Error("the CSR has no readable public key; generate the CSR again");
-    check_key_strength(pub);
-    if (X509_REQ_verify(req.get(), pub) != 1) {
-        ERR_clear_error();
-        throw Error("the CSR's signature does not verify; sign the CSR with the key it contains");
-    }
+    auto req = read_csr(csr_pem);
     NamePtr name = subject_cn.empty() ? NamePtr(X509_NAME_dup(X509_REQ_get_subject_name(req.get())))
                                       : name_with_cn(subject_cn);
     if (!name) fail("cannot copy the CSR's subject");
-    auto cert = new_cert(pub, name.get(), lifetime);
+    auto cert = new_cert(X509_REQ_get0_pubkey(req.get()), name.get(), lifetime);
     add_client_extensions(cert.get(), cert_);
     sign(cert.get(), cert_, key_);
     return cert_pem(cert.get());
+}
+
+std::string Ca::issue_for_key(std::string_view key_pem_text, std::string_view subject_cn,
+                              std::chrono::seconds lifetime) const {
+    auto key = read_private_key(key_pem_text);
+    check_key_strength(key.get());
+    auto name = name_with_cn(subject_cn);
+    auto cert = new_cert(key.get(), name.get(), lifetime);
+    add_client_extensions(cert.get(), cert_);
+    sign(cert.get(), cert_, key_);
+    return cert_pem(cert.get());
+}
+
+CsrInfo inspect_csr_pem(std::string_view csr_pem) {
+    auto req = read_csr(csr_pem);
+    CsrInfo info;
+    const X509_NAME* subject = X509_REQ_get_subject_name(req.get());
+    const int idx = subject ? X509_NAME_get_index_by_NID(subject, NID_commonName, -1) : -1;
+    if (idx >= 0) {
+        const ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, idx));
+        unsigned char* utf8 = nullptr;
+        const int len = ASN1_STRING_to_UTF8(&utf8, data);
+        if (len >= 0) info.subject_cn.assign(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+        OPENSSL_free(utf8);
+    }
+    info.public_key_sha256 = public_key_sha256(X509_REQ_get0_pubkey(req.get()));
+    return info;
+}
+
+std::string certificate_public_key_sha256(std::string_view pem) {
+    auto bio = mem_bio(pem);
+    CertPtr cert(bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr);
+    ERR_clear_error();
+    if (!cert) throw Error("not a PEM certificate; pass a file starting with -----BEGIN CERTIFICATE-----");
+    return public_key_sha256(X509_get0_pubkey(cert.get()));
+}
+
+std::string private_key_public_key_sha256(std::string_view key_pem_text) {
+    return public_key_sha256(read_private_key(key_pem_text).get());
 }
 
 IssuedCertificate Ca::issue(std::string_view subject_cn, std::chrono::seconds lifetime) const {

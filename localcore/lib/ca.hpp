@@ -18,6 +18,17 @@ namespace localcore {
 // "10m", "12h", "30d", "1y", "20y" (a year is 365 days). Throws Error for anything else.
 std::chrono::seconds parse_lifetime(std::string_view text);
 
+// What the claim-certificate commands compare: the SHA-256 of a key's DER SubjectPublicKeyInfo
+// (lowercase hex), so the same key gives the same value in a CSR, a certificate or a private key.
+struct CsrInfo {
+    std::string subject_cn;  // empty when the CSR has none
+    std::string public_key_sha256;
+};
+// Throws Error when the text is not a PEM CSR whose signature verifies.
+CsrInfo inspect_csr_pem(std::string_view csr_pem);
+std::string certificate_public_key_sha256(std::string_view cert_pem);
+std::string private_key_public_key_sha256(std::string_view key_pem);
+
 struct IssuedCertificate {
     std::string cert_pem;
     std::string key_pem;  // PKCS#8
@@ -45,6 +56,11 @@ public:
     // and its key must be EC P-256 or RSA >= 2048. An empty `subject_cn` keeps the CSR's subject.
     std::string sign_csr(std::string_view csr_pem, std::chrono::seconds lifetime,
                          std::string_view subject_cn) const;
+
+    // Issues a client certificate for an existing private key (PEM), e.g. one already in a device's
+    // key store: the key is reused, never replaced.
+    std::string issue_for_key(std::string_view key_pem, std::string_view subject_cn,
+                              std::chrono::seconds lifetime) const;
 
     // Generates a P-256 key here and issues a client certificate for it.
     IssuedCertificate issue(std::string_view subject_cn, std::chrono::seconds lifetime) const;

@@ -151,6 +151,13 @@ void Registry::create_thing(std::string_view name, std::map<std::string, std::st
     });
 }
 
+void Registry::set_thing_attribute(std::string_view thing, std::string_view key, std::string_view value) {
+    update([&](RegistryData& data) {
+        require_thing(data, thing);
+        data.things.at(std::string(thing)).attributes[std::string(key)] = std::string(value);
+    });
+}
+
 std::string Registry::add_certificate(std::string_view pem, CertStatus status,
                                       const std::vector<std::string>& things,
                                       const std::vector<std::string>& policies) {

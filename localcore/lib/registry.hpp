@@ -89,6 +89,8 @@ public:
 
     // Mutations (each one locked read-modify-write).
     void create_thing(std::string_view name, std::map<std::string, std::string> attributes = {});
+    // Sets one attribute of an existing thing, keeping the others (AWS update-thing with merge).
+    void set_thing_attribute(std::string_view thing, std::string_view key, std::string_view value);
     // Registers a certificate, attaching `things` and `policies` in the same write. Any status may
     // be given here (issuing is the only way to get PENDING_ACTIVATION). Returns the id.
     std::string add_certificate(std::string_view pem, CertStatus status,

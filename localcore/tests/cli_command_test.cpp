@@ -117,8 +117,10 @@ TEST_F(LocalcoreCli, IssueListDescribeAndDeactivate) {
 
 TEST_F(LocalcoreCli, ClaimCertAndPolicies) {
     ok({"init"});
-    const auto id = ok({"issue-claim-cert", "--out", (root_ / "claim").string()}).out.substr(0, 64);
+    const auto id =
+        ok({"issue-claim-cert", "--thing", "AMR-001", "--out", (root_ / "claim").string()}).out.substr(0, 64);
     const auto described = ok({"describe", "cert", id}).out;
+    EXPECT_THAT(described, HasSubstr("subject_cn: AMR-001\n"));
     EXPECT_THAT(described, HasSubstr("things: -\n"));
     EXPECT_THAT(described, HasSubstr("policies: claim\n"));
 
@@ -128,6 +130,112 @@ TEST_F(LocalcoreCli, ClaimCertAndPolicies) {
     EXPECT_THAT(ok({"describe", "cert", id}).out, HasSubstr("policies: claim,extra\n"));
     expect_failure({"attach-policy", id, "nope"}, 1,
                    "policy 'nope' does not exist; add it with `localcore put-policy nope FILE`");
+}
+
+// Per-device claim certificates: CN = the thing name, 20 years, the claim policy; one identity per
+// device however often the factory step runs.
+TEST_F(LocalcoreCli, ClaimCertPerDeviceIsIdempotentForTheSameKey) {
+    ok({"init"});
+    const std::string prefix = (root_ / "AMR-001-claim").string();
+    const auto id = ok({"issue-claim-cert", "--thing", "AMR-001", "--out", prefix}).out;
+    ASSERT_EQ(id.size(), 65u) << id;
+    const auto described = ok({"describe", "cert", id.substr(0, 64)}).out;
+    EXPECT_THAT(described, HasSubstr("subject_cn: AMR-001\n"));
+    EXPECT_THAT(described, HasSubstr("policies: claim\n"));
+    EXPECT_THAT(described, HasSubstr("not_after: 20"));
+    const auto key = localcore::read_file(prefix + ".key");
+    EXPECT_EQ(fs::status(prefix + ".key").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+
+    // Re-run: the key in place is reused, the same certificate comes back, nothing new registered.
+    EXPECT_EQ(ok({"issue-claim-cert", "--thing", "AMR-001", "--out", prefix}).out, id);
+    fs::remove(prefix + ".pem");  // a lost certificate file is written again
+    EXPECT_EQ(ok({"issue-claim-cert", "--thing", "AMR-001", "--out", prefix}).out, id);
+    EXPECT_EQ(localcore::read_file(prefix + ".key"), key);
+    EXPECT_TRUE(fs::exists(prefix + ".pem"));
+    std::istringstream certs(ok({"list", "certs"}).out);
+    int lines = 0;
+    for (std::string line; std::getline(certs, line);) ++lines;
+    EXPECT_EQ(lines, 1);
+
+    // A second device gets its own certificate.
+    const auto other =
+        ok({"issue-claim-cert", "--thing", "AMR-002", "--out", (root_ / "AMR-002-claim").string()}).out;
+    EXPECT_NE(other, id);
+}
+
+TEST_F(LocalcoreCli, ClaimCertWithAnotherKeyIsRefusedUnlessReplaced) {
+    ok({"init"});
+    const auto id =
+        ok({"issue-claim-cert", "--thing", "AMR-001", "--out", (root_ / "first").string()}).out.substr(0, 64);
+    expect_failure(
+        {"issue-claim-cert", "--thing", "AMR-001", "--out", (root_ / "second").string()}, 1,
+        "thing AMR-001 already has claim certificate " + id +
+            " for another key; pass --replace to revoke it and issue a new one (the device must then "
+            "use the new key)");
+    EXPECT_FALSE(fs::exists(root_ / "second.key"));  // nothing left behind
+
+    const auto replaced =
+        run({"issue-claim-cert", "--thing", "AMR-001", "--out", (root_ / "second").string(), "--replace"});
+    ASSERT_EQ(replaced.status, 0) << replaced.err;
+    EXPECT_THAT(replaced.err, HasSubstr("revoked the previous claim certificate " + id));
+    EXPECT_NE(replaced.out.substr(0, 64), id);
+    EXPECT_THAT(ok({"describe", "cert", id}).out, HasSubstr("status: REVOKED\n"));
+}
+
+TEST_F(LocalcoreCli, ClaimCertFromADeviceCsr) {
+    if (std::system("command -v openssl >/dev/null 2>&1") != 0) GTEST_SKIP() << "no openssl binary";
+    ok({"init"});
+    const auto key = root_ / "device.key", csr = root_ / "device.csr";
+    const std::string make_csr =
+        "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout " + key.string() +
+        " -subj /CN=AMR-003 -out " + csr.string() + " 2>/dev/null";
+    ASSERT_EQ(std::system(make_csr.c_str()), 0);
+
+    expect_failure(
+        {"issue-claim-cert", "--thing", "AMR-002", "--csr", csr.string(), "--out", (root_ / "x").string()}, 1,
+        "the CSR " + csr.string() +
+            " names CN 'AMR-003', not 'AMR-002'; make the CSR on the device with subject CN=AMR-002");
+    EXPECT_FALSE(fs::exists(root_ / "x.pem"));
+
+    const std::string out = (root_ / "AMR-003-claim").string();
+    const auto id = ok({"issue-claim-cert", "--thing", "AMR-003", "--csr", csr.string(), "--out", out}).out;
+    EXPECT_FALSE(fs::exists(out + ".key"));  // the key stays on the device
+    const std::string verify = "openssl verify -CAfile " + (data_ / "ca" / "ca.pem").string() + " " + out +
+                               ".pem >/dev/null 2>&1 && openssl x509 -noout -pubkey -in " + out + ".pem > " +
+                               (root_ / "a.pub").string() + " && openssl pkey -pubout -in " + key.string() +
+                               " > " + (root_ / "b.pub").string();
+    ASSERT_EQ(std::system(verify.c_str()), 0);
+    EXPECT_EQ(localcore::read_file(root_ / "a.pub"), localcore::read_file(root_ / "b.pub"));
+    // The same CSR again: the same certificate.
+    EXPECT_EQ(ok({"issue-claim-cert", "--thing", "AMR-003", "--csr", csr.string(), "--out", out}).out, id);
+}
+
+TEST_F(LocalcoreCli, ClaimCertModeMustBeExplicit) {
+    ok({"init"});
+    expect_failure(
+        {"issue-claim-cert", "--out", (root_ / "c").string()}, 2,
+        "issue-claim-cert needs either --thing NAME (a claim certificate for that one device) or "
+        "--fleet-wide (the weaker mode: one certificate for many devices); see `localcore --help`");
+    expect_failure({"issue-claim-cert", "--thing", "AMR-001", "--cn", "x", "--out", (root_ / "c").string()},
+                   2, "--cn is only for --fleet-wide; a per-device claim certificate's CN is --thing NAME");
+    const auto fleet = run({"issue-claim-cert", "--fleet-wide", "--out", (root_ / "fleet").string()});
+    EXPECT_EQ(fleet.status, 0) << fleet.err;
+    EXPECT_THAT(fleet.err, HasSubstr("warning: a fleet-wide claim certificate is the weaker mode"));
+    EXPECT_THAT(ok({"describe", "cert", fleet.out.substr(0, 64)}).out,
+                HasSubstr("subject_cn: localcore-claim\n"));
+}
+
+TEST_F(LocalcoreCli, LockAndUnlockThing) {
+    ok({"init"});
+    ok({"create-thing", "AMR-001"});
+    EXPECT_THAT(ok({"lock-thing", "--thing", "AMR-001"}).out, StartsWith("locked thing AMR-001"));
+    EXPECT_THAT(ok({"describe", "thing", "AMR-001"}).out, HasSubstr("attribute locked: true\n"));
+    EXPECT_THAT(ok({"unlock-thing", "--thing", "AMR-001"}).out, StartsWith("unlocked thing AMR-001"));
+    EXPECT_THAT(ok({"describe", "thing", "AMR-001"}).out, HasSubstr("attribute locked: false\n"));
+    expect_failure({"lock-thing", "--thing", "AMR-404"}, 1,
+                   "thing 'AMR-404' does not exist; create it with `localcore create-thing AMR-404`");
+    expect_failure({"lock-thing"}, 2, "lock-thing needs --thing; see `localcore --help`");
 }
 
 TEST_F(LocalcoreCli, IssuedCertVerifiesWithOpenssl) {
@@ -220,7 +328,8 @@ TEST_F(LocalcoreCli, MosquittoConf) {
     EXPECT_TRUE(settings.count("persistence true")) << conf;
     for (const auto& s : settings) EXPECT_THAT(s, ::testing::Not(HasSubstr("use_identity_as_username")));
     EXPECT_TRUE(settings.count("max_qos 1")) << conf;
-    EXPECT_TRUE(settings.count("plugin_opt_data_dir " + fs::absolute(data_).lexically_normal().string())) << conf;
+    EXPECT_TRUE(settings.count("plugin_opt_data_dir " + fs::absolute(data_).lexically_normal().string()))
+        << conf;
     EXPECT_TRUE(settings.count("plugin_opt_mqtt311_unauthorized disconnect")) << conf;
     // The plugin found beside the command (build tree: bin/ -> lib/localcore/).
     std::string plugin;
@@ -245,8 +354,9 @@ TEST_F(LocalcoreCli, MosquittoConfRefusesAMissingPluginAndABadDenialMode) {
 TEST_F(LocalcoreCli, HelpListsEveryCommand) {
     auto r = run({"--help"}, false);
     EXPECT_EQ(r.status, 0);
-    for (const char* cmd : {"init", "create-thing", "issue-cert", "issue-claim-cert", "put-policy",
-                            "attach-policy", "set-cert-status", "list", "describe", "mosquitto-conf"})
+    for (const char* cmd :
+         {"init", "create-thing", "issue-cert", "issue-claim-cert", "lock-thing", "unlock-thing",
+          "put-policy", "attach-policy", "set-cert-status", "list", "describe", "mosquitto-conf"})
         EXPECT_THAT(r.out, HasSubstr(cmd));
 }
 

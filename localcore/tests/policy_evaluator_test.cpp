@@ -25,10 +25,11 @@ RequestContext amr001() {
     return ctx;
 }
 
+// AMR-001's per-device claim certificate (subject CN = the thing name) on its claim client id.
 RequestContext claim() {
     RequestContext ctx;
-    ctx.client_id = "claim-123";
-    ctx.certificate_subject = {{"CommonName", "amr-claim"}};
+    ctx.client_id = "claim-AMR-001";
+    ctx.certificate_subject = {{"CommonName", "AMR-001"}};
     return ctx;
 }
 
@@ -109,12 +110,29 @@ TEST(PolicyDeviceMatrix, RetainPublishOnlyOnItsOwnTopics) {
     EXPECT_FALSE(allows(device, Action::retain_publish, "amr/AMR-002/status", amr001()));
 }
 
-TEST(PolicyClaimMatrix, ConnectOnlyWithClaimClientId) {
+// claim.json pins the client id to claim-${iot:Certificate.Subject.CommonName}: one device's claim
+// certificate cannot even connect as another device's claim client.
+TEST(PolicyClaimMatrix, ConnectOnlyAsItsOwnDevicesClaimClientId) {
     const PolicySet set = load("claim.json");
-    EXPECT_TRUE(allows(set, Action::connect, "claim-123", claim()));
-    EXPECT_FALSE(allows(set, Action::connect, "claim", claim()));
-    EXPECT_FALSE(allows(set, Action::connect, "AMR-001", claim()));
-    EXPECT_FALSE(allows(set, Action::connect, "xclaim-1", claim()));
+    EXPECT_TRUE(allows(set, Action::connect, "claim-AMR-001", claim()));
+    for (const char* other : {"claim-AMR-002", "claim-AMR-0011", "claim-amr-001", "claim-", "claim",
+                              "AMR-001", "xclaim-AMR-001", "claim-*"}) {
+        EXPECT_FALSE(allows(set, Action::connect, other, claim())) << other;
+    }
+}
+
+// AWS: a certificate policy variable without a value (no such subject field) is not substituted, so
+// the statement matches nothing; and values holding wildcard characters are never substituted.
+TEST(PolicyClaimMatrix, ClaimCertificateWithoutAUsableCommonNameConnectsNowhere) {
+    const PolicySet set = load("claim.json");
+    RequestContext no_cn = claim();
+    no_cn.certificate_subject.clear();
+    for (const char* id : {"claim-", "claim-AMR-001", "claim-${iot:Certificate.Subject.CommonName}"})
+        EXPECT_FALSE(allows(set, Action::connect, id, no_cn)) << id;
+    RequestContext wildcard = claim();
+    wildcard.certificate_subject = {{"CommonName", "AMR-*"}};
+    for (const char* id : {"claim-AMR-*", "claim-AMR-001"})
+        EXPECT_FALSE(allows(set, Action::connect, id, wildcard)) << id;
 }
 
 TEST(PolicyClaimMatrix, OnlyTheProvisioningRequests) {
