@@ -9,6 +9,7 @@
 //   in provisioning_template_expr.hpp) and evaluated (_evaluate.cpp).
 // - provisioning_tokens.cpp: certificate ownership tokens, persisted so a broker restart keeps them.
 // - provisioning_handler.cpp: the request topics, payloads, replies and registry changes.
+// - provisioning_hook.cpp: the pre-provisioning hook's rules, built in (AWS: a Lambda).
 // cloud/provisioning/README.md documents the behaviour, the error codes and the choices made where
 // AWS documents nothing.
 #pragma once
@@ -40,7 +41,8 @@ struct RequesterContext {
 
 struct ProvisioningOptions {
     // Template `NAME` is the file `NAME-template.json` here (cloud/provisioning/amr-template.json is
-    // the template `amr`, the name the AWS deployment gives it).
+    // the template `amr`, the name the AWS deployment gives it). `NAME-hook.json` beside it gives the
+    // template the built-in pre-provisioning hook (provisioning_hook.hpp).
     std::filesystem::path templates_dir;
     std::chrono::seconds certificate_lifetime{365 * 24 * 3600};
     std::chrono::seconds ownership_token_ttl{3600};
@@ -195,8 +197,11 @@ private:
                                              std::int64_t now_ms);
     std::vector<OutboundMessage> create_from_csr(const std::string& reply_base, std::string_view payload,
                                                  std::int64_t now_ms);
+    // With a pre-provisioning hook (NAME-hook.json next to the template, provisioning_hook.hpp) the
+    // hook's refusal is a 403 AccessDenied whose errorMessage carries the reason.
     std::vector<OutboundMessage> register_thing(const std::string& reply_base, std::string_view template_name,
-                                                std::string_view payload, std::int64_t now_ms);
+                                                std::string_view payload, const RequesterContext& requester,
+                                                std::int64_t now_ms);
     // Stores a new PENDING_ACTIVATION certificate and its token; returns the token.
     std::string store_pending(const std::string& cert_pem, const std::string& cert_id, std::int64_t now_ms);
 

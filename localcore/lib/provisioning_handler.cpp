@@ -7,6 +7,7 @@
 
 #include "json_out.hpp"
 #include "provisioning.hpp"
+#include "provisioning_hook.hpp"
 
 namespace localcore {
 namespace {
@@ -158,14 +159,16 @@ void apply_plan(RegistryData& data, const ProvisioningPlan& plan, const std::str
 
 struct RegisterThingRequest {
     std::string token;
-    std::map<std::string, std::string> parameters;
+    rapidjson::Document doc;
+    const rapidjson::Value* parameters = nullptr;  // as sent; nullptr when absent or null
 };
 
-// The RegisterThing payload; a Rejection when the token is missing or a parameter is not a string.
+// The RegisterThing payload; a Rejection when it is not an object or the token is missing.
 RegisterThingRequest parse_register_thing(std::string_view payload) {
-    auto doc = parse_object(
-        payload, false, "{\"certificateOwnershipToken\": \"...\", \"parameters\": {\"Name\": \"value\"}}");
     RegisterThingRequest request;
+    request.doc = parse_object(
+        payload, false, "{\"certificateOwnershipToken\": \"...\", \"parameters\": {\"Name\": \"value\"}}");
+    const auto& doc = request.doc;
     if (auto t = doc.FindMember("certificateOwnershipToken"); t != doc.MemberEnd() && !t->value.IsNull()) {
         if (!t->value.IsString()) invalid_payload("certificateOwnershipToken must be a string");
         request.token.assign(t->value.GetString(), t->value.GetStringLength());
@@ -173,16 +176,34 @@ RegisterThingRequest parse_register_thing(std::string_view payload) {
     if (request.token.empty())
         throw Rejection{400, "InvalidCertificateOwnershipToken",
                         "Certificate ownership token cannot be empty."};
-    if (auto p = doc.FindMember("parameters"); p != doc.MemberEnd() && !p->value.IsNull()) {
-        if (!p->value.IsObject()) invalid_payload("parameters must be an object of names to string values");
-        for (const auto& m : p->value.GetObject()) {
-            const std::string name(m.name.GetString(), m.name.GetStringLength());
-            if (!m.value.IsString())
-                invalid_payload("parameters/" + name + " must be a string; quote numbers and booleans");
-            request.parameters[name] = std::string(m.value.GetString(), m.value.GetStringLength());
-        }
-    }
+    if (auto p = doc.FindMember("parameters"); p != doc.MemberEnd() && !p->value.IsNull())
+        request.parameters = &p->value;
     return request;
+}
+
+// The parameters as the template takes them; a Rejection when they are not an object of strings.
+std::map<std::string, std::string> string_parameters(const rapidjson::Value* parameters) {
+    std::map<std::string, std::string> out;
+    if (parameters == nullptr) return out;
+    if (!parameters->IsObject()) invalid_payload("parameters must be an object of names to string values");
+    for (const auto& m : parameters->GetObject()) {
+        const std::string name(m.name.GetString(), m.name.GetStringLength());
+        if (!m.value.IsString())
+            invalid_payload("parameters/" + name + " must be a string; quote numbers and booleans");
+        out[name] = std::string(m.value.GetString(), m.value.GetStringLength());
+    }
+    return out;
+}
+
+// The template's pre-provisioning hook, if it has one; a Rejection when its file is invalid.
+std::optional<PreProvisioningHookConfig> load_hook(const std::filesystem::path& templates_dir,
+                                                   std::string_view template_name) {
+    if (!ProvisioningTemplate::valid_name(template_name)) return std::nullopt;  // load_template refuses
+    try {
+        return PreProvisioningHookConfig::load(templates_dir, template_name);
+    } catch (const Error& e) {
+        throw Rejection{500, "InternalFailure", e.what()};
+    }
 }
 
 // The template NAME from templates_dir; a Rejection when there is none or it is invalid.
@@ -218,7 +239,8 @@ FleetProvisioning::FleetProvisioning(Registry& registry, const Ca& ca, std::file
 bool FleetProvisioning::is_request_topic(std::string_view topic) { return parse_topic(topic).has_value(); }
 
 std::vector<OutboundMessage> FleetProvisioning::handle(std::string_view topic, std::string_view payload,
-                                                       const RequesterContext&, std::int64_t now_ms) {
+                                                       const RequesterContext& requester,
+                                                       std::int64_t now_ms) {
     const auto request = parse_topic(topic);
     if (!request) return {};
     const std::string reply_base(topic);
@@ -236,7 +258,7 @@ std::vector<OutboundMessage> FleetProvisioning::handle(std::string_view topic, s
             case Api::create_from_csr:
                 return create_from_csr(reply_base, payload, now_ms);
             case Api::register_thing:
-                return register_thing(reply_base, request->template_name, payload, now_ms);
+                return register_thing(reply_base, request->template_name, payload, requester, now_ms);
         }
         throw Rejection{500, "InternalFailure", "unknown request"};
     } catch (const Rejection& r) {
@@ -320,11 +342,17 @@ std::vector<OutboundMessage> FleetProvisioning::create_from_csr(const std::strin
 std::vector<OutboundMessage> FleetProvisioning::register_thing(const std::string& reply_base,
                                                                std::string_view template_name,
                                                                std::string_view payload,
+                                                               const RequesterContext& requester,
                                                                std::int64_t now_ms) {
-    auto [token, parameters] = parse_register_thing(payload);
-    const auto entry = tokens_.find(token, now_ms);
+    const auto request = parse_register_thing(payload);
+    const auto hook = load_hook(options_.templates_dir, template_name);
+    // Without a hook the parameters are checked with the payload, as before hooks existed; with one,
+    // the hook judges them first (it refuses anything but SerialNumber).
+    std::map<std::string, std::string> parameters;
+    if (!hook) parameters = string_parameters(request.parameters);
+    const auto entry = tokens_.find(request.token, now_ms);
     if (!entry) {
-        if (tokens_.expired(token, now_ms))
+        if (tokens_.expired(request.token, now_ms))
             throw Rejection{400, "InvalidCertificateOwnershipToken",
                             "the certificate ownership token expired (tokens are valid for " +
                                 std::to_string(options_.ownership_token_ttl.count()) +
@@ -336,15 +364,27 @@ std::vector<OutboundMessage> FleetProvisioning::register_thing(const std::string
 
     const auto tmpl = load_template(options_.templates_dir, template_name);
     ProvisioningPlan plan;
+    // The hook decides on the registry as it is inside the update, so a lock set at the same moment is
+    // either seen or set after the thing was provisioned, never lost in between.
+    registry_.update([&](RegistryData& data) {
+        if (hook) {
+            const auto decision =
+                run_pre_provisioning_hook(*hook, data, requester.certificate_id, request.parameters);
+            if (!decision.allow)
+                throw Rejection{403, "AccessDenied",
+                                "the pre-provisioning hook refused the request (" + decision.reason +
+                                    "): " + decision.message};
+            parameters = string_parameters(request.parameters);
+        }
+        try {
+            plan = tmpl.evaluate(parameters, entry->certificate_id);
+        } catch (const TemplateParameterError& e) {
+            throw Rejection{400, "InvalidParameters", e.what()};
+        }
+        apply_plan(data, plan, tmpl.name(), entry->certificate_id);
+    });
     try {
-        plan = tmpl.evaluate(parameters, entry->certificate_id);
-    } catch (const TemplateParameterError& e) {
-        throw Rejection{400, "InvalidParameters", e.what()};
-    }
-
-    registry_.update([&](RegistryData& data) { apply_plan(data, plan, tmpl.name(), entry->certificate_id); });
-    try {
-        tokens_.remove(token);  // single use
+        tokens_.remove(request.token);  // single use
     } catch (...) {
         // The device is provisioned; a token left behind only expires later (its certificate is no
         // longer PENDING_ACTIVATION, so expire() keeps it).
