@@ -62,13 +62,16 @@ TEST_F(ConformanceLimits, TopicFilterWithMoreThanSevenSlashesClosesTheConnection
 }
 
 TEST_F(ConformanceLimits, ClientIdOver128BytesIsRefused) {
-    // The claim policy allows client/claim-*, so only the length can make the difference.
+    // A policy that allows client/claim-*, so only the length can make the difference.
+    lc->put_policy("claim-prefix", R"({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": ["arn:aws:iot:*:*:client/claim-*"]}]})");
+    const Identity any_claim_id = lc->issue_claim_cert("claim-prefix", "claim-prefix");
     const std::string at_limit = "claim-" + std::string(128 - 6, 'a');
     const std::string over = "claim-" + std::string(128 - 6 + 1, 'a');
-    auto ok = lc->client(lc->claim, at_limit);
+    auto ok = lc->client(any_claim_id, at_limit);
     EXPECT_TRUE(ok->connect(5s)) << ok->last_error();
 
-    const CommandResult r = lc->pub(lc->claim, over, "$aws/certificates/create-from-csr/json", "{}");
+    const CommandResult r = lc->pub(any_claim_id, over, "$aws/certificates/create-from-csr/json", "{}");
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("received CONNACK (5)"), std::string::npos) << r.output;
     EXPECT_TRUE(lc->wait_broker_log("is not valid (AWS: at most 128 bytes")) << lc->broker_log();

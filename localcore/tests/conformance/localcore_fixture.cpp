@@ -304,7 +304,7 @@ LocalCore::LocalCore(LocalCoreOptions options) : options_(std::move(options)) {
     cli({"create-thing", "AMR-002"});
     amr1 = issue_cert("AMR-001");
     amr2 = issue_cert("AMR-002");
-    claim = issue_claim_cert();
+    claim = claim_for("AMR-001");
     console = issue_claim_cert("console", "console");
 }
 
@@ -344,9 +344,19 @@ Identity LocalCore::issue_cert(const std::string& thing, const std::string& poli
 
 Identity LocalCore::issue_claim_cert(const std::string& policy, const std::string& cn) {
     const fs::path prefix = fresh_path(cn);
-    const std::string id =
-        trim(cli({"issue-claim-cert", "--out", prefix.string(), "--policy", policy, "--cn", cn}));
+    // The output ends with the id; the fleet-wide mode's warning comes before it.
+    const std::string out = trim(
+        cli({"issue-claim-cert", "--fleet-wide", "--out", prefix.string(), "--policy", policy, "--cn", cn}));
+    const std::string id = out.substr(out.find_last_of('\n') + 1);
     return Identity{fs::path(prefix) += ".pem", fs::path(prefix) += ".key", id};
+}
+
+const Identity& LocalCore::claim_for(const std::string& thing) {
+    if (const auto it = claims_.find(thing); it != claims_.end()) return it->second;
+    const fs::path prefix = fresh_path(thing + "-claim");
+    const std::string id = trim(cli({"issue-claim-cert", "--thing", thing, "--out", prefix.string()}));
+    return claims_.emplace(thing, Identity{fs::path(prefix) += ".pem", fs::path(prefix) += ".key", id})
+        .first->second;
 }
 
 void LocalCore::put_policy(const std::string& name, const std::string& json) {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -142,7 +143,12 @@ public:
     CommandResult cli_result(const std::vector<std::string>& args);
     Identity issue_cert(const std::string& thing, const std::string& policy = "device",
                         const std::string& status = "ACTIVE");
+    // A certificate attached to no thing, with `policy` and subject CN `cn`: `issue-claim-cert
+    // --fleet-wide` (the weaker mode's command, also the way to make a console or test identity).
     Identity issue_claim_cert(const std::string& policy = "claim", const std::string& cn = "localcore-claim");
+    // `thing`'s own claim certificate (`issue-claim-cert --thing`: CN = thing, policy claim), issued
+    // on first use and then the same for the fixture's lifetime. It connects only as claim-<thing>.
+    const Identity& claim_for(const std::string& thing);
     void put_policy(const std::string& name, const std::string& json);
     // `describe cert ID`'s status line ("ACTIVE", ...), "" when it is not registered.
     std::string cert_status(const std::string& cert_id);
@@ -179,6 +185,7 @@ public:
                                     const std::vector<std::string>& filters, int seconds = 10, int count = 0,
                                     Mqtt version = Mqtt::v311);
 
+    // claim is AMR-001's own claim certificate (claim_for("AMR-001")).
     Identity amr1, amr2, claim, console;
 
 private:
@@ -190,6 +197,7 @@ private:
     std::uint16_t port_ = 0;
     int counter_ = 0;
     std::vector<fs::path> broker_logs_;
+    std::map<std::string, Identity> claims_;  // claim_for's certificates by thing
     std::unique_ptr<ChildProcess> broker_;
 };
 

@@ -143,7 +143,7 @@ TEST(ConformancePolicyOptions, Mqtt311SubackFailureOptionAnswers0x80AndStaysConn
 }
 
 TEST_F(ConformancePolicy, ClaimCertificateReachesOnlyTheProvisioningTopics) {
-    auto probe = lc->probe(lc->claim, "claim-1");
+    auto probe = lc->probe(lc->claim, "claim-AMR-001");
     ASSERT_EQ(probe->connect(), "");
     EXPECT_EQ(probe->subscribe("$aws/certificates/create-from-csr/json/accepted"), 1);
     EXPECT_EQ(probe->subscribe("$aws/provisioning-templates/amr/provision/json/rejected"), 1);
@@ -156,9 +156,30 @@ TEST_F(ConformancePolicy, ClaimCertificateReachesOnlyTheProvisioningTopics) {
     EXPECT_EQ(probe->publish_qos1("$aws/certificates/create-from-csr/json/accepted", "{}"), kNotAuthorized);
     EXPECT_TRUE(probe->connected());
 
-    // Connect is limited to claim-* client ids.
+    // Connect is limited to claim-<the certificate's CN>: not the thing's own id, not another claim id.
     const CommandResult as_thing = lc->pub(lc->claim, "AMR-001", "amr/AMR-001/status", "{}");
     EXPECT_NE(as_thing.output.find("received CONNACK (5)"), std::string::npos) << as_thing.output;
+}
+
+// claim.json's Connect resource is client/claim-${iot:Certificate.Subject.CommonName}: resolved from
+// the connection's certificate, so AMR-001's claim certificate cannot connect as AMR-002's claim client.
+TEST_F(ConformancePolicy, ClaimCertificateConnectsOnlyAsItsOwnDevicesClaimClient) {
+    auto own = lc->client(lc->claim_for("AMR-001"), "claim-AMR-001");
+    EXPECT_TRUE(own->connect(5s)) << own->last_error();
+    auto other_device = lc->client(lc->claim_for("AMR-002"), "claim-AMR-002");
+    EXPECT_TRUE(other_device->connect(5s)) << other_device->last_error();
+
+    for (const char* id : {"claim-AMR-002", "claim-AMR-0011", "claim-"}) {
+        const CommandResult r =
+            lc->pub(lc->claim_for("AMR-001"), id, "$aws/certificates/create-from-csr/json", "{}");
+        EXPECT_NE(r.output.find("received CONNACK (5)"), std::string::npos) << id << "\n" << r.output;
+    }
+    EXPECT_TRUE(lc->wait_broker_log("refused connection of 'claim-AMR-002': no statement allows iot:Connect"))
+        << lc->broker_log();
+    // A certificate whose CN could act as a wildcard is never substituted (AWS): it connects nowhere.
+    const Identity wildcard = lc->issue_claim_cert("claim", "AMR-*");
+    const CommandResult r = lc->pub(wildcard, "claim-AMR-*", "$aws/certificates/create-from-csr/json", "{}");
+    EXPECT_NE(r.output.find("received CONNACK (5)"), std::string::npos) << r.output;
 }
 
 TEST_F(ConformancePolicy, RetainedPublishOnOwnTopicIsDeliveredToLaterSubscribers) {

@@ -24,12 +24,14 @@ inline std::string file_prod_credentials(const LocalCore& lc, const fs::path& pr
 
 // `clock_sync_file`: a file standing in for systemd-timesyncd's flag (created by the caller so
 // the tests do not depend on the machine's NTP state); `extra` is added to the source's table;
-// `prod_credentials` is the body of `[credentials.prod]` (default: file_prod_credentials).
-inline std::string fleet_config(const LocalCore& lc, const std::string& thing, const fs::path& prod_dir,
+// `prod_credentials` is the body of `[credentials.prod]` (default: file_prod_credentials). The claim
+// credential is `thing`'s own claim certificate (LocalCore::claim_for).
+inline std::string fleet_config(LocalCore& lc, const std::string& thing, const fs::path& prod_dir,
                                 const fs::path& clock_sync_file, const std::string& extra = "",
                                 const std::string& prod_credentials = "") {
     const auto q = [](const std::string& s) { return "\"" + s + "\""; };
     const std::string port = std::to_string(lc.port());
+    const Identity& claim = lc.claim_for(thing);
     const std::vector<std::string> lines = {
         "[gateway]",
         "thing = " + q(thing),
@@ -37,8 +39,8 @@ inline std::string fleet_config(const LocalCore& lc, const std::string& thing, c
         prod_credentials.empty() ? file_prod_credentials(lc, prod_dir) : prod_credentials,
         "[credentials.claim]",
         "type = \"file\"",
-        "cert = " + q(lc.claim.cert.string()),
-        "key = " + q(lc.claim.key.string()),
+        "cert = " + q(claim.cert.string()),
+        "key = " + q(claim.key.string()),
         "ca = " + q(lc.ca().string()),
         "[connections.cloud]",
         "type = \"mqtt\"",

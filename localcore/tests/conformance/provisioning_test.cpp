@@ -63,7 +63,12 @@ protected:
     void SetUp() override {
         LocalCoreTest::SetUp();
         lc->put_policy("claim-keys", kClaimWithKeysPolicy);
-        claim_keys = lc->issue_claim_cert("claim-keys", "claim-keys");
+        // AMR-010's own claim certificate (the pre-provisioning hook lets it register only AMR-010),
+        // with the wider policy instead of `claim`.
+        const fs::path prefix = lc->fresh_path("AMR-010-claim-keys");
+        const std::string id = lc->cli(
+            {"issue-claim-cert", "--thing", "AMR-010", "--policy", "claim-keys", "--out", prefix.string()});
+        claim_keys = Identity{fs::path(prefix) += ".pem", fs::path(prefix) += ".key", id.substr(0, 64)};
     }
 
     // A claim connection subscribed to the accepted/rejected replies of `api` and of RegisterThing.
@@ -157,7 +162,7 @@ TEST_F(ConformanceProvisioning, CreateCertificateFromCsrSignsAnOpensslCsrForTheS
     const std::string csr = make_csr(key);
     ASSERT_NE(csr.find("CERTIFICATE REQUEST"), std::string::npos);
 
-    auto c = claim_client(lc->claim, "claim-1", kCreateFromCsr);
+    auto c = claim_client(lc->claim_for("AMR-011"), "claim-AMR-011", kCreateFromCsr);
     ASSERT_TRUE(c);
     c->publish(kCreateFromCsr, json_object({{"certificateSigningRequest", csr}}), 1);
     const auto r = reply(*c, kCreateFromCsr);
@@ -184,8 +189,8 @@ TEST_F(ConformanceProvisioning, CreateCertificateFromCsrSignsAnOpensslCsrForTheS
 }
 
 TEST_F(ConformanceProvisioning, ConcurrentClaimClientsEachReceiveOnlyTheirOwnReply) {
-    auto a = claim_client(lc->claim, "claim-a", kCreateFromCsr);
-    auto b = claim_client(lc->claim, "claim-b", kCreateFromCsr);
+    auto a = claim_client(lc->claim_for("AMR-021"), "claim-AMR-021", kCreateFromCsr);
+    auto b = claim_client(lc->claim_for("AMR-022"), "claim-AMR-022", kCreateFromCsr);
     ASSERT_TRUE(a && b);
     const std::string csr_a = make_csr(lc->fresh_path("a") += ".key");
     const std::string csr_b = make_csr(lc->fresh_path("b") += ".key");
@@ -226,6 +231,75 @@ TEST_F(ConformanceProvisioning, ReplyIsNotDeliveredToAThirdClientSubscribedToThe
     // Control: the bystander's subscription works for its own request.
     bystander->publish(kCreate, "{}", 1);
     EXPECT_TRUE(reply(*bystander, kCreate));
+}
+
+// The pre-provisioning hook (cloud/provisioning/amr-hook.json) over MQTT: AMR-001's claim
+// certificate cannot register AMR-002; AMR-002's certificate and connection are untouched.
+TEST_F(ConformanceProvisioning, AnotherDevicesSerialIsRefusedWithTheHooksReason) {
+    auto amr2 = lc->connect(lc->amr2, "AMR-002");
+    ASSERT_TRUE(amr2);
+    auto c = claim_client(lc->claim, "claim-AMR-001", kCreateFromCsr);
+    ASSERT_TRUE(c);
+    c->publish(kCreateFromCsr,
+               json_object({{"certificateSigningRequest", make_csr(lc->fresh_path("x") += ".key")}}), 1);
+    const auto created = reply(*c, kCreateFromCsr);
+    ASSERT_TRUE(created && created->topic == kCreateFromCsr + "/accepted")
+        << (created ? created->payload : "none");
+    const auto doc = parse_json(created->payload);
+    const std::string new_id = json_str(doc, {"certificateId"}).value_or("");
+    c->publish(kProvision,
+               json_object(
+                   {{"certificateOwnershipToken", json_str(doc, {"certificateOwnershipToken"}).value_or("")}},
+                   {{"SerialNumber", "AMR-002"}}),
+               1);
+    const auto refused = reply(*c, kProvision);
+    ASSERT_TRUE(refused);
+    ASSERT_EQ(refused->topic, kProvision + "/rejected") << refused->payload;
+    const auto answer = parse_json(refused->payload);
+    EXPECT_EQ(json_str(answer, {"errorCode"}), "AccessDenied");
+    EXPECT_NE(json_str(answer, {"errorMessage"})
+                  .value_or("")
+                  .find("claim certificate is bound to AMR-001, not AMR-002"),
+              std::string::npos)
+        << refused->payload;
+
+    EXPECT_EQ(lc->cert_status(new_id), "PENDING_ACTIVATION");
+    EXPECT_EQ(lc->cert_status(lc->amr2.cert_id), "ACTIVE");
+    const std::string thing = lc->cli({"describe", "thing", "AMR-002"});
+    EXPECT_NE(thing.find(lc->amr2.cert_id), std::string::npos) << thing;
+    EXPECT_EQ(thing.find(new_id), std::string::npos) << thing;
+    EXPECT_TRUE(amr2->connected());
+    EXPECT_NO_THROW(amr2->publish("amr/AMR-002/status", "{}", 1));
+}
+
+TEST_F(ConformanceProvisioning, LockedThingIsRefusedOverMqttUntilUnlocked) {
+    const fs::path key = lc->fresh_path("AMR-001") += ".key";
+    auto c = claim_client(lc->claim, "claim-AMR-001", kCreateFromCsr);
+    ASSERT_TRUE(c);
+    const auto register_own = [&] {
+        c->publish(kCreateFromCsr, json_object({{"certificateSigningRequest", make_csr(key)}}), 1);
+        const auto created = reply(*c, kCreateFromCsr);
+        EXPECT_TRUE(created && created->topic == kCreateFromCsr + "/accepted");
+        const auto token =
+            json_str(parse_json(created ? created->payload : "{}"), {"certificateOwnershipToken"});
+        c->publish(
+            kProvision,
+            json_object({{"certificateOwnershipToken", token.value_or("")}}, {{"SerialNumber", "AMR-001"}}),
+            1);
+        return reply(*c, kProvision);
+    };
+    lc->cli({"lock-thing", "--thing", "AMR-001"});
+    const auto locked = register_own();
+    ASSERT_TRUE(locked);
+    EXPECT_EQ(locked->topic, kProvision + "/rejected");
+    EXPECT_NE(locked->payload.find("thing_locked"), std::string::npos) << locked->payload;
+
+    lc->cli({"unlock-thing", "--thing", "AMR-001"});
+    // Replies arrive in order on the one connection; skip the earlier one.
+    c->clear();
+    const auto unlocked = register_own();
+    ASSERT_TRUE(unlocked);
+    EXPECT_EQ(unlocked->topic, kProvision + "/accepted") << unlocked->payload;
 }
 
 }  // namespace

@@ -208,7 +208,7 @@ TEST_F(FleetProvisioningTest, RotationOfAShortLivedCertificateKeepsHeartbeatsFlo
 }
 
 TEST_F(FleetProvisioningTest, ARevokedClaimCertificateGivesAClearErrorAndBackoffWithoutABusyLoop) {
-    lc->cli({"set-cert-status", lc->claim.cert_id, "REVOKED"});
+    lc->cli({"set-cert-status", lc->claim_for("AMR-102").cert_id, "REVOKED"});
     GatewayHarness h;
     ASSERT_EQ(h.start(config("AMR-102")), "") << h.log().joined();
     // Right after each failure the attempt's pending key must be gone (discarded).
@@ -225,7 +225,7 @@ TEST_F(FleetProvisioningTest, ARevokedClaimCertificateGivesAClearErrorAndBackoff
         std::chrono::seconds(8));
     EXPECT_EQ(std::count(pending_after_failure.begin(), pending_after_failure.end(), true), 0);
     const auto failures = h.lines_with("provisioning failed (cannot connect with the claim certificate " +
-                                       lc->claim.cert.string() + " as 'claim-AMR-102'");
+                                       lc->claim_for("AMR-102").cert.string() + " as 'claim-AMR-102'");
     ASSERT_GE(failures.size(), 2u) << h.log().joined();
     EXPECT_NE(failures[0].find("revoked, inactive or unknown claim certificate"), std::string::npos)
         << failures[0];
@@ -365,10 +365,15 @@ TEST_F(FleetProvisioningTest, CreateKeysAndCertificateIsAnExplicitWeakerOptionFo
     "arn:aws:iot:*:*:topicfilter/$aws/certificates/create/json/*",
     "arn:aws:iot:*:*:topicfilter/$aws/provisioning-templates/amr/provision/json/*"]}]})");
     lc->put_policy("claim-create-keys", policy);
-    const Identity claim = lc->issue_claim_cert("claim-create-keys", "claim-create-keys");
+    // AMR-108's own claim certificate, with that policy instead of `claim`.
+    const fs::path claim_prefix = lc->fresh_path("AMR-108-claim-create-keys");
+    lc->cli({"issue-claim-cert", "--thing", "AMR-108", "--policy", "claim-create-keys", "--out",
+             claim_prefix.string()});
+    const Identity claim{fs::path(claim_prefix) += ".pem", fs::path(claim_prefix) += ".key", ""};
     std::string toml = config("AMR-108", "method = \"create_keys\"");
-    for (const auto& [from, to] : {std::pair{lc->claim.cert.string(), claim.cert.string()},
-                                   std::pair{lc->claim.key.string(), claim.key.string()}})
+    const Identity& usual = lc->claim_for("AMR-108");
+    for (const auto& [from, to] : {std::pair{usual.cert.string(), claim.cert.string()},
+                                   std::pair{usual.key.string(), claim.key.string()}})
         toml.replace(toml.find(from), from.size(), to);
     GatewayHarness h;
     ASSERT_EQ(h.start(toml), "") << h.log().joined();
