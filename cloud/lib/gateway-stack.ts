@@ -51,6 +51,7 @@ export class GatewayStack extends Stack {
     });
     this.monitoring = new Monitoring(this, 'Monitoring', {
       params: p, userPool: this.auth.userPool, client: this.auth.client, rotationFunction: this.iot.rotationFunction,
+      preProvisioningFunction: this.iot.preProvisioningFunction,
     });
 
     this.acknowledgeCdkHandlers(p);

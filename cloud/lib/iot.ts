@@ -3,6 +3,8 @@
 //   under the names the provisioning template and localcore use;
 // - the thing type amr, the fleet provisioning template amr (cloud/provisioning/amr-template.json
 //   as is) and its role;
+// - the template's pre-provisioning hook: a Lambda (lambda/pre-provisioning.ts) that lets a claim
+//   certificate register only the device it names, and no locked thing;
 // - the backend rotation step: rule on amr/+/certificate/rotated -> Lambda (lambda/rotation.ts);
 // - IoT logging (AWSIotLogsV2, with retention).
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
@@ -13,11 +15,14 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { lambdaFunction } from './lambda-function';
+import { METRIC_NAMESPACE } from './monitoring';
 import { acknowledge, iam5Resource } from './nag';
 import { DeploymentParams } from './params';
 import { loadIotPolicy, loadProvisioningTemplate, PolicyDocument, templatePolicyNames } from './policy-files';
 
 export const TEMPLATE_NAME = 'amr';
+/** The hook's payload version, the only one AWS IoT documents. */
+export const HOOK_PAYLOAD_VERSION = '2020-04-01';
 export const THING_TYPE_NAME = 'amr';
 export const ROTATION_TOPIC_FILTER = 'amr/+/certificate/rotated';
 // Only the report's own fields: with SELECT *, a payload field called thingName or principal would
@@ -34,6 +39,7 @@ export class IotCore extends Construct {
   readonly documents: Record<'device' | 'claim' | 'console', PolicyDocument>;
   readonly dataEndpoint: string;
   readonly rotationFunction: lambda.Function;
+  readonly preProvisioningFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IotProps) {
     super(scope, id);
@@ -68,6 +74,13 @@ export class IotCore extends Construct {
       'AWSIoTThingsRegistration is the policy AWS documents for fleet provisioning roles; a hand-written subset that '
       + 'misses one action would fail RegisterThing only at run time, on a device in the field.',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSIoTThingsRegistration]');
+    // Literal ARNs (the seed's region is in the aws partition), so that the cdk-nag finding ids below
+    // name exactly these resources.
+    const iotArn = `arn:aws:iot:${p.region}:${p.account}`;
+    const certArn = `${iotArn}:cert/*`;
+    const thingArn = `${iotArn}:thing/*`;
+    const hook = this.preProvisioningHook(p, `${iotArn}:provisioningtemplate/${TEMPLATE_NAME}`, certArn, thingArn);
+    this.preProvisioningFunction = hook.fn;
     const provisioningTemplate = new iot.CfnProvisioningTemplate(this, 'ProvisioningTemplate', {
       templateName: TEMPLATE_NAME,
       description: 'AMR fleet provisioning by claim (cloud/provisioning/amr-template.json)',
@@ -75,8 +88,11 @@ export class IotCore extends Construct {
       templateType: 'FLEET_PROVISIONING',
       provisioningRoleArn: provisioningRole.roleArn,
       templateBody: JSON.stringify(template),
+      preProvisioningHook: { targetArn: hook.fn.functionArn, payloadVersion: HOOK_PAYLOAD_VERSION },
     });
     Object.values(this.policies).forEach((pol) => provisioningTemplate.node.addDependency(pol));
+    // AWS IoT may invoke the hook as soon as the template exists.
+    provisioningTemplate.node.addDependency(hook.permission);
 
     // The account's data endpoint: for the rotation replies and for the console's config.js.
     const endpoint = new cr.AwsCustomResource(this, 'DataEndpoint', {
@@ -101,11 +117,6 @@ export class IotCore extends Construct {
       environment: { IOT_DATA_ENDPOINT: this.dataEndpoint },
       reservedConcurrentExecutions: 10,
     });
-    // Literal ARNs (the seed's region is in the aws partition), so that the cdk-nag finding ids below
-    // name exactly these resources.
-    const iotArn = `arn:aws:iot:${p.region}:${p.account}`;
-    const certArn = `${iotArn}:cert/*`;
-    const thingArn = `${iotArn}:thing/*`;
     const replyArn = `${iotArn}:topic/amr/*/certificate/rotated/*`;
     this.rotationFunction.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iot:DescribeCertificate', 'iot:UpdateCertificate', 'iot:ListPrincipalThings'], resources: [certArn],
@@ -159,5 +170,36 @@ export class IotCore extends Construct {
         accountId: p.account, defaultLogLevel: 'WARN', roleArn: loggingRole.roleArn,
       });
     }
+  }
+
+  // The pre-provisioning hook (seed table No 6: one device's claim certificate must not provision
+  // another). Its role may only read certificates (the claim certificate's subject) and things
+  // (the lock attribute); AWS IoT may invoke it only for this account's template amr, with the
+  // confused-deputy conditions AWS IoT asks for (aws:SourceArn and aws:SourceAccount).
+  private preProvisioningHook(p: DeploymentParams, templateArn: string, certArn: string, thingArn: string):
+    { fn: lambda.Function; permission: lambda.CfnPermission } {
+    const fn = lambdaFunction(this, 'PreProvisioningHook', p, {
+      handler: 'pre-provisioning-hook.handler',
+      description: 'Fleet provisioning hook: a claim certificate registers only its own device, never a locked thing',
+      // RegisterThing waits for the decision: two IoT reads, then the answer.
+      timeout: Duration.seconds(5),
+      environment: {
+        FLEET_CLAIM_CERTIFICATE_IDS: p.fleetClaimCertificateIds.join(','),
+        METRIC_NAMESPACE,
+      },
+      reservedConcurrentExecutions: 10,
+    });
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iot:DescribeCertificate'], resources: [certArn] }));
+    fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['iot:DescribeThing'], resources: [thingArn] }));
+    acknowledge(fn.role!,
+      'Claim certificates and things are created after deployment (factory step, fleet provisioning), so their ARNs '
+      + 'end in *; the hook only reads them: the claim certificate of the request and the requested thing '
+      + '(tested in test/pre-provisioning.test.ts).',
+      ...[certArn, thingArn].map(iam5Resource));
+    fn.addPermission('InvokeByProvisioningTemplate', {
+      principal: new iam.ServicePrincipal('iot.amazonaws.com'), sourceArn: templateArn, sourceAccount: p.account,
+    });
+    const permission = fn.node.findChild('InvokeByProvisioningTemplate') as lambda.CfnPermission;
+    return { fn, permission };
   }
 }

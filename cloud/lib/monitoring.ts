@@ -1,7 +1,8 @@
 // Monitoring (seed: 監視・運用・アラート, table No 7-9): CloudWatch alarms on IoT connect and
 // authorization failures, Cognito sign-in failures, AMR disconnections (the cause of missing
-// heartbeats) and rotation failures, all to one SNS topic; Device Defender's daily audit reports
-// certificates nearing expiry to the same topic. The WAF alarm lives in the edge stack (us-east-1).
+// heartbeats), rotation failures and provisioning requests the pre-provisioning hook refused (or
+// could not decide), all to one SNS topic; Device Defender's daily audit reports certificates
+// nearing expiry to the same topic. The WAF alarm lives in the edge stack (us-east-1).
 //
 // Why disconnections and not the heartbeats themselves: a rule on amr/+/heartbeat runs for every
 // heartbeat, 259,200 times per AMR per month; with a CloudWatch action that is one PutMetricData
@@ -18,6 +19,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { REFUSAL_METRIC } from '../lambda/pre-provisioning';
 import { alarmTopic } from './alarm-topic';
 import { acknowledge } from './nag';
 import { DeploymentParams } from './params';
@@ -32,6 +34,7 @@ export interface MonitoringProps {
   readonly userPool: cognito.UserPool;
   readonly client: cognito.UserPoolClient;
   readonly rotationFunction: lambda.Function;
+  readonly preProvisioningFunction: lambda.Function;
 }
 
 export class Monitoring extends Construct {
@@ -111,6 +114,17 @@ export class Monitoring extends Construct {
     alarm('RotationFailures',
       'The certificate rotation step (Lambda) failed: an old device certificate may stay ACTIVE.',
       props.rotationFunction.metricErrors({ period, statistic: 'Sum' }), 1);
+
+    // The hook writes one Embedded Metric Format count per refusal into its own log (no PutMetricData).
+    alarm('ProvisioningRefused',
+      'The pre-provisioning hook refused a RegisterThing: a claim certificate asked for another device\'s serial '
+      + '(a leaked claim key?), a locked thing tried to come back, or a device sent malformed parameters. The '
+      + 'reason, claim certificate id and serial are in the hook\'s log (reason field).',
+      new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: REFUSAL_METRIC, statistic: 'Sum', period }), 1);
+    alarm('ProvisioningHookFailures',
+      'The pre-provisioning hook (Lambda) failed: RegisterThing is refused while it fails, so devices cannot '
+      + 'provision or recover through their claim certificates.',
+      props.preProvisioningFunction.metricErrors({ period, statistic: 'Sum' }), 1);
 
     if (p.deviceDefenderAudit) this.certificateAudit();
   }

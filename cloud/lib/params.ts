@@ -39,6 +39,11 @@ export interface DeploymentParams {
   /** Account-wide singletons: turn off if the account already has them configured elsewhere. */
   readonly iotLogging: boolean;
   readonly deviceDefenderAudit: boolean;
+  /**
+   * Claim certificate ids (64 hex) that may provision any serial: the explicit, weaker fleet-wide
+   * mode. Empty (default) = every claim certificate provisions only the device its CN names.
+   */
+  readonly fleetClaimCertificateIds: string[];
 }
 
 // CloudWatch Logs accepts only these retention values.
@@ -53,6 +58,7 @@ const KNOWN_KEYS = new Set([
   'account', 'region', 'cognitoDomainPrefix', 'callbackUrls', 'logoutUrls', 'passkeyRelyingPartyId',
   'consoleDomainName', 'consoleCertificateArn', 'thingNames', 'operatorEmail', 'alarmEmail', 'allowedIpCidrs',
   'geoAllowCountries', 'wafRateLimit', 'logRetentionDays', 'consoleDir', 'iotLogging', 'deviceDefenderAudit',
+  'fleetClaimCertificateIds',
 ]);
 
 export function parseParams(raw: unknown, where: string): DeploymentParams {
@@ -141,6 +147,8 @@ export function parseParams(raw: unknown, where: string): DeploymentParams {
     consoleDir: str('consoleDir', /^[^\0]+$/, 'a folder path', true) ?? '../client/public',
     iotLogging: bool('iotLogging', true),
     deviceDefenderAudit: bool('deviceDefenderAudit', true),
+    fleetClaimCertificateIds: list('fleetClaimCertificateIds', /^[0-9a-f]{64}$/,
+      'AWS IoT certificate ids (64 lower-case hex digits)', 0, []),
   };
 }
 

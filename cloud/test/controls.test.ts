@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { cleanup, synth } from './synth';
 import { loadIotPolicy, loadProvisioningTemplate } from '../lib/policy-files';
-import { ROTATION_RULE_SQL } from '../lib/iot';
+import { HOOK_PAYLOAD_VERSION, ROTATION_RULE_SQL } from '../lib/iot';
 
 const s = synth();
 after(() => cleanup(s));
@@ -117,14 +117,15 @@ describe('IoT policies (appendix B/C, table No 4, 6): the files of cloud/policie
     const connect = doc.Statement.find((st) => st.Action.includes('iot:Connect'));
     assert.deepEqual(connect?.Condition, { Bool: { 'iot:Connection.Thing.IsAttached': 'true' } });
   });
-  it('claim policy is tightened: no Connect on *, no $aws/* filter, no CreateKeysAndCertificate', () => {
+  it('claim policy is tightened: Connect only as claim-<own CN>, no $aws/* filter, no CreateKeysAndCertificate', () => {
     const doc = loadIotPolicy('claim', 'ap-northeast-1', '123456789012');
     const resourcesOf = doc.Statement.flatMap((st) => st.Resource);
     assert.ok(!resourcesOf.includes('*'));
     assert.ok(!resourcesOf.some((r) => r.endsWith('topicfilter/$aws/*')));
     assert.ok(!resourcesOf.some((r) => r.includes('$aws/certificates/create/')));
     assert.deepEqual(doc.Statement.find((st) => st.Action.includes('iot:Connect'))?.Resource,
-      ['arn:aws:iot:ap-northeast-1:123456789012:client/claim-*']);
+      // A claim certificate connects only as the claim client of the device its subject CN names.
+      ['arn:aws:iot:ap-northeast-1:123456789012:client/claim-${iot:Certificate.Subject.CommonName}']);
   });
 });
 
@@ -155,11 +156,81 @@ describe('IoT provisioning, thing type, rotation, logging (table No 5, 6, 8, 9)'
     gateway.hasResourceProperties('AWS::Logs::LogGroup', { LogGroupName: 'AWSIotLogsV2', RetentionInDays: params.logRetentionDays });
   });
   it('project Lambdas: latest Node.js runtime, own roles without managed policies', () => {
-    const fns = resources(gateway, 'AWS::Lambda::Function').filter(([, f]) => /^(rotation|console-policy)-handler\./.test(f.Properties.Handler));
-    assert.equal(fns.length, 2);
+    const fns = resources(gateway, 'AWS::Lambda::Function')
+      .filter(([, f]) => /^(rotation-handler|console-policy-handler|pre-provisioning-hook)\./.test(f.Properties.Handler));
+    assert.equal(fns.length, 3);
     for (const [, f] of fns) assert.equal(f.Properties.Runtime, 'nodejs24.x');
     const roleIds = fns.map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]);
     for (const id of roleIds) assert.equal(gateway.toJSON().Resources[id].Properties.ManagedPolicyArns, undefined);
+  });
+});
+
+describe('Pre-provisioning hook (table No 6: a claim certificate provisions only its own device)', () => {
+  const all = gateway.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }>;
+  const fnId = Object.keys(all).find((id) => all[id].Type === 'AWS::Lambda::Function'
+    && all[id].Properties.Handler === 'pre-provisioning-hook.handler') as string;
+  const fn = all[fnId];
+  const templateArn = 'arn:aws:iot:ap-northeast-1:123456789012:provisioningtemplate/amr';
+  it('the template amr calls the hook Lambda, with the documented payload version', () => {
+    assert.ok(fnId, 'no Lambda with handler pre-provisioning-hook.handler');
+    const [templateId, template] = resources(gateway, 'AWS::IoT::ProvisioningTemplate')[0];
+    assert.deepEqual(template.Properties.PreProvisioningHook, {
+      TargetArn: { 'Fn::GetAtt': [fnId, 'Arn'] }, PayloadVersion: HOOK_PAYLOAD_VERSION,
+    });
+    assert.equal(HOOK_PAYLOAD_VERSION, '2020-04-01');
+    // The permission exists before AWS IoT can invoke the hook.
+    const permissionId = Object.keys(all).find((id) => all[id].Type === 'AWS::Lambda::Permission'
+      && json(all[id].Properties.FunctionName).includes(fnId));
+    assert.ok(all[templateId].DependsOn?.includes(permissionId as string), json(all[templateId].DependsOn));
+  });
+  it('only AWS IoT may invoke it, for this account\'s template amr (aws:SourceAccount, aws:SourceArn)', () => {
+    const permissions = Object.values(all).filter((r) => r.Type === 'AWS::Lambda::Permission'
+      && json(r.Properties.FunctionName).includes(fnId));
+    assert.equal(permissions.length, 1);
+    assert.deepEqual(permissions[0].Properties, {
+      Action: 'lambda:InvokeFunction', FunctionName: { 'Fn::GetAtt': [fnId, 'Arn'] }, Principal: 'iot.amazonaws.com',
+      SourceAccount: '123456789012', SourceArn: templateArn,
+    });
+  });
+  it('its role may only read certificates and things (and write its own log)', () => {
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+    assert.equal(all[roleId].Properties.ManagedPolicyArns, undefined);
+    assert.equal(all[roleId].Properties.Policies, undefined);
+    const policies = Object.values(all).filter((r) => r.Type === 'AWS::IAM::Policy' && json(r.Properties.Roles) === json([{ Ref: roleId }]));
+    assert.equal(policies.length, 1);
+    const statements = policies[0].Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown; Effect: string }[];
+    const iotStatements = statements.filter((st) => !json(st.Action).includes('logs:'))
+      .map((st) => ({ Effect: st.Effect, Action: st.Action, Resource: st.Resource }));
+    assert.deepEqual(iotStatements, [
+      { Effect: 'Allow', Action: 'iot:DescribeCertificate', Resource: 'arn:aws:iot:ap-northeast-1:123456789012:cert/*' },
+      { Effect: 'Allow', Action: 'iot:DescribeThing', Resource: 'arn:aws:iot:ap-northeast-1:123456789012:thing/*' },
+    ]);
+    const logs = statements.filter((st) => json(st.Action).includes('logs:'));
+    assert.equal(logs.length, 1);
+    assert.deepEqual(logs[0].Action, ['logs:CreateLogStream', 'logs:PutLogEvents']);
+  });
+  it('per-device only by default; the fleet-wide allow-list comes from the parameters', () => {
+    assert.deepEqual(fn.Properties.Environment.Variables, { FLEET_CLAIM_CERTIFICATE_IDS: '', METRIC_NAMESPACE: 'AmrGateway' });
+    const ids = ['a'.repeat(64), 'b'.repeat(64)];
+    const fleet = synth({ fleetClaimCertificateIds: ids });
+    try {
+      fleet.gateway.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'pre-provisioning-hook.handler',
+        Environment: { Variables: Match.objectLike({ FLEET_CLAIM_CERTIFICATE_IDS: ids.join(',') }) },
+      });
+    } finally {
+      cleanup(fleet);
+    }
+  });
+  it('refusals and hook failures alarm to the alarm topic', () => {
+    gateway.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'amr-provisioning-refused', Namespace: 'AmrGateway', MetricName: 'ProvisioningRefused', Statistic: 'Sum',
+      Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', AlarmActions: [Match.anyValue()],
+    });
+    gateway.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'amr-provisioning-hook-failures', Namespace: 'AWS/Lambda', MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: fnId } }], Threshold: 1,
+    });
   });
 });
 
@@ -255,7 +326,7 @@ describe('Monitoring (table No 7-9)', () => {
   const names = alarms.map((a) => a.AlarmName);
   it('alarms on IoT connect/authz failures, Cognito sign-in failures, disconnections, rotation errors', () => {
     for (const n of ['amr-iot-connect-auth-failures', 'amr-iot-pub-sub-authz-failures', 'amr-cognito-sign-in-failures',
-      'amr-amr-disconnected', 'amr-rotation-failures']) assert.ok(names.includes(n), `${n} missing in ${names}`);
+      'amr-amr-disconnected', 'amr-rotation-failures', 'amr-provisioning-refused', 'amr-provisioning-hook-failures']) assert.ok(names.includes(n), `${n} missing in ${names}`);
     const metricsOf = json(alarms);
     for (const m of ['Connect.AuthNError', 'Connect.AuthZError', 'PublishIn.AuthZError', 'Subscribe.AuthZError', 'SignInSuccesses', 'AmrDisconnected']) {
       assert.ok(metricsOf.includes(m), m);

@@ -17,6 +17,7 @@ describe('parameters', () => {
     assert.deepEqual(p.allowedIpCidrs, []);
     assert.equal(p.logRetentionDays, 90);
     assert.equal(p.consoleDir, '../client/public');
+    assert.deepEqual(p.fleetClaimCertificateIds, [], 'per-device claim certificates only, unless asked for');
   });
   for (const [name, over, msg] of [
     ['short account', { account: '123' }, /f.json: "account" must be a 12-digit/],
@@ -29,6 +30,7 @@ describe('parameters', () => {
     ['typo key', { thingName: ['x'] }, /"thingName" is not a known parameter/],
     ['domain without certificate', { consoleDomainName: 'c.example.jp' }, /must be given together/],
     ['thing with slash', { thingNames: ['a/b'] }, /"thingNames\[0\]"/],
+    ['fleet claim id not a certificate id', { fleetClaimCertificateIds: ['AMR-001'] }, /"fleetClaimCertificateIds\[0\]" must be AWS IoT certificate ids/],
     ['redirect not a logout URL', { logoutUrls: ['https://other.example.jp/'] },
       /"logoutUrls" must include callbackUrls\[0\] \(https:\/\/c.example.jp\/\): the console signs out to it/],
   ] as const) {
