@@ -25,6 +25,9 @@ struct Options {
     std::vector<std::filesystem::path> plugin_dirs;  // --plugin-dir, searched before the defaults
     std::optional<int> log_level;                    // --log-level
     bool quiet = false;                              // check: only errors and warnings
+    std::string factory_step;                        // factory: claim-csr or claim-install
+    std::filesystem::path out;                       // factory claim-csr: where the CSR goes
+    std::filesystem::path cert;                      // factory claim-install: the issued certificate
 };
 
 core::LoadOptions load_options(const Options& o);
@@ -34,5 +37,6 @@ void print_diagnostics(const core::Diagnostics& d);
 int run_command(const Options& o);
 int check_command(const Options& o);
 int plugins_command(const Options& o);
+int factory_command(const Options& o);
 
 }  // namespace iotgw::cli

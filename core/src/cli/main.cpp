@@ -1,4 +1,4 @@
-// `iotgw`: the gateway command. Subcommands: run, check, plugins; --version, --help.
+// `iotgw`: the gateway command. Subcommands: run, check, plugins, factory; --version, --help.
 #include "cli.hpp"
 
 #include <iotgw/plugin_abi.h>
@@ -14,6 +14,8 @@ constexpr const char* kUsage =
     "usage: iotgw run --config FILE [--plugin-dir DIR]... [--log-level LEVEL]\n"
     "       iotgw check --config FILE [--config FILE]... [--plugin-dir DIR]... [--quiet]\n"
     "       iotgw plugins [--plugin-dir DIR]...\n"
+    "       iotgw factory claim-csr --config FILE --out FILE.csr [--plugin-dir DIR]...\n"
+    "       iotgw factory claim-install --config FILE --cert FILE.pem [--plugin-dir DIR]...\n"
     "       iotgw --version | --help\n"
     "\n"
     "  run       start the gateway with FILE; SIGHUP reloads it, SIGTERM/SIGINT stop,\n"
@@ -21,6 +23,12 @@ constexpr const char* kUsage =
     "  check     validate FILE(s) and the plugins they use without starting anything;\n"
     "            lists every problem with file:line and exits non-zero if there is one\n"
     "  plugins   list the available plugins with their config schema as a sample config\n"
+    "  factory   the factory step of a device (docs/factory.md):\n"
+    "            claim-csr makes the claim key in the store of the credentials that the\n"
+    "            fleet_provisioning instance names in claim_credentials (it never leaves the\n"
+    "            device) and writes its CSR, CN = [gateway] thing; a second run prints the same\n"
+    "            CSR, never a second key. claim-install checks the issued certificate against\n"
+    "            the key and the thing and installs it; installing it again changes nothing\n"
     "\n"
     "  --plugin-dir DIR   also load plugins from DIR (before the default directories)\n"
     "  --log-level LEVEL  error, warning, notice, info or debug (overrides [gateway] log_level)\n"
@@ -69,17 +77,29 @@ int main(int argc, char** argv) {
                 return usage_error(std::string("unknown log level '") + v +
                                    "': use error, warning, notice, info or debug");
             o.log_level = level;
+        } else if (a == "--out") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--out needs a file name");
+            o.out = v;
+        } else if (a == "--cert") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--cert needs a file name");
+            o.cert = v;
         } else if (a == "--quiet" || a == "-q") {
             o.quiet = true;
         } else if (!a.empty() && a[0] == '-') {
             return usage_error("unknown option '" + std::string(a) + "'");
         } else if (o.command.empty()) {
             o.command = a;
+        } else if (o.command == "factory" && o.factory_step.empty()) {
+            o.factory_step = a;
         } else {
             return usage_error("unexpected argument '" + std::string(a) + "'");
         }
     }
     if (o.command.empty()) return usage_error("no command given");
+    if (o.command != "factory" && (!o.out.empty() || !o.cert.empty()))
+        return usage_error("--out and --cert are options of `iotgw factory` only");
     if (o.command == "run") {
         if (o.configs.size() != 1) return usage_error("run needs exactly one --config FILE");
         return run_command(o);
@@ -89,5 +109,14 @@ int main(int argc, char** argv) {
         return check_command(o);
     }
     if (o.command == "plugins") return plugins_command(o);
+    if (o.command == "factory") {
+        if (o.factory_step.empty()) return usage_error("factory needs a step: claim-csr or claim-install");
+        if (o.configs.size() != 1) return usage_error("factory needs exactly one --config FILE");
+        if (o.factory_step == "claim-csr" && o.out.empty())
+            return usage_error("factory claim-csr needs --out FILE.csr");
+        if (o.factory_step == "claim-install" && o.cert.empty())
+            return usage_error("factory claim-install needs --cert FILE.pem");
+        return factory_command(o);
+    }
     return usage_error("unknown command '" + o.command + "'");
 }
