@@ -30,6 +30,8 @@ ClaimExchange::ClaimExchange(sdk::Host host, ClaimExchangeSettings settings, con
 
 void ClaimExchange::close() noexcept { session_->close(); }
 
+void ClaimExchange::fail(const std::string& why, bool refused) { done_(why, refused, {}); }
+
 // CreateKeysAndCertificate with `create_keys`, else CreateCertificateFromCsr.
 std::string ClaimExchange::csr_topic() const {
     return settings_.create_keys ? "$aws/certificates/create/json" : "$aws/certificates/create-from-csr/json";
@@ -43,11 +45,10 @@ void ClaimExchange::run(const std::string& csr, Done done) {
     done_ = std::move(done);
     session_->connect([this, csr](const std::string& error) {
         if (!error.empty()) {
-            done_("cannot connect with the claim certificate " + claim_cert_ + " as '" + settings_.client_id +
-                      "': " + error +
-                      " (under TLS 1.3 a revoked, inactive or unknown claim certificate looks like this; "
-                      "check its status in the registry)",
-                  {});
+            fail("cannot connect with the claim certificate " + claim_cert_ + " as '" + settings_.client_id +
+                 "': " + error +
+                 " (under TLS 1.3 a revoked, inactive or unknown claim certificate looks like this; "
+                 "check its status in the registry)");
             return;
         }
         subscribe_replies(csr);
@@ -60,7 +61,7 @@ void ClaimExchange::subscribe_replies(const std::string& csr) {
                          provision_topic() + "/accepted", provision_topic() + "/rejected"},
                         [this, csr](const std::string& err) {
                             if (!err.empty()) {
-                                done_(err, {});
+                                fail(err);
                                 return;
                             }
                             request_certificate(csr);
@@ -72,15 +73,15 @@ void ClaimExchange::request_certificate(const std::string& csr) {
     const std::string api = create_keys ? "CreateKeysAndCertificate" : "CreateCertificateFromCsr";
     session_->request(csr_topic(), create_keys ? std::string("{}") : create_from_csr_request(csr),
                       [this, api, create_keys](const std::string& err, const ClaimSession::Reply& reply) {
-                          if (!err.empty()) return done_(api + ": " + err, {});
+                          if (!err.empty()) return fail(api + ": " + err);
                           if (!reply.accepted)
-                              return done_(api + " was rejected: " + describe_rejection(reply.payload), {});
+                              return fail(api + " was rejected: " + describe_rejection(reply.payload));
                           CreatedCertificate created;
                           try {
                               created = create_keys ? parse_created_keys(reply.payload)
                                                     : parse_created_certificate(reply.payload);
                           } catch (const std::exception& e) {
-                              return done_(e.what(), {});
+                              return fail(e.what());
                           }
                           common::fault_point("fleet.certificate_created");
                           register_thing(created);
@@ -93,23 +94,22 @@ void ClaimExchange::register_thing(const CreatedCertificate& created) {
     session_->request(
         provision_topic(), register_thing_request(created.ownership_token, settings_.parameters),
         [this, created](const std::string& err, const ClaimSession::Reply& reply) {
-            if (!err.empty()) return done_("RegisterThing: " + err, {});
+            if (!err.empty()) return fail("RegisterThing: " + err);
             if (!reply.accepted)
-                return done_("RegisterThing with template '" + settings_.template_name +
-                                 "' was rejected: " + describe_rejection(reply.payload),
-                             {});
+                return fail("RegisterThing with template '" + settings_.template_name +
+                                "' was rejected: " + describe_rejection(reply.payload),
+                            is_refusal(parse_rejection(reply.payload)));
             std::string thing;
             try {
                 thing = parse_registered_thing(reply.payload);
             } catch (const std::exception& e) {
-                return done_(e.what(), {});
+                return fail(e.what());
             }
             if (thing != host_.thing())
-                return done_("the template registered the certificate for thing '" + thing +
-                                 "', but this gateway is '" + host_.thing() + "' (check `parameters`)",
-                             {});
+                return fail("the template registered the certificate for thing '" + thing +
+                            "', but this gateway is '" + host_.thing() + "' (check `parameters`)");
             session_->close();
-            done_("", created);
+            done_("", false, created);
         });
 }
 

@@ -6,7 +6,8 @@
 // can resume there without this exchange.
 //
 // Every failure is one sentence that says which step failed and what to check; the plugin keeps
-// the current certificate and retries. Runs on the loop thread, like ClaimSession.
+// the current certificate and retries (a refusal of RegisterThing on a slower backoff). Runs on the loop
+// thread, like ClaimSession.
 #pragma once
 
 #include "claim_session.hpp"
@@ -37,7 +38,10 @@ struct ClaimExchangeSettings {
 class ClaimExchange {
 public:
     // `error` is "" on success; `issued` then holds the certificate (and, with create_keys, its key).
-    using Done = std::function<void(const std::string& error, const CreatedCertificate& issued)>;
+    // `refused`: RegisterThing was refused (is_refusal: the pre-provisioning hook said no, e.g. a
+    // locked thing), which the plugin retries on its slower backoff.
+    using Done =
+        std::function<void(const std::string& error, bool refused, const CreatedCertificate& issued)>;
 
     ClaimExchange(sdk::Host host, ClaimExchangeSettings settings, const sdk::Credentials& claim);
     ClaimExchange(const ClaimExchange&) = delete;
@@ -54,6 +58,7 @@ private:
     void subscribe_replies(const std::string& csr);
     void request_certificate(const std::string& csr);
     void register_thing(const CreatedCertificate& created);
+    void fail(const std::string& why, bool refused = false);
 
     sdk::Host host_;
     const ClaimExchangeSettings settings_;

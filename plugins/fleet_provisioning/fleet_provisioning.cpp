@@ -23,7 +23,13 @@
 // - Restarts: a rotation record (rotation_record.hpp) and the provider's pending slot let a
 //   gateway killed at any step finish or undo the attempt at the next start
 //   (interrupted_attempt.hpp).
-// - Failures keep the current certificate and retry with exponential backoff and full jitter.
+// - Failures keep the current certificate and retry with exponential backoff and full jitter. A
+//   refusal (RegisterThing 403 / AccessDenied: the pre-provisioning hook said no, e.g. a locked
+//   thing) is retried on its own backoff that grows to hours, so a locked device does not storm
+//   the backend; a success resets it.
+// - claim_scope = "device" (claim_binding.hpp): a claim certificate that names another device
+//   stops provisioning at start; "fleet" (a fleet-wide claim certificate) is warned at every start.
+#include "claim_binding.hpp"
 #include "claim_exchange.hpp"
 #include "clock_gate.hpp"
 #include "interrupted_attempt.hpp"
@@ -105,12 +111,19 @@ public:
           prove_timeout_(cfg.duration("prove_timeout")),
           recover_after_(cfg.integer("recover_after")),
           create_keys_(cfg.string("method") == "create_keys"),
+          claim_scope_(cfg.string("claim_scope") == "fleet" ? ClaimScope::fleet : ClaimScope::device),
           backoff_({.min = cfg.duration("retry_min"), .max = cfg.duration("retry_max")}),
+          refused_backoff_(
+              {.min = cfg.duration("refused_retry_min"), .max = cfg.duration("refused_retry_max")}),
+          refused_retry_max_(cfg.duration("refused_retry_max")),
           attempts_(host.counter("attempts", "provisioning and rotation attempts started")),
           succeeded_(
               host.counter("succeeded", "provisionings and rotations that ended with a proven certificate")),
           failed_(host.counter("failed", "attempts that failed (the current certificate was kept)")),
           rollbacks_(host.counter("rollbacks", "new certificates that did not connect and were rolled back")),
+          refused_(host.counter("refused",
+                                "attempts the backend refused (RegisterThing 403 / AccessDenied, or a claim "
+                                "certificate for another device)")),
           days_left_(host.gauge("days_to_expiry", "days until the production certificate expires")),
           timer_(host.timer([this] { on_timer(); })),
           phase_timer_(host.timer([this] { on_phase_timeout(); })) {
@@ -121,6 +134,8 @@ public:
             throw sdk::ConfigError("'rotate_at' must be above 0 (a share of the lifetime)");
         if (cfg.duration("retry_max") < cfg.duration("retry_min"))
             throw sdk::ConfigError("'retry_max' must not be shorter than 'retry_min'");
+        if (cfg.duration("refused_retry_max") < cfg.duration("refused_retry_min"))
+            throw sdk::ConfigError("'refused_retry_max' must not be shorter than 'refused_retry_min'");
         if (credentials_ == claim_credentials_)
             throw sdk::ConfigError("'credentials' and 'claim_credentials' name the same instance '" +
                                    credentials_ + "': the claim certificate must be a separate one");
@@ -147,6 +162,12 @@ public:
                 "method = \"create_keys\": AWS makes the private key and sends it over the claim "
                 "connection; with \"csr\" it never leaves the device (use it unless the "
                 "provisioning side cannot sign CSRs)");
+        if (claim_scope_ == ClaimScope::fleet)
+            host().warning(
+                "claim_scope = \"fleet\": fleet-wide claim certificate: any device holding it can register "
+                "any serial; see docs/runbook-ja.md");
+        else if (const std::string problem = claim_binding(); !problem.empty())
+            throw sdk::Error(problem);
         link_ =
             host().subscribe_events("$iotgw/instance/" + connection_ + "/link",
                                     [this](std::string_view, std::string_view payload) { on_link(payload); });
@@ -325,6 +346,33 @@ private:
         }
     }
 
+    // With claim_scope = "device": "" when the claim certificate names this thing, or cannot be
+    // read yet (a device before its factory step: the claim credentials say why, and the check
+    // runs again before every attempt); else why it may not provision this thing.
+    std::string claim_binding() {
+        if (claim_scope_ != ClaimScope::device) return "";
+        sdk::Credentials claim;
+        try {
+            claim = host().credentials(claim_credentials_);
+        } catch (const std::exception& e) {
+            host().info("the claim credentials '", claim_credentials_, "' cannot be used yet (", e.what(),
+                        "); their certificate's subject is checked before each attempt");
+            return "";
+        }
+        return claim_binding_of(claim);
+    }
+
+    std::string claim_binding_of(const sdk::Credentials& claim) {
+        if (claim_scope_ != ClaimScope::device) return "";
+        const auto cn = certificate_common_name(claim.cert_chain_path);
+        if (!cn) {
+            host().warning("cannot read the subject of the claim certificate ", claim.cert_chain_path,
+                           " of '", claim_credentials_, "' to check that it names '", host().thing(), "'");
+            return "";
+        }
+        return claim_binding_problem(*cn, host().thing(), claim_credentials_, claim.cert_chain_path);
+    }
+
     // The claim exchange (claim_exchange.hpp) gives a certificate registered for this thing; it
     // becomes the pending pair (imported with create_keys, else stored next to the pending key).
     void open_claim_session(const std::string& csr) {
@@ -333,6 +381,11 @@ private:
             claim = host().credentials(claim_credentials_);
         } catch (const std::exception& e) {
             fail(std::string("the claim credentials cannot be used: ") + e.what(), false);
+            return;
+        }
+        // Installed after start (or replaced) with another device's: the hook would refuse it.
+        if (const std::string problem = claim_binding_of(claim); !problem.empty()) {
+            fail(problem, false, true);
             return;
         }
         ClaimExchangeSettings s;
@@ -346,8 +399,8 @@ private:
         s.timeout = request_timeout_;
         retire_session();
         session_ = std::make_unique<ClaimExchange>(host(), std::move(s), claim);
-        session_->run(csr, [this](const std::string& error, const CreatedCertificate& issued) {
-            if (!error.empty()) return fail(error, false);
+        session_->run(csr, [this](const std::string& error, bool refused, const CreatedCertificate& issued) {
+            if (!error.empty()) return fail(error, false, refused);
             new_cert_id_ = issued.id;
             fault_point("fleet.registered");
             if (create_keys_) {
@@ -455,6 +508,7 @@ private:
     void proven() {
         phase_timer_.cancel();
         failures_ = 0;
+        refusals_ = 0;
         if (purpose_ == Purpose::provision) {
             host().notice("provisioning succeeded: '", connection_, "' is connected as '", host().thing(),
                           "' with certificate ", short_id(new_cert_id_));
@@ -519,17 +573,33 @@ private:
     // ---- failures ----
 
     // `after_switch`: the pending slot is already gone (promoted or rolled back): nothing to discard.
-    void fail(const std::string& why, bool after_switch) {
+    // `refused`: the backend said no to this device (a locked thing, a claim certificate for
+    // another device): retrying soon would not change that, so it waits on the refusal backoff,
+    // which grows to hours; other failures keep the ordinary one. Either way the pending key goes.
+    void fail(const std::string& why, bool after_switch, bool refused = false) {
         if (stopped_) return;
         retire_session();
         phase_timer_.cancel();
         failed_.add();
         phase_ = Phase::idle;
-        const milliseconds delay = backoff_.delay(failures_++);
+        milliseconds delay{};
+        if (refused) {
+            refused_.add();
+            const unsigned refusal = refusals_++;
+            delay = refused_backoff_.delay(refusal);
+            host().warning(purpose_name(purpose_), " refused (", why, "); ",
+                           purpose_ == Purpose::provision ? "" : "keeping the current certificate; ",
+                           "retrying in ", seconds_text(delay), " (refusal ", refusal + 1,
+                           " in a row: the wait is at most ", seconds_text(refused_backoff_.ceiling(refusal)),
+                           " now and grows to ", seconds_text(refused_retry_max_),
+                           "; a locked thing recovers once an operator unlocks it)");
+        } else {
+            delay = backoff_.delay(failures_++);
+            host().warning(purpose_name(purpose_), " failed (", why, "); ",
+                           purpose_ == Purpose::provision ? "" : "keeping the current certificate; ",
+                           "retrying in ", seconds_text(delay));
+        }
         if (purpose_ == Purpose::recover) recover_not_before_ = SteadyClock::now() + delay;
-        host().warning(purpose_name(purpose_), " failed (", why, "); ",
-                       purpose_ == Purpose::provision ? "" : "keeping the current certificate; ",
-                       "retrying in ", seconds_text(delay));
         if (!after_switch) {
             try {
                 host().renew_credentials(credentials_, sdk::RenewalOp::discard, "",
@@ -566,11 +636,13 @@ private:
     const milliseconds request_timeout_, prove_timeout_;
     const int64_t recover_after_;
     const bool create_keys_;
+    const ClaimScope claim_scope_;
     RotationPolicy policy_;
-    common::Backoff backoff_;
+    common::Backoff backoff_, refused_backoff_;
+    const milliseconds refused_retry_max_;
     std::mt19937_64 rng_{std::random_device{}()};
 
-    sdk::Counter attempts_, succeeded_, failed_, rollbacks_;
+    sdk::Counter attempts_, succeeded_, failed_, rollbacks_, refused_;
     sdk::Gauge days_left_;
     sdk::Timer timer_, phase_timer_;
     sdk::EventSubscription link_;
@@ -579,6 +651,7 @@ private:
     Purpose purpose_ = Purpose::provision;
     bool stopped_ = false;
     unsigned failures_ = 0;
+    unsigned refusals_ = 0;  // refused attempts in a row (reset by a success)
     std::string current_cert_id_, current_cert_path_, old_cert_id_, new_cert_id_;
     bool resumed_ = false;
     std::optional<ClockGate> clock_;  // set in the constructor, after the checks that come first

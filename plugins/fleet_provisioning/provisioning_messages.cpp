@@ -4,6 +4,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace iotgw::plugins::fleet_provisioning {
@@ -77,8 +78,10 @@ std::string rotated_report(const std::string& old_certificate_id, const std::str
 CreatedCertificate parse_created_certificate(const std::string& json) {
     const auto d = parse_object(json, "the CreateCertificateFromCsr reply");
     const char* what = "the CreateCertificateFromCsr reply";
-    return CreatedCertificate{member(d, "certificateId", what), member(d, "certificatePem", what),
-                              member(d, "certificateOwnershipToken", what), {}};
+    return CreatedCertificate{member(d, "certificateId", what),
+                              member(d, "certificatePem", what),
+                              member(d, "certificateOwnershipToken", what),
+                              {}};
 }
 
 CreatedCertificate parse_created_keys(const std::string& json) {
@@ -93,12 +96,28 @@ std::string parse_registered_thing(const std::string& json) {
     return optional_member(d, "thingName");
 }
 
-std::string describe_rejection(const std::string& json) {
+Rejection parse_rejection(const std::string& json) {
     rapidjson::Document d;
     d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject()) return "rejected: " + json.substr(0, 200);
-    return optional_member(d, "statusCode") + " " + optional_member(d, "errorCode") + ": " +
-           optional_member(d, "errorMessage");
+    if (d.HasParseError() || !d.IsObject()) return Rejection{"", "", json.substr(0, 200)};
+    return Rejection{optional_member(d, "statusCode"), optional_member(d, "errorCode"),
+                     optional_member(d, "errorMessage")};
+}
+
+bool is_refusal(const Rejection& rejection) {
+    if (rejection.status_code == "403") return true;
+    // Compared without case and underscores, and as a prefix: AccessDenied, ACCESS_DENIED,
+    // AccessDeniedException.
+    std::string code;
+    for (const char c : rejection.error_code)
+        if (c != '_') code += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return code.starts_with("accessdenied");
+}
+
+std::string describe_rejection(const std::string& json) {
+    const Rejection r = parse_rejection(json);
+    if (r.status_code.empty() && r.error_code.empty()) return "rejected: " + r.error_message;
+    return r.status_code + " " + r.error_code + ": " + r.error_message;
 }
 
 std::string reply_client_token(const std::string& json) {

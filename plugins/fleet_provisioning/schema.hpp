@@ -53,6 +53,23 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"1m\"")
         .at_least(100),
     Field::duration("retry_max", "Upper bound of the retry delay.").with_default("\"6h\"").at_least(100),
+    Field::duration("refused_retry_min",
+                    "First delay after RegisterThing was refused (403 / AccessDenied: the pre-provisioning "
+                    "hook said no, e.g. a locked thing); doubles per refusal, full jitter.")
+        .with_default("\"1m\"")
+        .at_least(100),
+    Field::duration("refused_retry_max",
+                    "Upper bound of the delay after refusals: a lock is lifted only by an operator, so no "
+                    "retry storm; a success resets it.")
+        .with_default("\"6h\"")
+        .at_least(100),
+    Field::string("claim_scope",
+                  "\"device\": the claim certificate names this device (its subject CN is the thing name; "
+                  "checked at start, and provisioning refuses to start when it names another device). "
+                  "\"fleet\": a fleet-wide claim certificate, the weaker mode (any device holding it can "
+                  "register any serial); warned at every start.")
+        .with_default("\"device\"")
+        .one_of("device|fleet"),
     Field::duration("request_timeout", "Time allowed for the claim connection and each request's reply.")
         .with_default("\"30s\"")
         .at_least(100),

@@ -375,8 +375,11 @@ std::string LocalCore::cert_status(const std::string& cert_id) {
 }
 
 void LocalCore::write_conf() {
-    std::string conf = cli({"mosquitto-conf", "--port", std::to_string(port_), "--plugin", LOCALCORE_PLUGIN,
-                            "--mqtt311-unauthorized", options_.mqtt311_unauthorized});
+    std::vector<std::string> args{"mosquitto-conf", "--port", std::to_string(port_), "--plugin",
+                                  LOCALCORE_PLUGIN, "--mqtt311-unauthorized", options_.mqtt311_unauthorized};
+    if (!options_.templates_dir.empty())
+        args.insert(args.end(), {"--templates", options_.templates_dir.string()});
+    std::string conf = cli(args);
     // Everything to stderr (the child's log file), including every packet: it is the diagnosis.
     conf += "log_dest stderr\nlog_type all\n";
     std::ofstream out(dir_.path() / "mosquitto.conf", std::ios::trunc);

@@ -55,6 +55,7 @@ enum class Mqtt { v311, v5 };
 
 struct LocalCoreOptions {
     std::string mqtt311_unauthorized = "disconnect";  // mosquitto-conf --mqtt311-unauthorized
+    fs::path templates_dir;  // mosquitto-conf --templates; empty: the repository's cloud/provisioning
 };
 
 // JSON helpers. parse_json fails the current test (ADD_FAILURE) on bad JSON and returns Null.
