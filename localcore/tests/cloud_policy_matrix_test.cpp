@@ -10,13 +10,9 @@
 #include <filesystem>
 #include <string>
 
+// In the helpers' namespace, inside localcore: the evaluator and the helpers need no using.
+namespace localcore::policy_test {
 namespace {
-
-using localcore::Action;
-using localcore::PolicySet;
-using localcore::RequestContext;
-using localcore::policy_test::allows;
-using localcore::policy_test::load;
 
 // A browser console: no thing, a client id console-<Cognito identity id>-<tab> as the AWS role
 // requires (cloud/lib/policy-files.ts).
@@ -115,3 +111,4 @@ TEST(CloudPolicyDeviceRotation, ReportsOnlyItsOwnRotation) {
 }
 
 }  // namespace
+}  // namespace localcore::policy_test

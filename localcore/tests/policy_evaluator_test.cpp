@@ -7,13 +7,9 @@
 #include <filesystem>
 #include <string>
 
+// In the helpers' namespace, inside localcore: the evaluator and the helpers need no using.
+namespace localcore::policy_test {
 namespace {
-
-using localcore::Action;
-using localcore::PolicySet;
-using localcore::RequestContext;
-using localcore::policy_test::allows;
-using localcore::policy_test::load;
 
 // AMR-001 connecting with its production certificate, thing attached, client id = thing name.
 RequestContext amr001() {
@@ -181,3 +177,4 @@ TEST(PolicyClaimMatrix, ReasonNamesTheStatement) {
 }
 
 }  // namespace
+}  // namespace localcore::policy_test

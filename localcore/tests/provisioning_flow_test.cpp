@@ -18,51 +18,19 @@
 #include "ca.hpp"
 #include "provisioning.hpp"
 #include "registry.hpp"
+#include "service_reply.hpp"
 #include "test_support.hpp"
 
+// Inside localcore, in the namespace of the shared test helpers (service_reply.hpp): the services
+// and helpers need no using.
+namespace localcore::test {
 namespace {
 
 namespace fs = std::filesystem;
 using iotgw::test::TempDir;
-using localcore::Ca;
-using localcore::CertStatus;
-using localcore::FleetProvisioning;
-using localcore::ProvisioningOptions;
-using localcore::Registry;
-using localcore::RequesterContext;
 using ::testing::HasSubstr;
 
 constexpr std::int64_t kT0 = 1'700'000'000'000;
-constexpr const char* kCreate = "$aws/certificates/create/json";
-constexpr const char* kCreateFromCsr = "$aws/certificates/create-from-csr/json";
-constexpr const char* kRegisterAmr = "$aws/provisioning-templates/amr/provision/json";
-
-struct Reply {
-    std::string topic;
-    std::string payload;
-    bool only_to_requester = false;
-
-    rapidjson::Document doc() const {
-        rapidjson::Document d;
-        d.Parse(payload.c_str());
-        return d;
-    }
-    std::string str(const char* key) const {
-        auto d = doc();
-        if (!d.IsObject()) return "<not an object>";
-        auto it = d.FindMember(key);
-        return it != d.MemberEnd() && it->value.IsString() ? it->value.GetString() : "<missing>";
-    }
-    bool has(const char* key) const {
-        auto d = doc();
-        return d.IsObject() && d.HasMember(key);
-    }
-    int status() const {
-        auto d = doc();
-        auto it = d.FindMember("statusCode");
-        return it != d.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : -1;
-    }
-};
 
 // The fields of an accepted create reply.
 struct Created {
@@ -148,10 +116,7 @@ protected:
     Reply call(FleetProvisioning& fp, const std::string& topic, const std::string& payload,
                std::int64_t now = kT0,
                const RequesterContext& who = RequesterContext{"claim-1", "", std::nullopt}) {
-        auto out = fp.handle(topic, payload, who, now);
-        EXPECT_EQ(out.size(), 1u) << "topic " << topic;
-        if (out.empty()) return {};
-        return {out[0].topic, out[0].payload, out[0].only_to_requester};
+        return only_reply(fp.handle(topic, payload, who, now), topic);
     }
 
     Created create(FleetProvisioning& fp, std::int64_t now = kT0) {
@@ -674,3 +639,4 @@ TEST_F(FleetProvisioningFlow, IssuedCertificatesUseTheConfiguredLifetime) {
 }
 
 }  // namespace
+}  // namespace localcore::test

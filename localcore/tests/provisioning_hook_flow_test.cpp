@@ -15,35 +15,19 @@
 #include "ca.hpp"
 #include "provisioning.hpp"
 #include "registry.hpp"
+#include "service_reply.hpp"
 #include "test_support.hpp"
 
+// Inside localcore, in the namespace of the shared test helpers (service_reply.hpp): the services
+// and helpers need no using.
+namespace localcore::test {
 namespace {
 
 namespace fs = std::filesystem;
 using iotgw::test::TempDir;
-using localcore::Ca;
-using localcore::CertStatus;
-using localcore::FleetProvisioning;
-using localcore::ProvisioningOptions;
-using localcore::Registry;
-using localcore::RequesterContext;
 using ::testing::HasSubstr;
 
 constexpr std::int64_t kNow = 1'700'000'000'000;
-constexpr const char* kCreate = "$aws/certificates/create/json";
-constexpr const char* kRegister = "$aws/provisioning-templates/amr/provision/json";
-
-struct Reply {
-    std::string topic;
-    rapidjson::Document doc;
-    std::string str(const char* key) const {
-        const auto it = doc.IsObject() ? doc.FindMember(key) : doc.MemberEnd();
-        return doc.IsObject() && it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-    }
-    int status() const {
-        return doc.IsObject() && doc.HasMember("statusCode") ? doc["statusCode"].GetInt() : -1;
-    }
-};
 
 class ProvisioningHookFlow : public ::testing::Test {
 protected:
@@ -69,15 +53,8 @@ protected:
 
     Reply call(const std::string& topic, const std::string& payload, const std::string& claim_id,
                const std::string& client_id) {
-        auto out = fp_->handle(topic, payload, RequesterContext{client_id, claim_id, std::nullopt}, kNow);
-        Reply r;
-        if (out.size() != 1) {
-            ADD_FAILURE() << "expected one reply on " << topic;
-            return r;
-        }
-        r.topic = out[0].topic;
-        r.doc.Parse(out[0].payload.c_str());
-        return r;
+        return only_reply(
+            fp_->handle(topic, payload, RequesterContext{client_id, claim_id, std::nullopt}, kNow), topic);
     }
 
     // CreateKeysAndCertificate then RegisterThing with `parameters`, both from the claim connection.
@@ -88,14 +65,14 @@ protected:
         const Reply created = call(kCreate, "{}", claim_id, client);
         EXPECT_EQ(created.topic, std::string(kCreate) + "/accepted");
         if (created_id) *created_id = created.str("certificateId");
-        return call(kRegister,
+        return call(kRegisterAmr,
                     R"({"certificateOwnershipToken": ")" + created.str("certificateOwnershipToken") +
                         R"(", "parameters": )" + parameters + "}",
                     claim_id, client);
     }
 
     static void expect_refused(const Reply& r, const std::string& reason, const std::string& sentence) {
-        EXPECT_EQ(r.topic, std::string(kRegister) + "/rejected");
+        EXPECT_EQ(r.topic, std::string(kRegisterAmr) + "/rejected");
         EXPECT_EQ(r.status(), 403);
         EXPECT_EQ(r.str("errorCode"), "AccessDenied");
         EXPECT_THAT(r.str("errorMessage"),
@@ -114,7 +91,7 @@ TEST_F(ProvisioningHookFlow, OwnClaimCertificateRegistersItsOwnSerial) {
     const auto claim = claim_certificate("AMR-001");
     std::string id;
     const Reply r = provision(claim, R"({"SerialNumber": "AMR-001"})", &id);
-    EXPECT_EQ(r.topic, std::string(kRegister) + "/accepted");
+    EXPECT_EQ(r.topic, std::string(kRegisterAmr) + "/accepted");
     EXPECT_EQ(r.str("thingName"), "AMR-001");
     EXPECT_EQ(registry_->certificate(id)->status, CertStatus::Active);
 }
@@ -122,7 +99,7 @@ TEST_F(ProvisioningHookFlow, OwnClaimCertificateRegistersItsOwnSerial) {
 TEST_F(ProvisioningHookFlow, AnotherDevicesClaimCannotRegisterItAndLeavesItUntouched) {
     std::string amr2_cert;
     ASSERT_EQ(provision(claim_certificate("AMR-002"), R"({"SerialNumber": "AMR-002"})", &amr2_cert).topic,
-              std::string(kRegister) + "/accepted");
+              std::string(kRegisterAmr) + "/accepted");
     const auto before = registry_->snapshot();
 
     std::string intruder_cert;
@@ -142,7 +119,8 @@ TEST_F(ProvisioningHookFlow, AnotherDevicesClaimCannotRegisterItAndLeavesItUntou
 
 TEST_F(ProvisioningHookFlow, LockedThingIsRefusedUntilUnlocked) {
     const auto claim = claim_certificate("AMR-001");
-    ASSERT_EQ(provision(claim, R"({"SerialNumber": "AMR-001"})").topic, std::string(kRegister) + "/accepted");
+    ASSERT_EQ(provision(claim, R"({"SerialNumber": "AMR-001"})").topic,
+              std::string(kRegisterAmr) + "/accepted");
     registry_->set_thing_attribute("AMR-001", "locked", "true");
 
     std::string refused_cert;
@@ -154,7 +132,7 @@ TEST_F(ProvisioningHookFlow, LockedThingIsRefusedUntilUnlocked) {
     registry_->set_thing_attribute("AMR-001", "locked", "false");
     std::string recovered;
     EXPECT_EQ(provision(claim, R"({"SerialNumber": "AMR-001"})", &recovered).topic,
-              std::string(kRegister) + "/accepted");
+              std::string(kRegisterAmr) + "/accepted");
     EXPECT_EQ(registry_->certificate(recovered)->status, CertStatus::Active);
 }
 
@@ -169,7 +147,7 @@ TEST_F(ProvisioningHookFlow, FleetWideClaimOnTheAllowListMayRegisterAnySerial) {
         R"({"rules": "device-bound-claim", "fleetWideClaimCertificateIds": [")" + fleet + R"("]})");
     for (const char* serial : {"AMR-007", "AMR-008"}) {
         const Reply r = provision(fleet, std::string(R"({"SerialNumber": ")") + serial + "\"}");
-        EXPECT_EQ(r.topic, std::string(kRegister) + "/accepted") << serial;
+        EXPECT_EQ(r.topic, std::string(kRegisterAmr) + "/accepted") << serial;
         EXPECT_EQ(r.str("thingName"), serial);
     }
 }
@@ -190,7 +168,7 @@ TEST_F(ProvisioningHookFlow, HookJudgesParametersBeforeTheTemplate) {
 TEST_F(ProvisioningHookFlow, InvalidHookFileIsAnInternalFailureNotAnOpenDoor) {
     localcore::write_file_atomic(options_.templates_dir / "amr-hook.json", R"({"rules": "allow-all"})");
     const Reply r = provision(claim_certificate("AMR-001"), R"({"SerialNumber": "AMR-001"})");
-    EXPECT_EQ(r.topic, std::string(kRegister) + "/rejected");
+    EXPECT_EQ(r.topic, std::string(kRegisterAmr) + "/rejected");
     EXPECT_EQ(r.status(), 500);
     EXPECT_EQ(r.str("errorCode"), "InternalFailure");
     EXPECT_THAT(r.str("errorMessage"), HasSubstr("amr-hook.json"));
@@ -198,3 +176,4 @@ TEST_F(ProvisioningHookFlow, InvalidHookFileIsAnInternalFailureNotAnOpenDoor) {
 }
 
 }  // namespace
+}  // namespace localcore::test

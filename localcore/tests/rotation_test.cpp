@@ -12,35 +12,19 @@
 #include "ca.hpp"
 #include "registry.hpp"
 #include "rotation.hpp"
+#include "service_reply.hpp"
 #include "test_support.hpp"
 
+// Inside localcore, in the namespace of the shared test helpers (service_reply.hpp): the services
+// and helpers need no using.
+namespace localcore::test {
 namespace {
 
 namespace fs = std::filesystem;
 using iotgw::test::TempDir;
-using localcore::Ca;
-using localcore::CertificateRotation;
-using localcore::CertStatus;
-using localcore::Registry;
-using localcore::RequesterContext;
 using ::testing::HasSubstr;
 
 constexpr const char* kTopic = "amr/AMR-001/certificate/rotated";
-
-struct Reply {
-    std::string topic;
-    rapidjson::Document doc;
-    bool only_to_requester = false;
-
-    std::string str(const char* key) const {
-        auto it = doc.FindMember(key);
-        return it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "<missing>";
-    }
-    int code() const {
-        auto it = doc.FindMember("code");
-        return it != doc.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : -1;
-    }
-};
 
 class Rotation : public ::testing::Test {
 protected:
@@ -72,14 +56,8 @@ protected:
 
     Reply call(const std::string& payload, const RequesterContext& who, const std::string& topic = kTopic) {
         CertificateRotation rotation(*registry_);
-        auto out = rotation.handle(topic, payload, who, 1000);
-        EXPECT_EQ(out.size(), 1u);
-        Reply r;
-        if (out.empty()) return r;
-        r.topic = out[0].topic;
-        r.only_to_requester = out[0].only_to_requester;
-        r.doc.Parse(out[0].payload.c_str());
-        EXPECT_TRUE(r.doc.IsObject()) << out[0].payload;
+        Reply r = only_reply(rotation.handle(topic, payload, who, 1000), topic);
+        EXPECT_TRUE(r.doc().IsObject()) << r.payload;
         return r;
     }
 
@@ -92,7 +70,7 @@ protected:
                          const std::string& topic = kTopic) {
         EXPECT_EQ(r.topic, topic + std::string("/rejected"));
         EXPECT_TRUE(r.only_to_requester);
-        EXPECT_EQ(r.code(), code);
+        EXPECT_EQ(r.number("code"), code);
         EXPECT_THAT(r.str("message"), HasSubstr(message_part));
     }
 
@@ -235,7 +213,8 @@ TEST_F(Rotation, RejectionsRepeatTheClientToken) {
     expect_rejected(r, 404, "");
     EXPECT_EQ(r.str("clientToken"), "abc");
     auto plain = call(request(std::string(64, 'e')), device(new_));
-    EXPECT_FALSE(plain.doc.HasMember("clientToken"));
+    EXPECT_FALSE(plain.has("clientToken"));
 }
 
 }  // namespace
+}  // namespace localcore::test

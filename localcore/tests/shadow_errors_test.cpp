@@ -12,17 +12,12 @@
 #include "shadow_test_helpers.hpp"
 #include "test_support.hpp"
 
+// In the helpers' namespace, inside localcore: the service and the helpers need no using.
+namespace localcore::shadow_test {
 namespace {
 
 namespace fs = std::filesystem;
 using iotgw::test::TempDir;
-using localcore::OutboundMessage;
-using localcore::ShadowLimits;
-using localcore::ShadowService;
-using localcore::shadow_test::kClassic;
-using localcore::shadow_test::kNamed;
-using localcore::shadow_test::parse;
-using localcore::shadow_test::token_of;
 using rapidjson::Document;
 using ::testing::HasSubstr;
 
@@ -291,3 +286,4 @@ TEST_F(ShadowErrorsTest, WriteFailureIs500) {
 }
 
 }  // namespace
+}  // namespace localcore::shadow_test

@@ -2,6 +2,7 @@
 // mosquitto with mutual TLS and per-thing ACLs on a loopback port, and an independent MQTT
 // client in the role of the operator console. Waits are bounded polls.
 #include "child_process.hpp"
+#include "config_text.hpp"
 #include "mosquitto_broker.hpp"
 #include "test_mqtt_client.hpp"
 #include "test_support.hpp"
@@ -47,45 +48,18 @@ protected:
         DevPki::Device cert = o.cert_name == "AMR-001" ? device_ : pki_.device("gw-" + o.cert_name,
                                                                                o.cert_name == "expired" ? "--expired"
                                                                                                         : "--ca other");
-        std::string toml = R"([gateway]
-thing = "AMR-001"
-log_level = "info"
-stop_timeout = "2s"
-[credentials.device]
-type = "file"
-cert = ")" + cert.cert.string() + R"("
-key = ")" + cert.key.string() + R"("
-ca = ")" + pki_.ca.string() + R"("
-[connections.cloud]
-type = "mqtt"
-endpoint = "localhost"
-port = )" + std::to_string(broker_.port()) +
-                           R"(
-credentials = "device"
-mqtt_version = ")" + o.mqtt_version +
-                           R"("
-reconnect_min = "100ms"
-reconnect_max = "500ms"
-takeover_backoff = "1s"
-[processors.amr]
-type = "amr_call"
-move_time = ")" + o.move_time + R"("
-[processors.status]
-type = "status"
-connection = "cloud"
-[sources.heartbeat]
-type = "heartbeat"
-period = ")" + o.heartbeat + R"("
-[[pipelines]]
-name = "call"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["amr", "status"]
-to = ["cloud"]
-[[pipelines]]
-name = "heartbeat"
-from = "heartbeat"
-to = ["cloud"]
-)" + o.extra;
+        const std::string toml =
+            ConfigText()
+                .raw("log_level = \"info\"\nstop_timeout = \"2s\"")
+                .device_link(cert.cert, cert.key, pki_.ca, broker_.port(),
+                             "mqtt_version = \"" + o.mqtt_version + "\"\ntakeover_backoff = \"1s\"")
+                .processor("amr", "amr_call", "move_time = \"" + o.move_time + "\"")
+                .processor("status", "status", "connection = \"cloud\"")
+                .source("heartbeat", "heartbeat", "period = \"" + o.heartbeat + "\"")
+                .pipeline("call", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr", "status"})
+                .pipeline("heartbeat", "heartbeat", {"cloud"})
+                .raw(o.extra)
+                .text();
         return dir_.write("gateway.toml", toml);
     }
 

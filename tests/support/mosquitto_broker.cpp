@@ -81,13 +81,6 @@ void run_dev_pki(std::vector<std::string> args) {
     }
 }
 
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string last_lines(const std::string& text, size_t n) {
     size_t pos = text.size();
     if (pos > 0 && text[pos - 1] == '\n') --pos;
@@ -303,12 +296,12 @@ void MosquittoBroker::start() {
     }
 }
 
-std::string MosquittoBroker::log() const { return read_file(dir_->path() / "mosquitto.log"); }
+std::string MosquittoBroker::log() const { return read_text_file(dir_->path() / "mosquitto.log"); }
 
 std::string MosquittoBroker::diagnostics() const {
-    std::string text = "--- config " + config_path().string() + "\n" + read_file(config_path()) +
+    std::string text = "--- config " + config_path().string() + "\n" + read_text_file(config_path()) +
                        "--- last lines of the log\n" + last_lines(log(), 20);
-    std::string err = read_file(dir_->path() / "stderr.log");
+    std::string err = read_text_file(dir_->path() / "stderr.log");
     if (!err.empty()) text += "--- stderr\n" + last_lines(err, 20);
     return text;
 }

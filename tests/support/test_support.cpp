@@ -3,6 +3,7 @@
 #include <chrono>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 namespace iotgw::test {
@@ -58,6 +59,13 @@ std::string CapturingLog::joined() const {
     std::string out;
     for (const auto& l : lines_) out += l + "\n";
     return out;
+}
+
+std::string read_text_file(const std::filesystem::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }

@@ -43,6 +43,9 @@ private:
     core::Logger logger_;
 };
 
+// The whole content of the file `p` ("" when it cannot be read).
+std::string read_text_file(const std::filesystem::path& p);
+
 // True if `text` contains `part`: reads better than find() != npos inside EXPECT_TRUE.
 bool has(const std::string& text, const std::string& part);
 

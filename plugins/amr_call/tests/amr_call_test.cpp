@@ -1,7 +1,6 @@
 // The `amr_call` processor in a real gateway, fed by a stand-in connection: the result/status
 // contract, the order of messages, and bad input answered without stopping anything.
-#include "gateway_harness.hpp"
-#include "pipeline_doubles.hpp"
+#include "doubles_gateway_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -21,34 +20,23 @@ std::string call(const std::string& id, int64_t ts = now_ms()) {
     return R"({"id":")" + id + R"(","ts":)" + std::to_string(ts) + "}";
 }
 
-class AmrCallPlugin : public ::testing::Test {
-protected:
-    void SetUp() override {
-        doubles::clear_seen();
-        doubles::register_all(h.registry());
-    }
+// The calls pipeline with the `amr_call` instance "amr" configured with `amr_fields`.
+std::string config(const std::string& amr_fields) {
+    return with_cloud_link()
+        .processor("amr", "amr_call", amr_fields)
+        .pipeline("calls", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr"});
+}
 
+class AmrCallPlugin : public DoublesGatewayTest {
+protected:
     std::string start(const std::string& amr_fields = "move_time = \"50ms\"") {
-        return h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[processors.amr]
-type = "amr_call"
-)" + amr_fields + R"(
-[[pipelines]]
-name = "calls"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["amr"]
-to = ["cloud"]
-)");
+        return h.start(config(amr_fields));
     }
 
     // Start, wait for the initial idle status, forget it.
     void start_idle(const std::string& amr_fields = "move_time = \"50ms\"") {
         ASSERT_EQ(start(amr_fields), "");
-        ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << h.log().joined();
+        ASSERT_TRUE(run_until_seen_on(kStatus)) << h.log().joined();
         doubles::clear_seen();
     }
 
@@ -60,14 +48,12 @@ to = ["cloud"]
         return h.run_until([&] { return doubles::seen().size() >= n_messages; });
     }
 
-    uint64_t counter(const std::string& name) { return h.gateway().metrics().counter_value("amr." + name); }
-
-    GatewayHarness h;
+    uint64_t counter(const std::string& name) { return counter_value("amr." + name); }
 };
 
 TEST_F(AmrCallPlugin, AtStartTheIdleStatusIsPublishedRetained) {
     ASSERT_EQ(start(), "");
-    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << h.log().joined();
+    ASSERT_TRUE(run_until_seen_on(kStatus)) << h.log().joined();
     const Seen s = doubles::seen_on(kStatus).front();
     EXPECT_TRUE(has(s.payload, R"({"state":"idle","seq":1,"ts":)")) << s.payload;
     EXPECT_EQ(s.qos, 1);
@@ -160,7 +146,7 @@ TEST_F(AmrCallPlugin, MalformedPayloadsAreAnsweredAndTheGatewayKeepsRunning) {
     EXPECT_EQ(counter("refused"), std::size(payloads));
     EXPECT_EQ(counter("refused_not_json"), 2u);
     EXPECT_EQ(counter("refused_oversized"), 1u);
-    EXPECT_EQ(h.gateway().metrics().counter_value("pipeline.calls.failed"), 0u);  // data, not stage failures
+    EXPECT_EQ(counter_value("pipeline.calls.failed"), 0u);  // data, not stage failures
     EXPECT_TRUE(h.log().contains("call refused on amr/AMR-001/cmd/call (id none): not_json: not JSON: "));
 
     // Still working.
@@ -201,24 +187,10 @@ TEST_F(AmrCallPlugin, AStaleCallQueuedWhileOfflineDoesNotMove) {
 
 TEST_F(AmrCallPlugin, TopicsAreConfigurableAndWildcardsRefused) {
     ASSERT_EQ(start("status_topic = \"x/${thing}/s\"\nresult_topic = \"x/r\""), "");
-    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on("x/AMR-001/s").empty(); })) << h.log().joined();
+    ASSERT_TRUE(run_until_seen_on("x/AMR-001/s")) << h.log().joined();
 
-    GatewayHarness bad;
-    doubles::register_all(bad.registry());
-    const std::string error = bad.dry_run(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[processors.amr]
-type = "amr_call"
-status_topic = "amr/+/status"
-[[pipelines]]
-name = "calls"
-from = "cloud:amr/cmd"
-via = ["amr"]
-to = ["cloud"]
-)");
+    DoublesHarness bad;
+    const std::string error = bad.dry_run(config("status_topic = \"amr/+/status\""));
     EXPECT_TRUE(has(error, "'status_topic' is 'amr/+/status': a topic to publish to cannot contain"))
         << error;
 }

@@ -1,4 +1,5 @@
 // The `events` source: core lifecycle events become messages; topic templates; bad filters.
+#include "config_text.hpp"
 #include "gateway_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -6,20 +7,12 @@
 namespace iotgw::test {
 namespace {
 
+// The events source "lifecycle" with `fields`, to a fixture sink.
 std::string config(const std::string& fields) {
-    return R"(
-[gateway]
-thing = "AMR-001"
-[sources.lifecycle]
-type = "events"
-)" + fields + R"(
-[sinks.seen]
-type = "fixture_sink"
-[[pipelines]]
-name = "p"
-from = "lifecycle"
-to = ["seen"]
-)";
+    return ConfigText()
+        .source("lifecycle", "events", fields)
+        .sink("seen", "fixture_sink")
+        .pipeline("p", "lifecycle", {"seen"});
 }
 
 TEST(EventsPlugin, TheRetainedStartedEventReachesThePipelineWithTheTopicTemplate) {
@@ -41,7 +34,8 @@ TEST(EventsPlugin, TheStoppingEventIsEmittedBeforeTheInstancesStop) {
 TEST(EventsPlugin, AMalformedFilterIsRefusedBeforeStart) {
     GatewayHarness h;
     const std::string error = h.dry_run(config("events = [\"$iotgw/#/x\"]"));
-    EXPECT_NE(error.find("events: '$iotgw/#/x' is not a valid filter: '#' must be the last level"), std::string::npos)
+    EXPECT_NE(error.find("events: '$iotgw/#/x' is not a valid filter: '#' must be the last level"),
+              std::string::npos)
         << error;
 }
 

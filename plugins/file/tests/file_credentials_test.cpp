@@ -1,5 +1,6 @@
 // The `file` credentials plugin in a real Gateway: certificates from scripts/dev-pki, every
 // refusal by its exact message, and re-checking after the files change.
+#include "file_credentials_config.hpp"
 #include "gateway_harness.hpp"
 #include "mosquitto_broker.hpp"
 
@@ -41,13 +42,6 @@ const iotgw_plugin_descriptor* probe_entry(const iotgw_host_api* host) {
                                .description = "asks for credentials in tests",
                                .fields = {}};
     return sdk::detail::entry<CredsProbe>(host, info);
-}
-
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // Replaces `p` the way rotation does: write a temporary file, rename it over.
@@ -113,24 +107,7 @@ protected:
     FileCredentialsTest() { h.registry().add_builtin(&probe_entry, "builtin:creds_probe"); }
 
     static std::string config(const fs::path& cert, const fs::path& key, const std::string& extra = "") {
-        return R"(
-[gateway]
-thing = "AMR-001"
-[credentials.device]
-type = "file"
-cert = ")" + cert.string() +
-               R"("
-key = ")" + key.string() +
-               "\"\n" + extra + R"(
-[sources.probe]
-type = "creds_probe"
-[sinks.out]
-type = "fixture_sink"
-[[pipelines]]
-name = "p"
-from = "probe"
-to = ["out"]
-)";
+        return file_credentials_config("creds_probe", cert, key, extra);
     }
 
     // The error `start` reports for this config (empty if it started).
@@ -301,7 +278,7 @@ TEST_F(FileCredentialsTest, EmptyOrGarbageCertificatesAreRefused) {
     EXPECT_NE(h.dry_run(config(garbage, dev.key)).find("certificate " + garbage.string() + " does not parse as a PEM certificate: "),
               std::string::npos);
     // A good leaf followed by a broken second certificate.
-    const auto chain = tmp.write("chain.pem", read_text(dev.cert) + read_text(garbage));
+    const auto chain = tmp.write("chain.pem", read_text_file(dev.cert) + read_text_file(garbage));
     EXPECT_NE(h.dry_run(config(chain, dev.key)).find("certificate " + chain.string() + ": certificate 2 does not parse: "),
               std::string::npos);
 }
@@ -378,7 +355,7 @@ TEST_F(FileCredentialsTest, ACaFileWithoutCertificatesIsRefused) {
 TEST_F(FileCredentialsTest, ChangedFilesAreRecheckedAndBadOnesNeverHandedOut) {
     auto dev = pki.device("AMR-001", "--days 100");
     ASSERT_EQ(start_error(dev.cert, dev.key), "") << h.log().joined();
-    const std::string first_cert = read_text(dev.cert);
+    const std::string first_cert = read_text_file(dev.cert);
     EXPECT_EQ(credentials().cert_chain_path, dev.cert.string());
 
     // Rotation: new key and certificate, renamed into place.
@@ -388,15 +365,15 @@ TEST_F(FileCredentialsTest, ChangedFilesAreRecheckedAndBadOnesNeverHandedOut) {
     EXPECT_EQ(c.not_after_unix, cert_info(dev.cert).not_after_unix);
     EXPECT_EQ(h.lines_with("the credential files changed and were checked").size(), 1u) << h.log().joined();
     EXPECT_EQ(count_days(h.lines_with("valid until"), 200), 1u) << h.log().joined();
-    const std::string second_cert = read_text(dev.cert);
+    const std::string second_cert = read_text_file(dev.cert);
     ASSERT_NE(second_cert, first_cert);
 
     // A broken replacement: the last good files are handed out through their descriptors.
     replace_file(dev.cert, "-----BEGIN CERTIFICATE-----\ntruncated");
     c = credentials();
     EXPECT_EQ(c.cert_chain_path.rfind("/proc/self/fd/", 0), 0u) << c.cert_chain_path;
-    EXPECT_EQ(read_text(c.cert_chain_path), second_cert);
-    EXPECT_NE(read_text(c.private_key_path).find("PRIVATE KEY"), std::string::npos);
+    EXPECT_EQ(read_text_file(c.cert_chain_path), second_cert);
+    EXPECT_NE(read_text_file(c.private_key_path).find("PRIVATE KEY"), std::string::npos);
     EXPECT_EQ(c.not_after_unix, cert_info(c.cert_chain_path).not_after_unix);
     credentials();  // reported once, not on every call
     const auto errors = h.lines_with("the credential files changed but cannot be used, so the previous ones are kept: ");

@@ -3,6 +3,7 @@
 // promotion with the old pair kept as backup, rollback, discard, the "changed" event, and
 // recovery of a promotion a crash interrupted. Certificates are issued for the CSRs by the
 // dev-pki CA with the openssl command line.
+#include "file_credentials_config.hpp"
 #include "gateway_harness.hpp"
 #include "mosquitto_broker.hpp"
 
@@ -50,13 +51,6 @@ const iotgw_plugin_descriptor* probe_entry(const iotgw_host_api* host) {
     return sdk::detail::entry<RenewProbe>(host, info);
 }
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 unsigned mode_of(const fs::path& p) {
     struct stat st {};
     if (::stat(p.c_str(), &st) != 0) return 0;
@@ -68,24 +62,7 @@ protected:
     FileRenewalTest() { h.registry().add_builtin(&probe_entry, "builtin:renew_probe"); }
 
     std::string config(const std::string& extra = "") const {
-        return R"(
-[gateway]
-thing = "AMR-001"
-[credentials.device]
-type = "file"
-cert = ")" + cert.string() +
-               R"("
-key = ")" + key.string() +
-               "\"\n" + extra + R"(
-[sources.probe]
-type = "renew_probe"
-[sinks.out]
-type = "fixture_sink"
-[[pipelines]]
-name = "p"
-from = "probe"
-to = ["out"]
-)";
+        return file_credentials_config("renew_probe", cert, key, extra);
     }
 
     void install_device(int days = 100) {
@@ -113,7 +90,7 @@ to = ["out"]
                                 "' -CAkey '" + (pki.dir / "ca.key").string() + "' -CAcreateserial -days " +
                                 std::to_string(days) + " -out '" + out.string() + "' 2>/dev/null";
         EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
-        return read_text(out);
+        return read_text_file(out);
     }
 
     sdk::Credentials current() { return RenewProbe::current()->host().credentials("device"); }
@@ -139,7 +116,7 @@ to = ["out"]
 TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
     install_device(100);
     ASSERT_EQ(h.start(config()), "") << h.log().joined();
-    const std::string old_cert = read_text(cert), old_key = read_text(key);
+    const std::string old_cert = read_text_file(cert), old_key = read_text_file(key);
     const int64_t old_not_after = current().not_after_unix;
 
     // A new key in the pending slot, mode 0600; the CSR carries the subject; current unchanged.
@@ -147,8 +124,8 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
     ASSERT_TRUE(r.ok()) << r.error;
     EXPECT_EQ(r.output.rfind("-----BEGIN CERTIFICATE REQUEST-----", 0), 0u) << r.output;
     EXPECT_EQ(mode_of(key_pending), 0600u);
-    EXPECT_NE(read_text(key_pending), old_key);
-    EXPECT_EQ(read_text(key), old_key);
+    EXPECT_NE(read_text_file(key_pending), old_key);
+    EXPECT_EQ(read_text_file(key), old_key);
     const fs::path csr_file = tmp.write("check.csr", r.output);
     const std::string subject_cmd =
         "openssl req -in '" + csr_file.string() + "' -noout -subject -verify 2>&1 | grep -q 'CN *= *AMR-001'";
@@ -157,7 +134,7 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
 
     // A certificate for another key is refused and nothing is stored.
     auto other = pki.device("AMR-002");
-    auto refused = renew(sdk::RenewalOp::store_cert, read_text(other.cert));
+    auto refused = renew(sdk::RenewalOp::store_cert, read_text_file(other.cert));
     EXPECT_FALSE(refused.ok());
     EXPECT_NE(refused.error.find(
                   "store certificate failed: the issued certificate does not belong to the pending key " +
@@ -175,12 +152,12 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
     EXPECT_TRUE(RenewProbe::current()->changed.empty());
 
     // Promote: the new pair is current, the old one is the backup, the event says so.
-    const std::string new_key = read_text(key_pending);
+    const std::string new_key = read_text_file(key_pending);
     ASSERT_TRUE(renew(sdk::RenewalOp::promote).ok());
-    EXPECT_EQ(read_text(cert), new_cert);
-    EXPECT_EQ(read_text(key), new_key);
-    EXPECT_EQ(read_text(cert_backup), old_cert);
-    EXPECT_EQ(read_text(key_backup), old_key);
+    EXPECT_EQ(read_text_file(cert), new_cert);
+    EXPECT_EQ(read_text_file(key), new_key);
+    EXPECT_EQ(read_text_file(cert_backup), old_cert);
+    EXPECT_EQ(read_text_file(key_backup), old_key);
     EXPECT_FALSE(fs::exists(cert_pending));
     EXPECT_FALSE(fs::exists(key_pending));
     EXPECT_GT(current().not_after_unix, old_not_after);
@@ -190,8 +167,8 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
 
     // Rollback: the old pair is back and the backup slot is empty.
     ASSERT_TRUE(renew(sdk::RenewalOp::rollback).ok());
-    EXPECT_EQ(read_text(cert), old_cert);
-    EXPECT_EQ(read_text(key), old_key);
+    EXPECT_EQ(read_text_file(cert), old_cert);
+    EXPECT_EQ(read_text_file(key), old_key);
     EXPECT_FALSE(fs::exists(cert_backup));
     EXPECT_FALSE(fs::exists(key_backup));
     EXPECT_EQ(current().not_after_unix, old_not_after);
@@ -211,7 +188,7 @@ TEST_F(FileRenewalTest, CreateStorePromoteRollbackAndDiscard) {
     // Promote without a pending pair is refused and changes nothing.
     auto nothing = renew(sdk::RenewalOp::promote);
     EXPECT_FALSE(nothing.ok());
-    EXPECT_EQ(read_text(cert), old_cert);
+    EXPECT_EQ(read_text_file(cert), old_cert);
     EXPECT_FALSE(leftovers());
 }
 
@@ -229,24 +206,24 @@ TEST_F(FileRenewalTest, AnImportedPairBecomesPendingAndBadPairsAreRefused) {
     };
     auto a = pki.device("AMR-001", "--days 300");
     auto b = pki.device("AMR-002");
-    const auto mismatched = import(read_text(a.cert) + read_text(b.key));
+    const auto mismatched = import(read_text_file(a.cert) + read_text_file(b.key));
     EXPECT_FALSE(mismatched.ok());
     EXPECT_NE(mismatched.error.find("does not belong to the imported private key"), std::string::npos)
         << mismatched.error;
-    const auto no_key = import(read_text(a.cert));
+    const auto no_key = import(read_text_file(a.cert));
     EXPECT_NE(no_key.error.find("holds no PEM private key"), std::string::npos) << no_key.error;
-    const auto no_cert = import(read_text(a.key));
+    const auto no_cert = import(read_text_file(a.key));
     EXPECT_NE(no_cert.error.find("holds no PEM certificate"), std::string::npos) << no_cert.error;
     EXPECT_FALSE(fs::exists(key_pending));
     EXPECT_FALSE(fs::exists(cert_pending));
 
     // Key first or certificate first: both work.
-    const auto ok = import(read_text(a.key) + read_text(a.cert));
+    const auto ok = import(read_text_file(a.key) + read_text_file(a.cert));
     ASSERT_TRUE(ok.ok()) << ok.error;
     EXPECT_EQ(mode_of(key_pending), 0600u);
-    EXPECT_EQ(read_text(cert_pending), read_text(a.cert));
+    EXPECT_EQ(read_text_file(cert_pending), read_text_file(a.cert));
     ASSERT_TRUE(renew(sdk::RenewalOp::promote).ok());
-    EXPECT_EQ(read_text(cert), read_text(a.cert));
+    EXPECT_EQ(read_text_file(cert), read_text_file(a.cert));
     EXPECT_EQ(current().cert_chain_path, cert.string());
     EXPECT_FALSE(leftovers());
 }
@@ -280,13 +257,13 @@ TEST_F(FileRenewalTest, APromotionInterruptedAfterTheKeyRenameIsCompletedAtStart
     EXPECT_TRUE(h.log().contains("completed an interrupted promotion (" + cert_pending.string() + " -> " +
                                  cert.string() + ")"))
         << h.log().joined();
-    EXPECT_EQ(read_text(cert), read_text(fresh.cert));
+    EXPECT_EQ(read_text_file(cert), read_text_file(fresh.cert));
     EXPECT_FALSE(fs::exists(cert_pending));
 }
 
 TEST_F(FileRenewalTest, ARollbackInterruptedAfterTheKeyRenameIsCompletedAtStart) {
     install_device(100);
-    const std::string failed_cert = read_text(cert);
+    const std::string failed_cert = read_text_file(cert);
     auto old = pki.device("AMR-001", "--days 50");
     fs::copy_file(old.key, key, fs::copy_options::overwrite_existing);  // the backup key is back
     fs::copy_file(old.cert, cert_backup);                               // its certificate not yet
@@ -295,8 +272,8 @@ TEST_F(FileRenewalTest, ARollbackInterruptedAfterTheKeyRenameIsCompletedAtStart)
     EXPECT_TRUE(h.log().contains("completed an interrupted rollback")) << h.log().joined();
     EXPECT_TRUE(h.log().contains("removed the unfinished " + key_pending.string() + ".tmp"))
         << h.log().joined();
-    EXPECT_EQ(read_text(cert), read_text(old.cert));
-    EXPECT_NE(read_text(cert), failed_cert);
+    EXPECT_EQ(read_text_file(cert), read_text_file(old.cert));
+    EXPECT_NE(read_text_file(cert), failed_cert);
     EXPECT_FALSE(leftovers());
 }
 

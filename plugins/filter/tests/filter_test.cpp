@@ -1,4 +1,5 @@
 // The `filter` processor in a real pipeline (the matching rules are tested with the SDK).
+#include "config_text.hpp"
 #include "gateway_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -6,46 +7,28 @@
 namespace iotgw::test {
 namespace {
 
+// Two fixture sources emitting twice each, "status" on amr/AMR-001/status and "debug" on
+// debug/AMR-001, through the filter "only" (`filter_fields` from line 18 on) to a fixture sink.
 std::string config(const std::string& filter_fields) {
-    return R"(
-[gateway]
-thing = "AMR-001"
-[sources.status]
-type = "fixture_source"
-topic = "amr/${thing}/status"
-payload = "s"
-interval = "5ms"
-count = 2
-[sources.debug]
-type = "fixture_source"
-topic = "debug/${thing}"
-payload = "d"
-interval = "5ms"
-count = 2
-[processors.only]
-type = "filter"
-)" + filter_fields + R"(
-[sinks.seen]
-type = "fixture_sink"
-[[pipelines]]
-name = "a"
-from = "status"
-via = ["only"]
-to = ["seen"]
-[[pipelines]]
-name = "b"
-from = "debug"
-via = ["only"]
-to = ["seen"]
-)";
+    const auto twice = [](const std::string& topic, const std::string& payload) {
+        return "topic = \"" + topic + "\"\npayload = \"" + payload + "\"\ninterval = \"5ms\"\ncount = 2";
+    };
+    return ConfigText()
+        .source("status", "fixture_source", twice("amr/${thing}/status", "s"))
+        .source("debug", "fixture_source", twice("debug/${thing}", "d"))
+        .processor("only", "filter", filter_fields)
+        .sink("seen", "fixture_sink")
+        .pipeline("a", "status", {"seen"}, {"only"})
+        .pipeline("b", "debug", {"seen"}, {"only"});
 }
 
 TEST(FilterPlugin, PassesOnlyMatchingTopics) {
     GatewayHarness h;
     ASSERT_EQ(h.start(config("topics = [\"amr/${thing}/#\"]")), "");
-    ASSERT_TRUE(h.run_until([&] { return h.gateway().metrics().counter_value("only.dropped") >= 2 &&
-                                         h.lines_with("received amr/").size() >= 2; }))
-        << h.log().joined();
+    ASSERT_TRUE(h.run_until([&] {
+        return h.gateway().metrics().counter_value("only.dropped") >= 2 &&
+               h.lines_with("received amr/").size() >= 2;
+    })) << h.log().joined();
     EXPECT_TRUE(h.lines_with("received debug/").empty()) << h.log().joined();
 }
 
@@ -67,7 +50,11 @@ TEST(FilterPlugin, AMalformedFilterIsRefusedBeforeStart) {
 TEST(FilterPlugin, AnEmptyFilterListIsRefusedByTheSchema) {
     GatewayHarness h;
     const std::string errors = h.load(config("topics = []"));
-    EXPECT_NE(errors.find("test.toml:18:10: error: key 'topics' of [processors.only]: has 0 elements, at least 1 required"), std::string::npos) << errors;
+    EXPECT_NE(
+        errors.find(
+            "test.toml:18:10: error: key 'topics' of [processors.only]: has 0 elements, at least 1 required"),
+        std::string::npos)
+        << errors;
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
 // The `heartbeat` source in a real gateway: first beat at start, payload fields, and run-time
 // control of period and retain (valid changes applied, bad ones refused with the old settings
 // kept).
-#include "gateway_harness.hpp"
-#include "pipeline_doubles.hpp"
+#include "doubles_gateway_test.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,34 +12,20 @@ namespace {
 
 constexpr const char* kBeat = "amr/AMR-001/heartbeat";
 
-class HeartbeatPlugin : public ::testing::Test {
-protected:
-    void SetUp() override {
-        doubles::clear_seen();
-        doubles::register_all(h.registry());
-    }
+// The `heartbeat` instance "hb" with `fields` (from line 6 on), its beats recorded, its control
+// messages fed by "ctl".
+std::string config(const std::string& fields) {
+    return ConfigText()
+        .source("hb", "heartbeat", fields)
+        .source("ctl", "test_feed")
+        .sink("out", "test_record")
+        .pipeline("beats", "hb", {"out"})
+        .pipeline("control", "ctl", {"hb"});
+}
 
-    std::string start(const std::string& fields) {
-        return h.start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.ctl]
-type = "test_feed"
-[sources.hb]
-type = "heartbeat"
-)" + fields + R"(
-[sinks.out]
-type = "test_record"
-[[pipelines]]
-name = "beats"
-from = "hb"
-to = ["out"]
-[[pipelines]]
-name = "control"
-from = "ctl"
-to = ["hb"]
-)");
-    }
+class HeartbeatPlugin : public DoublesGatewayTest {
+protected:
+    std::string start(const std::string& fields) { return h.start(config(fields)); }
 
     size_t beats() const { return doubles::seen_on(kBeat).size(); }
     bool wait_beats(size_t n) {
@@ -54,8 +39,6 @@ to = ["hb"]
             if (m.name == "hb.period_s") return m.value;
         return -1;
     }
-
-    GatewayHarness h;
 };
 
 TEST_F(HeartbeatPlugin, TheFirstBeatIsAtStartThenOnePerPeriodWithIncreasingSeq) {
@@ -70,13 +53,13 @@ TEST_F(HeartbeatPlugin, TheFirstBeatIsAtStartThenOnePerPeriodWithIncreasingSeq) 
 
     ASSERT_TRUE(wait_beats(2)) << h.log().joined();
     EXPECT_TRUE(has(doubles::seen_on(kBeat)[1].payload, R"("seq":2,)"));
-    EXPECT_EQ(h.gateway().metrics().counter_value("hb.beats"), 2u);
+    EXPECT_EQ(counter_value("hb.beats"), 2u);
     EXPECT_EQ(period_gauge(), 1.0);
 }
 
 TEST_F(HeartbeatPlugin, QosRetainAndTopicComeFromTheConfig) {
     ASSERT_EQ(start("topic = \"hb/${thing}\"\nqos = 0\nretain = false"), "");
-    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on("hb/AMR-001").empty(); })) << h.log().joined();
+    ASSERT_TRUE(run_until_seen_on("hb/AMR-001")) << h.log().joined();
     const auto b = doubles::seen_on("hb/AMR-001").front();
     EXPECT_EQ(b.qos, 0);
     EXPECT_FALSE(b.retain);
@@ -123,7 +106,7 @@ TEST_F(HeartbeatPlugin, BadControlIsRefusedWithTheReasonAndTheOldSettingsStay) {
             << payload << "\n"
             << h.log().joined();
     }
-    EXPECT_EQ(h.gateway().metrics().counter_value("pipeline.control.failed"), std::size(cases));
+    EXPECT_EQ(counter_value("pipeline.control.failed"), std::size(cases));
     EXPECT_FALSE(h.log().contains("heartbeat control from"));
     EXPECT_EQ(period_gauge(), 3600.0);
     // Partly valid messages change nothing either: their "1s" is not applied, no beat comes.
@@ -149,27 +132,8 @@ TEST_F(HeartbeatPlugin, EveryMalformedControlFormHasItsOwnReason) {
         {"{\"period\":\"1s\"", "not JSON: Missing a comma or '}' after an object member. (at byte 14)"},
     };
     for (const auto& [payload, reason] : cases) {
-        GatewayHarness one;
-        doubles::register_all(one.registry());
-        ASSERT_EQ(one.start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.ctl]
-type = "test_feed"
-[sources.hb]
-type = "heartbeat"
-[sinks.out]
-type = "test_record"
-[[pipelines]]
-name = "beats"
-from = "hb"
-to = ["out"]
-[[pipelines]]
-name = "control"
-from = "ctl"
-to = ["hb"]
-)"),
-                  "");
+        DoublesHarness one;
+        ASSERT_EQ(one.start(config("")), "");
         ASSERT_TRUE(doubles::feed("ctl", "ctl", payload));
         EXPECT_TRUE(one.log().contains(std::string("heartbeat control refused: ") + reason))
             << payload << "\n"
@@ -178,19 +142,7 @@ to = ["hb"]
 }
 
 TEST_F(HeartbeatPlugin, APeriodOutsideOneSecondToOneHourIsAConfigError) {
-    const std::string errors = h.load(R"(
-[gateway]
-thing = "AMR-001"
-[sources.hb]
-type = "heartbeat"
-period = "100ms"
-[sinks.out]
-type = "test_record"
-[[pipelines]]
-name = "beats"
-from = "hb"
-to = ["out"]
-)");
+    const std::string errors = h.load(config("period = \"100ms\""));
     EXPECT_TRUE(has(errors, "test.toml:6:")) << errors;
 }
 

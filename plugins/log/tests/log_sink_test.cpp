@@ -1,4 +1,5 @@
 // The `log` sink: line format, escaping of device data, truncation, level.
+#include "config_text.hpp"
 #include "gateway_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -6,24 +7,14 @@
 namespace iotgw::test {
 namespace {
 
+// One message with `payload` (TOML-escaped) from a fixture source to the log sink "console".
 std::string config(const std::string& payload, const std::string& log_fields) {
-    return R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "fixture_source"
-topic = "amr/${thing}/status"
-payload = ")" + payload + R"("
-interval = "5ms"
-count = 1
-[sinks.console]
-type = "log"
-)" + log_fields + R"(
-[[pipelines]]
-name = "p"
-from = "src"
-to = ["console"]
-)";
+    return ConfigText()
+        .source(
+            "src", "fixture_source",
+            "topic = \"amr/${thing}/status\"\npayload = \"" + payload + "\"\ninterval = \"5ms\"\ncount = 1")
+        .sink("console", "log", log_fields)
+        .pipeline("p", "src", {"console"});
 }
 
 TEST(LogSinkPlugin, WritesTopicQosAndPayloadAtTheConfiguredLevel) {

@@ -1,9 +1,8 @@
 // Desired state through the whole call chain in one gateway: amr_call -> shadow, with a stand-in
 // connection and a fake shadow service. A call the shadow processor makes is published on the
 // call topic; the test plays the broker and feeds it back in at the call pipeline's input.
+#include "doubles_gateway_test.hpp"
 #include "fake_shadow_service.hpp"
-#include "gateway_harness.hpp"
-#include "pipeline_doubles.hpp"
 
 #include <gtest/gtest.h>
 
@@ -20,40 +19,18 @@ constexpr const char* kCall = "amr/AMR-001/cmd/call";
 constexpr const char* kResult = "amr/AMR-001/cmd/result";
 constexpr const char* kStatus = "amr/AMR-001/status";
 
-class ShadowDesired : public ::testing::Test {
+class ShadowDesired : public DoublesGatewayTest {
 protected:
-    void SetUp() override {
-        doubles::clear_seen();
-        doubles::register_all(h.registry());
-    }
-
     void start(const std::string& move_time = "150ms") {
-        ASSERT_EQ(h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[processors.amr]
-type = "amr_call"
-move_time = ")" + move_time +
-                          R"("
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-retry_min = "20ms"
-retry_max = "40ms"
-[[pipelines]]
-name = "call"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["amr", "shadow"]
-to = ["cloud"]
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${thing}/shadow/name/robot/+/+"
-to = ["shadow"]
-)"),
-                  "");
-        ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << h.log().joined();
+        ASSERT_EQ(
+            h.start(with_cloud_link()
+                        .processor("amr", "amr_call", "move_time = \"" + move_time + "\"")
+                        .processor("shadow", "shadow",
+                                   "connection = \"cloud\"\nretry_min = \"20ms\"\nretry_max = \"40ms\"")
+                        .pipeline("call", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr", "shadow"})
+                        .pipeline("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", {"shadow"})),
+            "");
+        ASSERT_TRUE(run_until_seen_on(kStatus)) << h.log().joined();
         ASSERT_TRUE(doubles::link_state("cloud", true));
     }
 
@@ -80,9 +57,8 @@ to = ["shadow"]
         return plugins::shadow::to_json(st["reported"][key]);
     }
     bool desired_empty() { return !svc.state().HasMember("desired"); }
-    uint64_t counter(const std::string& name) { return h.gateway().metrics().counter_value(name); }
+    uint64_t counter(const std::string& name) { return counter_value(name); }
 
-    GatewayHarness h;
     FakeShadowService svc;
     std::size_t looped_ = 0;
 };

@@ -1,14 +1,14 @@
 // The `shadow` processor in a real gateway with a stand-in connection: reports with clientToken
 // and version, replies matched by clientToken, only newer versions applied, resync by GET on a
 // gap, a reconnect, a conflict or a failure, limits, and malformed input that changes nothing.
+#include "doubles_gateway_test.hpp"
 #include "fake_shadow_service.hpp"
-#include "gateway_harness.hpp"
-#include "pipeline_doubles.hpp"
 
 #include <gtest/gtest.h>
 
 #include <rapidjson/document.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,37 +34,21 @@ std::string str(const rapidjson::Value& v, const char* member) {
     return v[member].GetString();
 }
 
-class ShadowSync : public ::testing::Test {
-protected:
-    void SetUp() override {
-        doubles::clear_seen();
-        doubles::register_all(h.registry());
-    }
+// The `shadow` instance "shadow" with `fields`: reports fed by "feed", replies from the
+// connection through the pipeline with the topic filter `replies`.
+std::string config(const std::string& fields,
+                   const std::string& replies = "$aws/things/${thing}/shadow/name/robot/+/+") {
+    return with_cloud_link()
+        .source("feed", "test_feed")
+        .processor("shadow", "shadow", "connection = \"cloud\"\n" + fields)
+        .pipeline("call", "feed", {"cloud"}, {"shadow"})
+        .pipeline("shadow", "cloud:" + replies, {"shadow"});
+}
 
+class ShadowSync : public DoublesGatewayTest {
+protected:
     std::string start(const std::string& options = "") {
-        return h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[sources.feed]
-type = "test_feed"
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-retry_min = "20ms"
-retry_max = "40ms"
-)" + options + R"(
-[[pipelines]]
-name = "call"
-from = "feed"
-via = ["shadow"]
-to = ["cloud"]
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${thing}/shadow/name/robot/+/+"
-to = ["shadow"]
-)");
+        return h.start(config("retry_min = \"20ms\"\nretry_max = \"40ms\"\n" + options));
     }
 
     // What the processor sent on `sub` ("get", "update"), parsed, oldest first.
@@ -84,8 +68,17 @@ to = ["shadow"]
     bool wait_sent(const std::string& sub, std::size_t n) {
         return h.run_until([&] { return doubles::seen_on(topic(sub)).size() >= n; }, std::chrono::seconds(3));
     }
-    uint64_t counter(const std::string& name) {
-        return h.gateway().metrics().counter_value("shadow." + name);
+    uint64_t counter(const std::string& name) { return counter_value("shadow." + name); }
+    // Run the loop with `svc` answering until `done()`.
+    bool serve_until(FakeShadowService& svc, const std::function<bool()>& done) {
+        return h.run_until([&] {
+            svc.serve();
+            return done();
+        });
+    }
+    // serve_until() the processor has had `n` updates accepted.
+    bool serve_until_accepted(FakeShadowService& svc, uint64_t n) {
+        return serve_until(svc, [&] { return counter("accepted") >= n; });
     }
     double gauge(const std::string& name) {
         for (const auto& m : h.gateway().metrics().snapshot())
@@ -102,8 +95,6 @@ to = ["shadow"]
                                                 R"(,"timestamp":1,"clientToken":")" + last_token("get") +
                                                 "\"}"));
     }
-
-    GatewayHarness h;
 };
 
 TEST_F(ShadowSync, EveryStateChangeIsReportedWithItsOwnClientTokenAndTheVersionHeld) {
@@ -285,10 +276,7 @@ TEST_F(ShadowSync, AVersionConflictGetsMergesAndRetries) {
                          "GET, merge and retry in"))
         << h.log().joined();
     // After the backoff: GET, merge, retry against version 6.
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return counter("accepted") >= 1;
-    })) << h.log().joined();
+    ASSERT_TRUE(serve_until_accepted(svc, 1)) << h.log().joined();
     EXPECT_EQ(sent("get").size(), 2u);
     const auto updates = sent("update");
     ASSERT_EQ(updates.size(), 2u);
@@ -355,10 +343,7 @@ TEST_F(ShadowSync, AReconnectResyncsAndNothingIsSentWhileTheLinkIsDown) {
     FakeShadowService svc;
     ASSERT_TRUE(status("idle"));
     ASSERT_TRUE(doubles::link_state("cloud", true));
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return counter("accepted") >= 1;
-    })) << h.log().joined();
+    ASSERT_TRUE(serve_until_accepted(svc, 1)) << h.log().joined();
     EXPECT_EQ(svc.version, 1);
 
     ASSERT_TRUE(doubles::link_state("cloud", false));
@@ -367,10 +352,7 @@ TEST_F(ShadowSync, AReconnectResyncsAndNothingIsSentWhileTheLinkIsDown) {
     // Meanwhile someone else wrote: the version moved on while the gateway was away.
     svc.write_as_other(R"({"reported":{"battery":40}})");
     ASSERT_TRUE(doubles::link_state("cloud", true));
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return counter("accepted") >= 2;
-    })) << h.log().joined();
+    ASSERT_TRUE(serve_until_accepted(svc, 2)) << h.log().joined();
     EXPECT_EQ(sent("get").size(), 3u);  // created (a GET confirms it), then the reconnect's
     EXPECT_EQ(sent("update")[1]["version"].GetInt64(), 2);
     EXPECT_EQ(svc.state_json(), R"({"reported":{"state":"moving","battery":40,"command_id":"c3"}})");
@@ -382,24 +364,15 @@ TEST_F(ShadowSync, AMissingShadowIsCreatedAndADeletedOneIsCreatedAgain) {
     FakeShadowService svc;  // no shadow yet: GET -> 404
     ASSERT_TRUE(status("idle"));
     ASSERT_TRUE(doubles::link_state("cloud", true));
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return counter("accepted") >= 1;
-    })) << h.log().joined();
+    ASSERT_TRUE(serve_until_accepted(svc, 1)) << h.log().joined();
     EXPECT_FALSE(sent("update")[0].HasMember("version"));  // nothing to lock against
     // Created at version 1 while nothing was held: one more GET confirms the document.
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return sent("get").size() >= 2;
-    }));
+    ASSERT_TRUE(serve_until(svc, [&] { return sent("get").size() >= 2; }));
     EXPECT_EQ(counter("rejected"), 0u);
 
     svc.remove_shadow();
     EXPECT_TRUE(h.log().contains("was deleted at version 1: reporting the AMR's state again re-creates it"));
-    ASSERT_TRUE(h.run_until([&] {
-        svc.serve();
-        return counter("accepted") >= 2;
-    })) << h.log().joined();
+    ASSERT_TRUE(serve_until_accepted(svc, 2)) << h.log().joined();
     EXPECT_FALSE(sent("update")[1].HasMember("version"));
     EXPECT_EQ(svc.state_json(), R"({"reported":{"state":"idle"}})");
     EXPECT_EQ(svc.version, 2);  // numbering continues across the delete
@@ -490,28 +463,7 @@ TEST_F(ShadowSync, OtherMessagesPassUnchanged) {
 }
 
 TEST_F(ShadowSync, TheClassicShadowIsKeptWithAnEmptyName) {
-    ASSERT_EQ(h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[sources.feed]
-type = "test_feed"
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-shadow_name = ""
-[[pipelines]]
-name = "call"
-from = "feed"
-via = ["shadow"]
-to = ["cloud"]
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${thing}/shadow/+/+"
-to = ["shadow"]
-)"),
-              "");
+    ASSERT_EQ(h.start(config("shadow_name = \"\"", "$aws/things/${thing}/shadow/+/+")), "");
     ASSERT_TRUE(status("idle"));
     ASSERT_TRUE(doubles::link_state("cloud", true));
     const auto gets = doubles::seen_on("$aws/things/AMR-001/shadow/get");
@@ -525,23 +477,8 @@ to = ["shadow"]
 
 TEST_F(ShadowSync, ConfigMistakesAreReportedBeforeStart) {
     EXPECT_TRUE(has(start("shadow_name = \"a/b\""), "'shadow_name' is 'a/b'"));
-    GatewayHarness h2;
-    doubles::register_all(h2.registry());
-    const std::string errors = h2.dry_run(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-retry_min = "2s"
-retry_max = "1s"
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${thing}/shadow/name/robot/+/+"
-to = ["shadow"]
-)");
+    DoublesHarness h2;
+    const std::string errors = h2.dry_run(config("retry_min = \"2s\"\nretry_max = \"1s\""));
     EXPECT_TRUE(has(errors, "'retry_min' (2000 ms) is larger than 'retry_max' (1000 ms)")) << errors;
 }
 

@@ -1,11 +1,9 @@
 // The `status` processor in a real gateway with a stand-in connection: pass-through, QoS 1 +
 // retain forced on the status topic, and a republish of the last status on every connect.
-#include "gateway_harness.hpp"
-#include "pipeline_doubles.hpp"
+#include "doubles_gateway_test.hpp"
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 
 namespace iotgw::test {
@@ -13,35 +11,19 @@ namespace {
 
 constexpr const char* kStatus = "amr/AMR-001/status";
 
-class StatusPlugin : public ::testing::Test {
+// The `status` instance "st" between a feed and the connection, watching `connection`.
+std::string config(const std::string& connection) {
+    return with_cloud_link()
+        .source("feed", "test_feed")
+        .processor("st", "status", "connection = \"" + connection + "\"")
+        .pipeline("up", "feed", {"cloud"}, {"st"});
+}
+
+class StatusPlugin : public DoublesGatewayTest {
 protected:
-    void SetUp() override {
-        doubles::clear_seen();
-        doubles::register_all(h.registry());
-    }
+    std::string start() { return h.start(config("cloud")); }
 
-    std::string start() {
-        return h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[sources.feed]
-type = "test_feed"
-[processors.st]
-type = "status"
-connection = "cloud"
-[[pipelines]]
-name = "up"
-from = "feed"
-via = ["st"]
-to = ["cloud"]
-)");
-    }
-
-    uint64_t republished() { return h.gateway().metrics().counter_value("st.republished"); }
-
-    GatewayHarness h;
+    uint64_t republished() { return counter_value("st.republished"); }
 };
 
 TEST_F(StatusPlugin, OtherMessagesPassUnchangedAndTheStatusIsForcedToQos1Retained) {
@@ -91,22 +73,7 @@ TEST_F(StatusPlugin, AConnectBeforeAnyStatusRepublishesNothing) {
 }
 
 TEST_F(StatusPlugin, TheConnectionMustBeAConnectionInstance) {
-    const std::string errors = h.load(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[sources.feed]
-type = "test_feed"
-[processors.st]
-type = "status"
-connection = "feed"
-[[pipelines]]
-name = "up"
-from = "feed"
-via = ["st"]
-to = ["cloud"]
-)");
+    const std::string errors = h.load(config("feed"));
     EXPECT_TRUE(has(errors, "test.toml:10:")) << errors;
     EXPECT_TRUE(has(errors, "connection")) << errors;
 }
@@ -114,28 +81,13 @@ to = ["cloud"]
 // The whole AMR chain as deployed: commands from the cloud through amr_call and status back to
 // the cloud. A reconnect puts the current status back on the broker, over a possible Will.
 TEST_F(StatusPlugin, WithAmrCallTheCurrentStateIsRepublishedAfterAReconnect) {
-    ASSERT_EQ(h.start(R"(
-[gateway]
-thing = "AMR-001"
-[connections.cloud]
-type = "test_link"
-[processors.amr]
-type = "amr_call"
-move_time = "1h"
-[processors.st]
-type = "status"
-connection = "cloud"
-[[pipelines]]
-name = "calls"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["amr", "st"]
-to = ["cloud"]
-)"),
+    ASSERT_EQ(h.start(with_cloud_link()
+                          .processor("amr", "amr_call", "move_time = \"1h\"")
+                          .processor("st", "status", "connection = \"cloud\"")
+                          .pipeline("calls", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr", "st"})),
               "");
-    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << h.log().joined();
-    const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+    ASSERT_TRUE(run_until_seen_on(kStatus)) << h.log().joined();
+    const int64_t now = now_ms();
     ASSERT_TRUE(doubles::link_receive("cloud", "amr/AMR-001/cmd/call", "amr/AMR-001/cmd/call",
                                       R"({"id":"c1","ts":)" + std::to_string(now) + "}"));
     ASSERT_EQ(doubles::seen_on(kStatus).size(), 2u) << h.log().joined();

@@ -1,4 +1,5 @@
 // The `tick` source in a real gateway: cadence, template, count, and its config checks.
+#include "config_text.hpp"
 #include "gateway_harness.hpp"
 
 #include <gtest/gtest.h>
@@ -6,26 +7,18 @@
 namespace iotgw::test {
 namespace {
 
-std::string config(const std::string& tick_fields) {
-    return R"(
-[gateway]
-thing = "AMR-001"
-[sources.beat]
-type = "tick"
-topic = "amr/${thing}/heartbeat"
-)" + tick_fields + R"(
-[sinks.seen]
-type = "fixture_sink"
-[[pipelines]]
-name = "p"
-from = "beat"
-to = ["seen"]
-)";
+// The tick source "beat" publishing on `topic` with `tick_fields` (from line 7 on), to a fixture sink.
+std::string config(const std::string& tick_fields, const std::string& topic = "amr/${thing}/heartbeat") {
+    return ConfigText()
+        .source("beat", "tick", "topic = \"" + topic + "\"\n" + tick_fields)
+        .sink("seen", "fixture_sink")
+        .pipeline("p", "beat", {"seen"});
 }
 
 TEST(TickPlugin, EmitsTheTemplatedPayloadCountTimesThenStops) {
     GatewayHarness h;
-    ASSERT_EQ(h.start(config("interval = \"10ms\"\ncount = 3\npayload = \"n={seq}\"\nqos = 1\nretain = true")), "");
+    ASSERT_EQ(
+        h.start(config("interval = \"10ms\"\ncount = 3\npayload = \"n={seq}\"\nqos = 1\nretain = true")), "");
     ASSERT_TRUE(h.run_until([&] { return h.lines_with("received amr/AMR-001/heartbeat").size() >= 3; }))
         << h.log().joined();
     h.run_for(std::chrono::milliseconds(60));  // no fourth message
@@ -39,7 +32,8 @@ TEST(TickPlugin, EmitsTheTemplatedPayloadCountTimesThenStops) {
 
 TEST(TickPlugin, TimestampAndUptimePlaceholdersAreFilled) {
     GatewayHarness h;
-    ASSERT_EQ(h.start(config("interval = \"5ms\"\ncount = 1\npayload = '{\"ts\":{ts},\"up\":{uptime}}'")), "");
+    ASSERT_EQ(h.start(config("interval = \"5ms\"\ncount = 1\npayload = '{\"ts\":{ts},\"up\":{uptime}}'")),
+              "");
     ASSERT_TRUE(h.run_until([&] { return !h.lines_with("received amr/").empty(); })) << h.log().joined();
     const std::string line = h.lines_with("received amr/").front();
     EXPECT_EQ(line.find("{ts}"), std::string::npos) << line;
@@ -67,19 +61,7 @@ TEST(TickPlugin, AnIntervalWithoutUnitIsRefusedWithTheExpectedForm) {
 
 TEST(TickPlugin, AnEmptyTopicIsRefusedByThePlugin) {
     GatewayHarness h;
-    const std::string error = h.dry_run(R"(
-[gateway]
-thing = "AMR-001"
-[sources.beat]
-type = "tick"
-topic = ""
-[sinks.seen]
-type = "fixture_sink"
-[[pipelines]]
-name = "p"
-from = "beat"
-to = ["seen"]
-)");
+    const std::string error = h.dry_run(config("", ""));
     EXPECT_NE(error.find("failed to initialise: 'topic' must not be empty (fix the instance's config)"),
               std::string::npos)
         << error;

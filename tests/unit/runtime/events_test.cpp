@@ -1,4 +1,5 @@
 // The internal event bus: names, filters, retained replay, end of subscriptions at stop.
+#include "config_text.hpp"
 #include "test_plugins.hpp"
 #include "test_support.hpp"
 
@@ -11,24 +12,12 @@
 namespace iotgw::test {
 namespace {
 
-constexpr const char* kConfig = R"(
-[gateway]
-thing = "AMR-001"
-[sources.a]
-type = "probe"
-[sources.b]
-type = "probe"
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p1"
-from = "a"
-to = ["x"]
-[[pipelines]]
-name = "p2"
-from = "b"
-to = ["x"]
-)";
+const std::string kConfig = ConfigText()
+                                .source("a", "probe")
+                                .source("b", "probe")
+                                .sink("x", "collect")
+                                .pipeline("p1", "a", {"x"})
+                                .pipeline("p2", "b", {"x"});
 
 struct Seen {
     std::vector<std::string> events;

@@ -1,6 +1,5 @@
 // The host API as a plugin sees it: timers, post from other threads, refusal after stop.
-#include "test_plugins.hpp"
-#include "test_support.hpp"
+#include "runtime_test.hpp"
 
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/plugin_abi.h>
@@ -30,18 +29,8 @@ TEST(HostApiTest, TableStartsWithItsSizeAndVersion) {
     }
 }
 
-constexpr const char* kConfig = R"(
-[gateway]
-thing = "AMR-007"
-[sources.src]
-type = "probe"
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-to = ["x"]
-)";
+const std::string kConfig =
+    ConfigText("AMR-007").source("src", "probe").sink("x", "collect").pipeline("p", "src", {"x"});
 
 struct PostProbe {
     std::atomic<int> ran{0};
@@ -52,19 +41,9 @@ struct PostProbe {
     }
 };
 
-class HostApiRuntimeTest : public ::testing::Test {
+class HostApiRuntimeTest : public RuntimeTest {
 protected:
-    void SetUp() override {
-        Recorder::get().reset();
-        register_test_plugins(registry_);
-        auto cfg = test_config(registry_, kConfig);
-        std::string error;
-        ASSERT_TRUE(gw_.start(std::move(*cfg), error)) << error;
-    }
-    CapturingLog log_;
-    core::PluginRegistry registry_{core::host_api_table()};
-    boost::asio::io_context io_;
-    core::Gateway gw_{io_, log_.logger()};
+    void SetUp() override { start(kConfig); }
 };
 
 TEST_F(HostApiRuntimeTest, PostFromAnotherThreadRunsOnTheLoopThread) {

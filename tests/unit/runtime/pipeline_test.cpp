@@ -1,77 +1,31 @@
 // Pipeline routing, fan-out, endpoints and failure isolation on a real Gateway and event loop.
-#include "test_plugins.hpp"
-#include "test_support.hpp"
+#include "runtime_test.hpp"
 
-#include <iotgw/core/gateway.hpp>
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-
-#include <gtest/gtest.h>
-
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
 namespace iotgw::test {
 namespace {
 
-class PipelineTest : public ::testing::Test {
-protected:
-    void SetUp() override {
-        Recorder::get().reset();
-        register_test_plugins(registry_);
-    }
+using PipelineTest = RuntimeTest;
 
-    // Start `toml`, then run `body` on the loop thread (where plugins are called).
-    void start(const std::string& toml) {
-        auto cfg = test_config(registry_, toml);
-        ASSERT_TRUE(cfg);
-        std::string error;
-        ASSERT_TRUE(gw_.start(std::move(*cfg), error)) << error;
-    }
-    template <class F>
-    void on_loop(F&& f) {
-        boost::asio::post(io_, std::forward<F>(f));
-        io_.restart();
-        io_.poll();
-    }
+// The probe source "src" (with `source_fields`) and a pipeline "p" from it `via` the processors
+// to the collect sink "x"; the test adds the processors.
+ConfigText probe_to_x(const std::vector<std::string>& via = {}, const std::string& source_fields = "") {
+    ConfigText config;
+    config.source("src", "probe", source_fields).sink("x", "collect").pipeline("p", "src", {"x"}, via);
+    return config;
+}
 
-    static std::vector<std::string> payloads(const std::vector<Recorded>& rs) {
-        std::vector<std::string> out;
-        for (const auto& r : rs) out.push_back(r.payload);
-        return out;
-    }
-
-    CapturingLog log_;
-    core::PluginRegistry registry_{core::host_api_table()};
-    boost::asio::io_context io_;
-    core::Gateway gw_{io_, log_.logger()};
-};
-
-constexpr const char* kThreeStages = R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[processors.a]
-type = "tag"
-suffix = "-a"
-[processors.b]
-type = "tag"
-suffix = "-b"
-[processors.c]
-type = "tag"
-suffix = "-c"
-[sinks.out1]
-type = "collect"
-[sinks.out2]
-type = "collect"
-[[pipelines]]
-name = "main"
-from = "src"
-via = ["a", "b", "c"]
-to = ["out1", "out2"]
-)";
+const std::string kThreeStages = ConfigText()
+                                     .source("src", "probe")
+                                     .processor("a", "tag", "suffix = \"-a\"")
+                                     .processor("b", "tag", "suffix = \"-b\"")
+                                     .processor("c", "tag", "suffix = \"-c\"")
+                                     .sink("out1", "collect")
+                                     .sink("out2", "collect")
+                                     .pipeline("main", "src", {"out1", "out2"}, {"a", "b", "c"});
 
 TEST_F(PipelineTest, StagesRunInOrderAndFanOutToEverySink) {
     start(kThreeStages);
@@ -79,8 +33,8 @@ TEST_F(PipelineTest, StagesRunInOrderAndFanOutToEverySink) {
         EXPECT_EQ(probe_emit("src", "t/1", "x"), IOTGW_OK);
         EXPECT_EQ(probe_emit("src", "t/2", "y"), IOTGW_OK);
     });
-    EXPECT_EQ(payloads(Recorder::get().messages_of("out1")), (std::vector<std::string>{"x-a-b-c", "y-a-b-c"}));
-    EXPECT_EQ(payloads(Recorder::get().messages_of("out2")), (std::vector<std::string>{"x-a-b-c", "y-a-b-c"}));
+    EXPECT_EQ(payloads_of("out1"), (std::vector<std::string>{"x-a-b-c", "y-a-b-c"}));
+    EXPECT_EQ(payloads_of("out2"), (std::vector<std::string>{"x-a-b-c", "y-a-b-c"}));
     auto msgs = Recorder::get().messages_of("out1");
     EXPECT_EQ(msgs[0].topic, "t/1");
     EXPECT_EQ(msgs[0].qos, 1);
@@ -94,10 +48,11 @@ TEST_F(PipelineTest, AFailingStageIsLoggedCountedAndTheNextMessageStillFlows) {
         probe_emit("src", "t", "fail");
         probe_emit("src", "t", "ok");
     });
-    EXPECT_EQ(payloads(Recorder::get().messages_of("out1")), (std::vector<std::string>{"ok-a-b-c"}));
+    EXPECT_EQ(payloads_of("out1"), (std::vector<std::string>{"ok-a-b-c"}));
     EXPECT_EQ(gw_.metrics().counter_value("pipeline.main.failed"), 1u);
-    EXPECT_TRUE(log_.contains("<3>pipeline main: stage 1 'a' (processors.a) failed (status 8): payload says fail; "
-                              "the message was dropped for this stage, the pipeline goes on"))
+    EXPECT_TRUE(
+        log_.contains("<3>pipeline main: stage 1 'a' (processors.a) failed (status 8): payload says fail; "
+                      "the message was dropped for this stage, the pipeline goes on"))
         << log_.joined();
 }
 
@@ -109,20 +64,11 @@ TEST_F(PipelineTest, AProcessorMayDropAMessage) {
 }
 
 TEST_F(PipelineTest, AFailingSinkDoesNotKeepTheMessageFromTheOthers) {
-    start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[sinks.first]
-type = "collect"
-[sinks.second]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-to = ["first", "second"]
-)");
+    start(ConfigText()
+              .source("src", "probe")
+              .sink("first", "collect")
+              .sink("second", "collect")
+              .pipeline("p", "src", {"first", "second"}));
     on_loop([] { probe_emit("src", "t", "sinkfail-but-not-for-all"); });
     // Both sinks throw on "sinkfail"; check the count and the log naming the sink position.
     EXPECT_EQ(gw_.metrics().counter_value("pipeline.p.failed"), 2u);
@@ -134,54 +80,31 @@ to = ["first", "second"]
 }
 
 TEST_F(PipelineTest, OneSourceFeedsEveryPipelineThatStartsAtIt) {
-    start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[processors.a]
-type = "tag"
-suffix = "-a"
-[sinks.x]
-type = "collect"
-[sinks.y]
-type = "collect"
-[[pipelines]]
-name = "one"
-from = "src"
-via = ["a"]
-to = ["x"]
-[[pipelines]]
-name = "two"
-from = "src"
-to = ["y"]
-)");
+    start(ConfigText()
+              .source("src", "probe")
+              .processor("a", "tag", "suffix = \"-a\"")
+              .sink("x", "collect")
+              .sink("y", "collect")
+              .pipeline("one", "src", {"x"}, {"a"})
+              .pipeline("two", "src", {"y"}));
     on_loop([] { probe_emit("src", "t", "m"); });
-    EXPECT_EQ(payloads(Recorder::get().messages_of("x")), (std::vector<std::string>{"m-a"}));
-    EXPECT_EQ(payloads(Recorder::get().messages_of("y")), (std::vector<std::string>{"m"}));
+    EXPECT_EQ(payloads_of("x"), (std::vector<std::string>{"m-a"}));
+    EXPECT_EQ(payloads_of("y"), (std::vector<std::string>{"m"}));
 }
 
-constexpr const char* kConnection = R"(
-[gateway]
-thing = "AMR-001"
-[credentials.cred]
-type = "static"
-cert = "/c.pem"
-key = "/k.pem"
-[connections.cloud]
-type = "loopback"
-credentials = "cred"
-[processors.a]
-type = "tag"
-suffix = "-a"
-[sinks.log]
-type = "collect"
-[[pipelines]]
-name = "cmd"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["a"]
-to = ["cloud:amr/${thing}/status", "log"]
-)";
+// The loopback connection "cloud" with its credentials "cred".
+ConfigText cloud() {
+    ConfigText config;
+    config.credentials("cred", "static", "cert = \"/c.pem\"\nkey = \"/k.pem\"")
+        .connection("cloud", "loopback", "credentials = \"cred\"");
+    return config;
+}
+
+const std::string kConnection =
+    cloud()
+        .processor("a", "tag", "suffix = \"-a\"")
+        .sink("log", "collect")
+        .pipeline("cmd", "cloud:amr/${thing}/cmd/call", {"cloud:amr/${thing}/status", "log"}, {"a"});
 
 TEST_F(PipelineTest, ConnectionEndpointsRouteOnlyTheirAddress) {
     start(kConnection);
@@ -194,7 +117,7 @@ TEST_F(PipelineTest, ConnectionEndpointsRouteOnlyTheirAddress) {
     EXPECT_EQ(out[0].topic, "amr/AMR-001/status");
     EXPECT_EQ(out[0].payload, "go-a");
     EXPECT_GT(out[0].endpoint, 1000u);
-    EXPECT_EQ(payloads(Recorder::get().messages_of("log")), (std::vector<std::string>{"go-a"}));
+    EXPECT_EQ(payloads_of("log"), (std::vector<std::string>{"go-a"}));
 }
 
 TEST_F(PipelineTest, InstancesStartInDependencyOrderAndStopInReverse) {
@@ -211,100 +134,36 @@ TEST_F(PipelineTest, InstancesStartInDependencyOrderAndStopInReverse) {
 }
 
 TEST_F(PipelineTest, ARefusedEndpointFailsTheStartWithThePipelineAndReason) {
-    auto cfg = test_config(registry_, R"(
-[gateway]
-thing = "AMR-001"
-[credentials.cred]
-type = "static"
-cert = "/c.pem"
-key = "/k.pem"
-[connections.cloud]
-type = "loopback"
-credentials = "cred"
-[sinks.log]
-type = "collect"
-[[pipelines]]
-name = "cmd"
-from = "cloud:refuse"
-to = ["log"]
-)");
-    ASSERT_TRUE(cfg);
-    std::string error;
-    EXPECT_FALSE(gw_.start(std::move(*cfg), error));
+    const std::string error =
+        start_error(cloud().sink("log", "collect").pipeline("cmd", "cloud:refuse", {"log"}));
+
     EXPECT_NE(error.find("pipeline 'cmd'"), std::string::npos) << error;
-    EXPECT_NE(error.find("refused endpoint 'refuse': address 'refuse' is refused"), std::string::npos) << error;
+    EXPECT_NE(error.find("refused endpoint 'refuse': address 'refuse' is refused"), std::string::npos)
+        << error;
     EXPECT_FALSE(gw_.running());
     // Everything created was destroyed again.
-    auto ev = Recorder::get().events();
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "destroy:cloud"), ev.end());
+    EXPECT_TRUE(recorded("destroy:cloud"));
 }
 
 TEST_F(PipelineTest, CredentialsAreHandedToInstancesThatAsk) {
-    start(R"(
-[gateway]
-thing = "AMR-001"
-[credentials.cred]
-type = "static"
-cert = "/etc/iotgw/cert.pem"
-key = "/etc/iotgw/key.pem"
-[sources.src]
-type = "probe"
-credentials = "cred"
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-to = ["x"]
-)");
-    auto ev = Recorder::get().events();
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "credentials:/etc/iotgw/cert.pem|/etc/iotgw/key.pem"), ev.end());
+    start(probe_to_x({}, "credentials = \"cred\"")
+              .credentials("cred", "static", "cert = \"/etc/iotgw/cert.pem\"\nkey = \"/etc/iotgw/key.pem\""));
+    EXPECT_TRUE(recorded("credentials:/etc/iotgw/cert.pem|/etc/iotgw/key.pem"));
 }
 
 TEST_F(PipelineTest, AProcessorEmittingLaterContinuesAfterItsPosition) {
-    start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[processors.hold]
-type = "delayed"
-delay = "5ms"
-[processors.a]
-type = "tag"
-suffix = "-a"
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-via = ["hold", "a"]
-to = ["x"]
-)");
+    start(probe_to_x({"hold", "a"})
+              .processor("hold", "delayed", "delay = \"5ms\"")
+              .processor("a", "tag", "suffix = \"-a\""));
     on_loop([] { probe_emit("src", "t", "m"); });
     EXPECT_TRUE(Recorder::get().messages().empty());
     io_.restart();
     io_.run_for(std::chrono::milliseconds(200));
-    EXPECT_EQ(payloads(Recorder::get().messages_of("x")), (std::vector<std::string>{"m+later-a"}));
+    EXPECT_EQ(payloads_of("x"), (std::vector<std::string>{"m+later-a"}));
 }
 
 TEST_F(PipelineTest, ATimerPendingAtStopNeverFires) {
-    start(R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[processors.hold]
-type = "delayed"
-delay = "20ms"
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-via = ["hold"]
-to = ["x"]
-)");
+    start(probe_to_x({"hold"}).processor("hold", "delayed", "delay = \"20ms\""));
     on_loop([] { probe_emit("src", "t", "m"); });
     gw_.stop();
     io_.restart();
@@ -322,28 +181,12 @@ TEST_F(PipelineTest, EmittingOffTheLoopThreadIsRefused) {
 }
 
 TEST_F(PipelineTest, AStartFailureStopsWhatStartedInReverseAndReportsTheInstance) {
-    auto cfg = test_config(registry_, R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-fail_start = true
-[sinks.x]
-type = "collect"
-[[pipelines]]
-name = "p"
-from = "src"
-to = ["x"]
-)");
-    ASSERT_TRUE(cfg);
-    std::string error;
-    EXPECT_FALSE(gw_.start(std::move(*cfg), error));
+    const std::string error = start_error(probe_to_x({}, "fail_start = true"));
     EXPECT_NE(error.find("instance 'src' ([sources.src] at test.toml:"), std::string::npos) << error;
     EXPECT_NE(error.find("failed to start: simulated start failure"), std::string::npos) << error;
-    auto ev = Recorder::get().events();
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "start:x"), ev.end());
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "stop:x"), ev.end());
-    EXPECT_EQ(std::find(ev.begin(), ev.end(), "stop:src"), ev.end());
+    EXPECT_TRUE(recorded("start:x"));
+    EXPECT_TRUE(recorded("stop:x"));
+    EXPECT_FALSE(recorded("stop:src"));
 }
 
 }  // namespace

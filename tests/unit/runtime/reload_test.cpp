@@ -1,56 +1,26 @@
 // Reload: a new config replaces the running one; one that cannot start leaves the old running.
-#include "test_plugins.hpp"
-#include "test_support.hpp"
+#include "runtime_test.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-
-#include <gtest/gtest.h>
+#include <algorithm>
 
 namespace iotgw::test {
 namespace {
 
+// src -> tag "a" appending `suffix` -> collect "x" (whose start fails if `sink_fails_start`).
 std::string config_with_suffix(const std::string& suffix, bool sink_fails_start = false) {
-    return std::string(R"(
-[gateway]
-thing = "AMR-001"
-[sources.src]
-type = "probe"
-[processors.a]
-type = "tag"
-suffix = ")") + suffix + R"("
-[sinks.x]
-type = "collect"
-fail_start = )" + (sink_fails_start ? "true" : "false") + R"(
-[[pipelines]]
-name = "p"
-from = "src"
-via = ["a"]
-to = ["x"]
-)";
+    return ConfigText()
+        .source("src", "probe")
+        .processor("a", "tag", "suffix = \"" + suffix + "\"")
+        .sink("x", "collect", std::string("fail_start = ") + (sink_fails_start ? "true" : "false"))
+        .pipeline("p", "src", {"x"}, {"a"});
 }
 
-class ReloadTest : public ::testing::Test {
+class ReloadTest : public RuntimeTest {
 protected:
-    void SetUp() override {
-        Recorder::get().reset();
-        register_test_plugins(registry_);
-    }
     void emit(const std::string& payload) {
-        boost::asio::post(io_, [payload] { EXPECT_EQ(probe_emit("src", "t", payload), IOTGW_OK); });
-        io_.restart();
-        io_.poll();
+        on_loop([payload] { EXPECT_EQ(probe_emit("src", "t", payload), IOTGW_OK); });
     }
-    std::vector<std::string> received() {
-        std::vector<std::string> out;
-        for (const auto& m : Recorder::get().messages_of("x")) out.push_back(m.payload);
-        return out;
-    }
-
-    CapturingLog log_;
-    core::PluginRegistry registry_{core::host_api_table()};
-    boost::asio::io_context io_;
-    core::Gateway gw_{io_, log_.logger()};
+    std::vector<std::string> received() { return payloads_of("x"); }
 };
 
 TEST_F(ReloadTest, AValidNewConfigReplacesTheRunningOne) {
@@ -84,10 +54,9 @@ TEST_F(ReloadTest, DryRunCreatesAndDestroysWithoutStarting) {
     auto cfg = test_config(registry_, config_with_suffix("-x"));
     std::string error;
     ASSERT_TRUE(core::Gateway::dry_run(io_, log_.logger(), *cfg, error)) << error;
-    auto ev = Recorder::get().events();
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "create:a"), ev.end());
-    EXPECT_NE(std::find(ev.begin(), ev.end(), "destroy:a"), ev.end());
-    EXPECT_EQ(std::find(ev.begin(), ev.end(), "start:a"), ev.end());
+    EXPECT_TRUE(recorded("create:a"));
+    EXPECT_TRUE(recorded("destroy:a"));
+    EXPECT_FALSE(recorded("start:a"));
 }
 
 }  // namespace

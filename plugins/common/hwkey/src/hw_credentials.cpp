@@ -64,6 +64,17 @@ PkeyPtr load_key(const std::string& path, const std::string& pem) {
     return key;
 }
 
+// What a consumer of the credentials is handed for a checked key pair.
+sdk::Credentials credentials_of(const std::string& cert, const std::string& key, const std::string& ca,
+                                int64_t not_after) {
+    sdk::Credentials out;
+    out.cert_chain_path = cert;
+    out.private_key_path = key;
+    out.ca_path = ca;
+    out.not_after_unix = not_after;
+    return out;
+}
+
 }  // namespace
 
 HwCredentials::HwCredentials(sdk::Host host, const sdk::Config& cfg, std::unique_ptr<KeyBackend> backend)
@@ -130,13 +141,7 @@ void HwCredentials::start() {
 
 sdk::Credentials HwCredentials::credentials() {
     if (!provisioned()) throw Error(not_provisioned());
-    const Checked c = check_pair(paths_.cert, paths_.key);
-    sdk::Credentials out;
-    out.cert_chain_path = paths_.cert;
-    out.private_key_path = paths_.key;
-    out.ca_path = paths_.ca;
-    out.not_after_unix = c.not_after;
-    return out;
+    return credentials_of(paths_.cert, paths_.key, paths_.ca, check_pair(paths_.cert, paths_.key).not_after);
 }
 
 sdk::Credentials HwCredentials::pending_credentials() {
@@ -144,13 +149,8 @@ sdk::Credentials HwCredentials::pending_credentials() {
     if (!exists(s.cert_pending) || !exists(s.key_pending))
         throw Error("there is no pending key and certificate (" + s.key_pending + ", " + s.cert_pending + ")",
                     IOTGW_ERR_NOT_FOUND);
-    const Checked c = check_pair(s.cert_pending, s.key_pending);
-    sdk::Credentials out;
-    out.cert_chain_path = s.cert_pending;
-    out.private_key_path = s.key_pending;
-    out.ca_path = paths_.ca;
-    out.not_after_unix = c.not_after;
-    return out;
+    return credentials_of(s.cert_pending, s.key_pending, paths_.ca,
+                          check_pair(s.cert_pending, s.key_pending).not_after);
 }
 
 std::string HwCredentials::create_pending_key(const std::string& common_name) {

@@ -1,6 +1,7 @@
 // The shadow plugin end to end: the real `iotgw` binary against localcore (mosquitto + the
 // localcore plugin serving the Device Shadow), with independent MQTT clients as the operator
 // console and as another shadow writer. Waits are bounded polls.
+#include "config_text.hpp"
 #include "localcore_fixture.hpp"
 
 #include <gmock/gmock.h>
@@ -21,7 +22,9 @@
 namespace localcore::conformance {
 namespace {
 
+using iotgw::test::ConfigText;
 using iotgw::test::now_ms;
+using iotgw::test::read_text_file;
 using iotgw::test::TestMqttClient;
 using testing::HasSubstr;
 
@@ -32,13 +35,6 @@ std::string shadow_topic(const std::string& sub) { return std::string(kShadow) +
 
 std::string call(const std::string& id) {
     return R"({"id":")" + id + R"(","ts":)" + std::to_string(now_ms()) + "}";
-}
-
-std::string read_file(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 // A writer allowed everything on AMR-001's shadow and topics: "another client" of the shadow.
@@ -72,7 +68,7 @@ protected:
         LocalCoreTest::SetUp();
         // The deployed console policy (cloud/policies/console.json) and a shadow writer.
         lc->put_policy("operator-console",
-                       read_file(fs::path(IOTGW_SOURCE_DIR) / "cloud/policies/console.json"));
+                       read_text_file(fs::path(IOTGW_SOURCE_DIR) / "cloud/policies/console.json"));
         console_id_ = lc->issue_claim_cert("operator-console", "console");
         lc->put_policy("shadow-writer", kWriterPolicy);
         writer_id_ = lc->issue_claim_cert("shadow-writer", "writer");
@@ -85,48 +81,17 @@ protected:
     }
 
     fs::path write_config(const GatewayOptions& o) {
-        const std::string toml = R"([gateway]
-thing = "AMR-001"
-log_level = ")" + o.log_level + R"("
-stop_timeout = "2s"
-[credentials.device]
-type = "file"
-cert = ")" + lc->amr1.cert.string() +
-                                 R"("
-key = ")" + lc->amr1.key.string() +
-                                 R"("
-ca = ")" + lc->ca().string() + R"("
-[connections.cloud]
-type = "mqtt"
-endpoint = "localhost"
-port = )" + std::to_string(lc->port()) +
-                                 R"(
-credentials = "device"
-mqtt_version = "5"
-reconnect_min = "100ms"
-reconnect_max = "500ms"
-[processors.amr]
-type = "amr_call"
-move_time = ")" + o.move_time + R"("
-[processors.status]
-type = "status"
-connection = "cloud"
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-retry_min = ")" + o.retry_min + R"("
-retry_max = "3s"
-request_timeout = "5s"
-[[pipelines]]
-name = "call"
-from = "cloud:amr/${thing}/cmd/call"
-via = ["amr", "status", "shadow"]
-to = ["cloud"]
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${thing}/shadow/name/robot/+/+"
-to = ["shadow"]
-)";
+        const std::string toml =
+            ConfigText()
+                .raw("log_level = \"" + o.log_level + "\"\nstop_timeout = \"2s\"")
+                .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), lc->port(), "mqtt_version = \"5\"")
+                .processor("amr", "amr_call", "move_time = \"" + o.move_time + "\"")
+                .processor("status", "status", "connection = \"cloud\"")
+                .processor("shadow", "shadow",
+                           "connection = \"cloud\"\nretry_min = \"" + o.retry_min +
+                               "\"\nretry_max = \"3s\"\nrequest_timeout = \"5s\"")
+                .pipeline("call", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr", "status", "shadow"})
+                .pipeline("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", {"shadow"});
         const fs::path file = lc->fresh_path("gateway") += ".toml";
         std::ofstream(file) << toml;
         return file;
@@ -340,7 +305,7 @@ TEST_F(ShadowLocalCore, AStaleDeltaReceivedDuringAResyncIsIgnored) {
     ASSERT_TRUE(c->wait_for([](const auto& r) { return gateway_reported(r, "idle"); }, 15s)) << gw_->log();
 
     const fs::path file = lc->data_dir() / "shadows" / "AMR-001" / "robot.json";
-    const std::string good = read_file(file);
+    const std::string good = read_text_file(file);
     std::ofstream(file, std::ios::trunc) << "{";
     c->publish(kCall, call("c1"), 1);
     ASSERT_TRUE(gw_->wait_for("rejected: 500 Internal service failure", 10s)) << gw_->log();
@@ -489,7 +454,7 @@ TEST_F(ShadowLocalCore, MalformedDocumentsAreRefusedLoggedAndTheGatewayStaysUp) 
     // gateway logs the code and message, backs off, and recovers when the file is repaired.
     const fs::path file = lc->data_dir() / "shadows" / "AMR-001" / "robot.json";
     ASSERT_TRUE(fs::exists(file)) << file;
-    const std::string good = read_file(file);
+    const std::string good = read_text_file(file);
     std::ofstream(file, std::ios::trunc) << "{\"format_version\":1,\"version\":";
     c->publish(kCall, call("during-corruption"), 1);
     ASSERT_TRUE(gw_->wait_for("rejected: 500 Internal service failure", 10s)) << gw_->log();
