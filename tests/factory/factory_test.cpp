@@ -357,6 +357,11 @@ TEST_F(FactoryTest, WithPkcs11TheClaimKeyIsMadeOnTheTokenAndARerunReusesIt) {
     const fs::path module = "/usr/lib/softhsm/libsofthsm2.so";
     if (!fs::exists(module) || !fs::exists("/usr/bin/softhsm2-util"))
         GTEST_SKIP() << "SoftHSM2 is not installed (apt-get install softhsm2)";
+#if defined(__SANITIZE_ADDRESS__)
+    // The PKCS#11 module is loaded with RTLD_DEEPBIND, which AddressSanitizer's runtime refuses
+    // (it aborts the iotgw process); the release build runs this test.
+    GTEST_SKIP() << "a PKCS#11 module cannot be loaded under AddressSanitizer (RTLD_DEEPBIND)";
+#endif
     const fs::path hsm = tmp.path() / "softhsm";
     fs::create_directories(hsm / "tokens");
     const fs::path conf =
