@@ -125,7 +125,7 @@ TEST_F(ConformancePolicy, Mqtt5UnauthorizedSubscribeGetsSuback0x87AndStaysConnec
 }
 
 TEST(ConformancePolicyOptions, Mqtt311SubackFailureOptionAnswers0x80AndStaysConnected) {
-    LocalCore lc(LocalCoreOptions{"suback_failure"});
+    LocalCore lc(LocalCoreOptions{.mqtt311_unauthorized = "suback_failure", .templates_dir = {}});
     lc.start_broker();
 
     auto s = lc.sub(lc.amr1, "AMR-001", {"amr/AMR-002/status"}, 5, 0, Mqtt::v311);
