@@ -28,7 +28,9 @@
 //   thing) is retried on its own backoff that grows to hours, so a locked device does not storm
 //   the backend; a success resets it.
 // - claim_scope = "device" (claim_binding.hpp): a claim certificate that names another device
-//   stops provisioning at start; "fleet" (a fleet-wide claim certificate) is warned at every start.
+//   is a config error in `iotgw check` (a dry run, where the host can read the claim credentials
+//   at create) and stops provisioning at start; "fleet" (a fleet-wide claim certificate) is warned
+//   at every start.
 #include "claim_binding.hpp"
 #include "claim_exchange.hpp"
 #include "clock_gate.hpp"
@@ -150,6 +152,7 @@ public:
             template_.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-") !=
                 std::string::npos)
             throw sdk::ConfigError("'template' must match [0-9A-Za-z_-]{1,36} ('" + template_ + "')");
+        if (claim_scope_ == ClaimScope::device) refuse_claim_for_another_device();
     }
 
     ~FleetProvisioning() override { *alive_ = false; }
@@ -371,6 +374,25 @@ private:
             return "";
         }
         return claim_binding_problem(*cn, host().thing(), claim_credentials_, claim.cert_chain_path);
+    }
+
+    // At create, the host reads the claim credentials only in a dry run (`iotgw check`, the
+    // factory step, the check before a reload): a claim certificate that names another device is
+    // then a config error of this instance. When they cannot be read (a real run, a device before
+    // its factory step, a provider that answers only once started) start() checks instead.
+    void refuse_claim_for_another_device() {
+        sdk::Credentials claim;
+        try {
+            claim = host().credentials(claim_credentials_);
+        } catch (const std::exception&) {
+            return;
+        }
+        const auto cn = certificate_common_name(claim.cert_chain_path);
+        if (!cn) return;  // start() warns that it cannot be read
+        if (std::string problem =
+                claim_binding_problem(*cn, host().thing(), claim_credentials_, claim.cert_chain_path);
+            !problem.empty())
+            throw sdk::ConfigError(problem);
     }
 
     // The claim exchange (claim_exchange.hpp) gives a certificate registered for this thing; it

@@ -12,7 +12,7 @@ Gateway::~Gateway() { stop(); }
 const GatewayConfig* Gateway::config() const noexcept { return runtime_ ? &runtime_->config() : nullptr; }
 
 std::unique_ptr<Runtime> Gateway::build(GatewayConfig config, std::string& error, bool start) {
-    auto rt = std::make_unique<Runtime>(io_, log_, metrics_, loop_thread_, std::move(config));
+    auto rt = std::make_unique<Runtime>(io_, log_, metrics_, loop_thread_, std::move(config), RuntimeMode::run);
     if (!rt->create(error)) return nullptr;
     if (start && !rt->start(error)) return nullptr;
     return rt;
@@ -45,7 +45,7 @@ bool Gateway::start(GatewayConfig config, std::string& error) {
 
 bool Gateway::dry_run(boost::asio::io_context& io, Logger& log, const GatewayConfig& config, std::string& error) {
     Metrics scratch;
-    Runtime rt(io, log, scratch, std::this_thread::get_id(), config);
+    Runtime rt(io, log, scratch, std::this_thread::get_id(), config, RuntimeMode::dry_run);
     return rt.create(error);
 }
 

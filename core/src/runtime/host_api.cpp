@@ -161,8 +161,12 @@ void set_error(iotgw_error* err, const std::string& text) {
     std::snprintf(err->message, sizeof err->message, "%s", text.c_str());
 }
 
-// The running credentials instance `name`, or a status with `err` filled in.
-int find_credentials(iotgw_host_instance* self, const char* name, Node*& out, iotgw_error* err) {
+// Which credentials instances may be asked: renewal needs a running one; reading the current
+// credentials may also ask a created one during a dry run (RuntimeMode).
+enum class Need { running, readable };
+
+// The credentials instance `name` in the state `need` asks for, or a status with `err` filled in.
+int find_credentials(iotgw_host_instance* self, const char* name, Need need, Node*& out, iotgw_error* err) {
     if (self == nullptr || name == nullptr) return IOTGW_ERR_FAILED;
     if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
     Node* n = self->runtime->find(name);
@@ -170,7 +174,11 @@ int find_credentials(iotgw_host_instance* self, const char* name, Node*& out, io
         set_error(err, std::string("no credentials instance named '") + name + "'");
         return IOTGW_ERR_NOT_FOUND;
     }
-    if (n->state != NodeState::running) {
+    // Instances are created in start order, so one that refers to `name` comes after it; one
+    // not created (yet) is not available all the same.
+    const bool created_in_dry_run = need == Need::readable && self->runtime->mode() == RuntimeMode::dry_run &&
+                                    n->state == NodeState::created && n->instance != nullptr;
+    if (n->state != NodeState::running && !created_in_dry_run) {
         set_error(err, std::string("credentials instance '") + name + "' is not running");
         return IOTGW_ERR_STOPPED;
     }
@@ -203,7 +211,7 @@ void copy_credentials(const iotgw_credentials& tmp, iotgw_credentials* out) {
 int host_get_credentials(iotgw_host_instance* self, const char* name, iotgw_credentials* out, iotgw_error* err) {
     if (out == nullptr) return IOTGW_ERR_FAILED;
     Node* n = nullptr;
-    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
+    if (int rc = find_credentials(self, name, Need::readable, n, err); rc != IOTGW_OK) return rc;
     const auto* api = static_cast<const iotgw_credentials_api*>(n->desc->kind_api);
     iotgw_credentials tmp{};
     tmp.size = sizeof tmp;
@@ -217,7 +225,7 @@ int host_credentials_renew(iotgw_host_instance* self, const char* name, uint32_t
                            size_t input_len, iotgw_renewal_done done, void* user, iotgw_error* err) {
     if (done == nullptr || (input == nullptr && input_len != 0)) return IOTGW_ERR_FAILED;
     Node* n = nullptr;
-    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
+    if (int rc = find_credentials(self, name, Need::running, n, err); rc != IOTGW_OK) return rc;
     const auto* api = renewal_api(*n, err);
     if (api == nullptr) return IOTGW_ERR_UNSUPPORTED;
     return api->renew(n->instance, op, input != nullptr ? input : "", input_len, done, user, err);
@@ -227,7 +235,7 @@ int host_get_pending_credentials(iotgw_host_instance* self, const char* name, io
                                  iotgw_error* err) {
     if (out == nullptr) return IOTGW_ERR_FAILED;
     Node* n = nullptr;
-    if (int rc = find_credentials(self, name, n, err); rc != IOTGW_OK) return rc;
+    if (int rc = find_credentials(self, name, Need::running, n, err); rc != IOTGW_OK) return rc;
     const auto* api = renewal_api(*n, err);
     if (api == nullptr) return IOTGW_ERR_UNSUPPORTED;
     iotgw_credentials tmp{};

@@ -40,8 +40,8 @@ const std::vector<Route>* Node::routes_for(uint32_t endpoint_id) const noexcept 
 }
 
 Runtime::Runtime(boost::asio::io_context& io, Logger& log, Metrics& metrics, std::thread::id loop_thread,
-                 GatewayConfig config)
-    : io_(io), log_(log), metrics_(metrics), loop_thread_(loop_thread), config_(std::move(config)) {
+                 GatewayConfig config, RuntimeMode mode)
+    : io_(io), log_(log), metrics_(metrics), loop_thread_(loop_thread), config_(std::move(config)), mode_(mode) {
     nodes_.reserve(config_.instances.size());
     for (const auto& ic : config_.instances) {
         auto n = std::make_unique<Node>();
@@ -72,6 +72,8 @@ std::string Runtime::describe(const Node& n) const {
 }
 
 bool Runtime::create(std::string& error) {
+    // In start order: an instance is created after the ones it refers to (a dry run's
+    // get_credentials relies on it).
     for (auto& n : nodes_) {
         iotgw_error err{};
         void* inst = nullptr;

@@ -35,6 +35,13 @@ struct NodeLife {
 
 enum class NodeState { created, starting, running, stopped };
 
+// A dry run (`iotgw check`, the factory step, the check before a reload) only creates the
+// instances. In it, get_credentials also answers for a credentials instance that is created but
+// not started, so a plugin can check at create what it would otherwise find only at start (e.g.
+// fleet_provisioning: a claim certificate that names another device). A real run hands out
+// credentials of running instances only.
+enum class RuntimeMode { run, dry_run };
+
 // Where an emission continues: stage `next` of `pipeline`, or its sinks when next == stages.size().
 struct Route {
     Pipeline* pipeline;
@@ -131,7 +138,7 @@ struct Pipeline {
 class Runtime {
 public:
     Runtime(boost::asio::io_context& io, Logger& log, Metrics& metrics, std::thread::id loop_thread,
-            GatewayConfig config);
+            GatewayConfig config, RuntimeMode mode);
     ~Runtime();
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
@@ -145,6 +152,7 @@ public:
     Logger& log() noexcept { return log_; }
     Metrics& metrics() noexcept { return metrics_; }
     bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_; }
+    RuntimeMode mode() const noexcept { return mode_; }
     Node* find(std::string_view name) noexcept;
 
     // The message path; called by the host API's emit.
@@ -171,6 +179,7 @@ private:
     Metrics& metrics_;
     std::thread::id loop_thread_;
     GatewayConfig config_;
+    RuntimeMode mode_;
     std::vector<std::unique_ptr<Node>> nodes_;  // start order
     std::vector<std::unique_ptr<Pipeline>> pipelines_;
     size_t started_ = 0;  // nodes_[0, started_) have been started

@@ -256,7 +256,11 @@ typedef struct iotgw_host_api {
     const char *(*instance_name)(iotgw_host_instance *self);
     const char *(*thing_name)(iotgw_host_instance *self);
 
-    /* Ask a credentials instance (by name) for its current credentials. */
+    /* Ask a credentials instance (by name) for its current credentials. In a run it must be
+     * running (IOTGW_ERR_STOPPED otherwise). In a dry run (`iotgw check`, which only creates the
+     * instances) the host also asks a created one, so a plugin's create can check what it would
+     * find at start; a provider that cannot answer before its start returns its error as usual,
+     * and a plugin must treat any error here at create as "not known yet". */
     int (*get_credentials)(iotgw_host_instance *self, const char *credentials_instance,
                            iotgw_credentials *out, iotgw_error *err);
 

@@ -2,8 +2,8 @@
 // a locked thing cannot re-provision (the refusal is logged with its reason and retried on a
 // backoff that grows, not in a loop) and recovers on its own once unlocked; another device's
 // claim certificate stops provisioning at start (claim_scope = "device") and, forced through as
-// "fleet", is refused by the hook with the real device untouched; a fleet-wide claim certificate
-// (claim_scope = "fleet") works and is warned about at start.
+// "fleet", is refused by the hook with the real device untouched; `iotgw check` already reports
+// it; a fleet-wide claim certificate (claim_scope = "fleet") works and is warned about at start.
 #include "gateway_harness.hpp"
 #include "localcore_fixture.hpp"
 #include "provisioning_gateway.hpp"
@@ -21,6 +21,7 @@
 namespace localcore::conformance {
 namespace {
 
+using iotgw::test::build_plugin_dir;
 using iotgw::test::GatewayHarness;
 
 // Short refusal backoff for the tests: ceilings 300 ms, 600 ms, 1.2 s, 2.4 s, 2.4 s...
@@ -167,6 +168,67 @@ TEST_F(FleetTrustTest, AnotherDevicesClaimCertificateStopsProvisioningAndIsRefus
     EXPECT_EQ(lc->cert_status(lc->amr2.cert_id), "ACTIVE");
     // AMR-002's own gateway would still connect with its certificate.
     EXPECT_TRUE(lc->connect(lc->amr2, "AMR-002"));
+}
+
+// `iotgw check` (the real binary) on AMR-002's config: a dry run, in which fleet_provisioning can
+// read the claim credentials when it is created and refuses another device's certificate as a
+// config error of its instance; its own, a fleet-wide scope and a claim certificate not installed
+// yet (before the factory step) pass.
+class ClaimCheckTest : public FleetTrustTest {
+protected:
+    // Writes `toml` and runs `iotgw check` on it; the config's path is in `file`.
+    CommandResult check(const std::string& toml) {
+        file = lc->scratch() / ("gw-" + std::to_string(++configs) + ".toml");
+        std::ofstream(file) << toml;
+        return run_program(
+            {IOTGW_BINARY, "check", "--config", file.string(), "--plugin-dir", build_plugin_dir().string()},
+            lc->scratch() / ("check-" + std::to_string(configs) + ".log"));
+    }
+
+    // "<file>:<line>" of the fleet_provisioning instance's table in `toml`.
+    std::string provisioning_table(const std::string& toml) const {
+        const auto at = toml.find("[sources.provisioning]");
+        return file.string() + ":" + std::to_string(1 + std::count(toml.begin(), toml.begin() + at, '\n'));
+    }
+
+    fs::path file;
+    int configs = 0;
+};
+
+TEST_F(ClaimCheckTest, AnotherDevicesClaimCertificateFailsTheCheckAtTheProvisioningInstance) {
+    const Identity& other = lc->claim_for("AMR-001");
+    const std::string toml = with_claim(config("AMR-002"), lc->claim_for("AMR-002"), other);
+    const CommandResult r = check(toml);
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("instance 'provisioning' ([sources.provisioning] at " + provisioning_table(toml)),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find("the claim certificate " + other.cert.string() +
+                            " of credentials instance 'claim' is bound to 'AMR-001' (its subject CN), not "
+                            "to this gateway's thing 'AMR-002'"),
+              std::string::npos)
+        << r.output;
+    EXPECT_NE(r.output.find(": invalid: 1 error(s)"), std::string::npos) << r.output;
+}
+
+TEST_F(ClaimCheckTest, ItsOwnClaimCertificatePassesTheCheck) {
+    const CommandResult r = check(config("AMR-002"));
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find(file.string() + ": OK"), std::string::npos) << r.output;
+}
+
+TEST_F(ClaimCheckTest, FleetScopeAcceptsAnotherDevicesClaimCertificateInTheCheck) {
+    const CommandResult r = check(with_claim(config("AMR-002", "claim_scope = \"fleet\""),
+                                             lc->claim_for("AMR-002"), lc->claim_for("AMR-001")));
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("is bound to"), std::string::npos) << r.output;
+}
+
+TEST_F(ClaimCheckTest, AClaimCertificateNotInstalledYetPassesTheCheck) {
+    const Identity absent{lc->scratch() / "claim" / "cert.pem", lc->scratch() / "claim" / "key.pem", ""};
+    const CommandResult r = check(with_claim(config("AMR-002"), lc->claim_for("AMR-002"), absent));
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find(file.string() + ": OK"), std::string::npos) << r.output;
 }
 
 // The weaker mode: one claim certificate for many devices, on the hook's fleet-wide list.
