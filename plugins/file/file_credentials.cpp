@@ -203,6 +203,9 @@ private:
 
     // Re-check when a file changed since the last check (mtime, size or inode).
     void refresh() {
+        // Never provisioned and nothing on disk yet (the factory step or provisioning is still to
+        // come; create and start said so): credentials() reports it, it is no error to log.
+        if (!good_ && !exists(paths_.cert) && !exists(paths_.key)) return;
         const Fingerprint now_on_disk = on_disk();
         if (good_ && now_on_disk == good_fingerprint()) {
             on_disk_is_good_ = true;
