@@ -31,6 +31,12 @@ struct Options {
 };
 
 core::LoadOptions load_options(const Options& o);
+// Everything `run` does before the first instance starts: load `file`, then let the plugins create
+// their instances (a dry run: they check what a schema cannot say). Every problem lands in `diags`
+// with file:line; plugin log lines below `log_level` are dropped. No config when loading failed.
+std::optional<core::GatewayConfig> load_and_check(const std::filesystem::path& file, const Options& o,
+                                                  core::PluginRegistry& registry, core::Diagnostics& diags,
+                                                  int log_level);
 // Print diagnostics to stderr, one per line, errors and warnings alike.
 void print_diagnostics(const core::Diagnostics& d);
 

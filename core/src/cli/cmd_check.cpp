@@ -4,8 +4,6 @@
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/core/plugin_registry.hpp>
 
-#include <boost/asio/io_context.hpp>
-
 #include <iostream>
 
 namespace iotgw::cli {
@@ -15,16 +13,7 @@ int check_command(const Options& o) {
     for (const auto& file : o.configs) {
         core::PluginRegistry registry(core::host_api_table());
         core::Diagnostics diags;
-        auto config = core::load_config(file, registry, diags, load_options(o));
-        std::string plugin_error;
-        if (config) {
-            // Plugins check what a schema cannot say (files, combinations) when they are created.
-            boost::asio::io_context io;
-            core::Logger log;
-            log.set_level(o.log_level.value_or(IOTGW_LOG_WARNING));
-            if (!core::Gateway::dry_run(io, log, *config, plugin_error))
-                diags.error(core::SourcePos{file.string(), 0, 0}, plugin_error);
-        }
+        const auto config = load_and_check(file, o, registry, diags, o.log_level.value_or(IOTGW_LOG_WARNING));
         print_diagnostics(diags);
         if (diags.has_errors()) {
             all_ok = false;

@@ -15,7 +15,6 @@
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/core/plugin_registry.hpp>
 
-#include <boost/asio/io_context.hpp>
 
 #include <ctime>
 #include <optional>
@@ -92,15 +91,8 @@ ClaimTarget find_target(const core::GatewayConfig& config) {
 core::GatewayConfig load_checked(const Options& o, core::PluginRegistry& registry) {
     const auto& file = o.configs.front();
     core::Diagnostics diags;
-    auto config = core::load_config(file, registry, diags, load_options(o));
-    std::string plugin_error;
-    if (config) {
-        boost::asio::io_context io;
-        core::Logger quiet;
-        quiet.set_level(IOTGW_LOG_ERROR);  // a claim certificate that does not exist yet is expected here
-        if (!core::Gateway::dry_run(io, quiet, *config, plugin_error))
-            diags.error(core::SourcePos{file.string(), 0, 0}, plugin_error);
-    }
+    // Errors only: a claim certificate that does not exist yet is expected here.
+    auto config = load_and_check(file, o, registry, diags, IOTGW_LOG_ERROR);
     print_diagnostics(diags);
     if (diags.has_errors())
         throw Refusal(kExitConfig, file.string() + ": invalid: " + std::to_string(diags.error_count()) +
