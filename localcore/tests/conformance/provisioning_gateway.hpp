@@ -11,9 +11,22 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace localcore::conformance {
+
+// The scratch paths of a provisioning gateway in `lc`'s folder, made: the production credential's
+// folder, and a stand-in for systemd-timesyncd's flag (present, so the clock counts as synchronised
+// and fleet_provisioning judges expiry). Returns {prod_dir, sync_flag}.
+inline std::pair<fs::path, fs::path> make_gateway_scratch(const LocalCore& lc) {
+    const fs::path prod_dir = lc.scratch() / "prod";
+    const fs::path sync_flag = lc.scratch() / "synchronized";
+    fs::create_directories(prod_dir);
+    std::ofstream(sync_flag).put('\n');
+    return {prod_dir, sync_flag};
+}
 
 // The `[credentials.prod]` table body of a `file` credential in `prod_dir` awaiting provisioning.
 inline std::string file_prod_credentials(const LocalCore& lc, const fs::path& prod_dir) {

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <fstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace localcore::conformance {
@@ -43,10 +44,7 @@ class CrashConsistencyTest : public LocalCoreTest, public ::testing::WithParamIn
 protected:
     void SetUp() override {
         LocalCoreTest::SetUp();
-        prod_dir = lc->scratch() / "prod";
-        fs::create_directories(prod_dir);
-        sync_flag = lc->scratch() / "synchronized";
-        std::ofstream(sync_flag).put('\n');
+        std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
     std::unique_ptr<ChildProcess> run_gateway(const std::string& config, const std::string& log_name,

@@ -41,11 +41,7 @@ protected:
         LocalCoreTest::SetUp();
         lc->put_policy("watch", kWatchPolicy);
         watch_id = lc->issue_claim_cert("watch", "watch");
-        prod_dir = lc->scratch() / "prod";
-        fs::create_directories(prod_dir);
-        // Stands in for systemd-timesyncd's flag: the clock counts as synchronised.
-        sync_flag = lc->scratch() / "synchronized";
-        std::ofstream(sync_flag).put('\n');
+        std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
     std::string config(const std::string& thing, const std::string& provisioning_extra = "") const {

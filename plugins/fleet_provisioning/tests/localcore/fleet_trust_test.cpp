@@ -16,6 +16,7 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace localcore::conformance {
@@ -50,10 +51,7 @@ class FleetTrustTest : public LocalCoreTest {
 protected:
     void SetUp() override {
         LocalCoreTest::SetUp();
-        prod_dir = lc->scratch() / "prod";
-        fs::create_directories(prod_dir);
-        sync_flag = lc->scratch() / "synchronized";
-        std::ofstream(sync_flag).put('\n');
+        std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
     std::string config(const std::string& thing, const std::string& extra = "") const {
@@ -263,10 +261,7 @@ TEST_F(FleetWideClaimTest, FleetScopeWarnsAtStartAndProvisionsWithAFleetWideClai
     std::ofstream(templates / "amr-hook.json")
         << R"({"rules": "device-bound-claim", "fleetWideClaimCertificateIds": [")" << fleet.cert_id << "\"]}";
 
-    const fs::path prod_dir = lc->scratch() / "prod";
-    fs::create_directories(prod_dir);
-    const fs::path sync_flag = lc->scratch() / "synchronized";
-    std::ofstream(sync_flag).put('\n');
+    const auto [prod_dir, sync_flag] = make_gateway_scratch(*lc);
     const std::string thing = "AMR-120";
     const std::string toml = fleet_config(*lc, thing, prod_dir, sync_flag, "claim_scope = \"fleet\"");
     GatewayHarness h;

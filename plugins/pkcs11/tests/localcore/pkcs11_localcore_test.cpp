@@ -42,12 +42,7 @@ protected:
             FAIL() << e.what();
         }
         LocalCoreTest::SetUp();
-        prod_dir = lc->scratch() / "prod";
-        fs::create_directories(prod_dir);
-        // Stands in for systemd-timesyncd's flag: fleet_provisioning judges expiry only on a
-        // synchronised clock.
-        sync_flag = lc->scratch() / "synchronized";
-        std::ofstream(sync_flag).put('\n');
+        std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
     std::string pkcs11_section(const std::string& extra = "") const {

@@ -39,12 +39,7 @@ protected:
         } catch (const std::exception& e) {
             FAIL() << e.what();
         }
-        prod_dir = lc->scratch() / "prod";
-        fs::create_directories(prod_dir);
-        // Stands in for systemd-timesyncd's flag: fleet_provisioning judges expiry only on a
-        // synchronised clock.
-        sync_flag = lc->scratch() / "synchronized";
-        std::ofstream(sync_flag).put('\n');
+        std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
     std::string tpm_section(const std::string& extra = "") const {
