@@ -102,24 +102,29 @@ int host_timer_arm_at(iotgw_timer* t, int64_t deadline_ns) {
     if (!t->node->handle.runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
     if (!t->node->life->accepting) return IOTGW_ERR_STOPPED;
     using clock = std::chrono::steady_clock;
+    // A new arm supersedes the last one, even if that one's handler is already queued.
+    t->disarm();
     t->timer.expires_at(clock::time_point(std::chrono::duration_cast<clock::duration>(std::chrono::nanoseconds(deadline_ns))));
-    // The handler must not touch `t` after an abort: the timer may be destroyed by then.
+    // The handler must not touch `t` unless this arm is still current: after a cancel or a
+    // re-arm it is stale, and after a destroy `t` is freed (runtime.hpp, iotgw_timer).
     auto life = t->node->life;
-    t->timer.async_wait([t, life](const boost::system::error_code& ec) {
-        if (ec || !life->accepting) return;
+    auto handler = [t, life, generation = t->generation,
+                    armed = *t->generation](const boost::system::error_code& ec) {
+        if (ec || !life->accepting || *generation != armed) return;
         t->fn(t->user);
-    });
+    };
+    t->timer.async_wait(std::move(handler));
     return IOTGW_OK;
 }
 
 void host_timer_cancel(iotgw_timer* t) {
-    if (t != nullptr) t->timer.cancel();
+    if (t != nullptr) t->disarm();
 }
 
 void host_timer_destroy(iotgw_timer* t) {
     if (t == nullptr) return;
     t->node->timers.erase(t);
-    delete t;
+    delete t;  // ~iotgw_timer moves the generation on: a queued handler leaves `t` alone
 }
 
 iotgw_counter* host_counter(iotgw_host_instance* self, const char* name, const char* help) {

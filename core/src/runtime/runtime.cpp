@@ -187,7 +187,7 @@ void Runtime::stop() noexcept {
             n.state = NodeState::stopped;
             if (n.desc->stop != nullptr) n.desc->stop(n.instance);
         }
-        for (auto* t : n.timers) t->timer.cancel();
+        for (auto* t : n.timers) t->disarm();
         for (auto& sub : subscriptions_)
             if (sub.node == &n) sub.active = false;
     }

@@ -66,13 +66,30 @@ struct iotgw_delivery {
     uint32_t index;  // stage index, or kSinkIndex
 };
 
+// Asio's cancel() (and a re-arm, and destroying the steady_timer) cannot recall a handler whose
+// deadline has passed and which is already queued to run: it runs with success. So each wait
+// carries the arm generation it was made for, and its handler calls the plugin only if the
+// generation is still current. Every arm, cancel and destroy moves the generation on; the
+// counter is shared with the queued handlers, so one that outlives the timer reads it without
+// touching the freed timer. This makes cancel and destroy final, as the ABI promises.
 struct iotgw_timer {
     iotgw_timer(boost::asio::io_context& io, iotgw::core::Node* n, void (*f)(void*), void* u)
         : timer(io), node(n), fn(f), user(u) {}
+    iotgw_timer(const iotgw_timer&) = delete;
+    iotgw_timer& operator=(const iotgw_timer&) = delete;
+    ~iotgw_timer() { ++*generation; }
+
+    // Stops the current wait, including a handler already queued.
+    void disarm() noexcept {
+        ++*generation;
+        timer.cancel();
+    }
+
     boost::asio::steady_timer timer;
     iotgw::core::Node* node;
     void (*fn)(void*);
     void* user;
+    std::shared_ptr<uint64_t> generation = std::make_shared<uint64_t>(0);
 };
 
 namespace iotgw::core {

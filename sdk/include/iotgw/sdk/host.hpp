@@ -103,7 +103,9 @@ private:
 };
 
 // A one-shot timer on the event loop; re-arm it from its callback for periodic work. Deadlines
-// are absolute on the host's monotonic clock so a periodic schedule never drifts.
+// are absolute on the host's monotonic clock so a periodic schedule never drifts. cancel(), a
+// re-arm and destruction are final: the callback of the earlier arm does not run afterwards,
+// even when its deadline had already passed (the host drops a handler that was already queued).
 class Timer {
 public:
     Timer(iotgw_host_instance* self, std::function<void()> fn)
@@ -114,10 +116,16 @@ public:
     Timer(const Timer&) = delete;
     Timer& operator=(const Timer&) = delete;
     Timer(Timer&&) noexcept = default;
-    Timer& operator=(Timer&&) noexcept = default;
-    ~Timer() {
-        if (state_ && state_->timer != nullptr) detail::host_api().timer_destroy(state_->timer);
+    // The timer assigned over is destroyed first: left to the host it would stay armed with a
+    // callback pointing at its freed state.
+    Timer& operator=(Timer&& o) noexcept {
+        if (this != &o) {
+            destroy();
+            state_ = std::move(o.state_);
+        }
+        return *this;
     }
+    ~Timer() { destroy(); }
 
     static int64_t now_ns() noexcept { return detail::host_api().monotonic_ns(); }
 
@@ -155,6 +163,10 @@ private:
         iotgw_timer* timer = nullptr;
         int64_t deadline = 0;
     };
+    void destroy() noexcept {
+        if (state_ && state_->timer != nullptr) detail::host_api().timer_destroy(state_->timer);
+        state_.reset();
+    }
     // Exceptions must not unwind into the host's C frames: log them against the instance.
     static void fire(void* user) noexcept {
         auto* st = static_cast<State*>(user);
