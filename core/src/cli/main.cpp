@@ -4,6 +4,7 @@
 #include <iotgw/plugin_abi.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string_view>
@@ -32,6 +33,9 @@ constexpr const char* kUsage =
     "\n"
     "  --plugin-dir DIR   also load plugins from DIR (before the default directories)\n"
     "  --log-level LEVEL  error, warning, notice, info or debug (overrides [gateway] log_level)\n"
+    "  --allow-unsafe-plugin-dirs  load plugins even from files or directories that someone other\n"
+    "            than root or this user owns or that group or others may write (development trees\n"
+    "            only; same as IOTGW_ALLOW_UNSAFE_PLUGIN_DIRS=1)\n"
     "\n"
     "Plugin directories: [gateway] plugin_dirs, --plugin-dir, then $IOTGW_PLUGIN_PATH or the\n"
     "default (" IOTGW_PLUGIN_INSTALL_DIR ").\n";
@@ -85,6 +89,10 @@ int main(int argc, char** argv) {
             const char* v = value(a);
             if (v == nullptr) return usage_error("--cert needs a file name");
             o.cert = v;
+        } else if (a == "--allow-unsafe-plugin-dirs") {
+            // The registry reads it (plugin_registry.hpp); as the environment it reaches every
+            // registry this process makes, and a reload's too.
+            ::setenv("IOTGW_ALLOW_UNSAFE_PLUGIN_DIRS", "1", 1);
         } else if (a == "--quiet" || a == "-q") {
             o.quiet = true;
         } else if (!a.empty() && a[0] == '-') {

@@ -1,4 +1,5 @@
 #include "descriptor_check.hpp"
+#include "plugin_file_trust.hpp"
 
 #include <iotgw/core/kinds.hpp>
 #include <iotgw/core/plugin_registry.hpp>
@@ -6,8 +7,11 @@
 #include <boost/dll/shared_library.hpp>
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <system_error>
 #include <tuple>
@@ -53,7 +57,13 @@ const FieldSpec* LoadedPlugin::field(std::string_view field_name) const noexcept
     return it == fields.end() ? nullptr : &*it;
 }
 
-PluginRegistry::PluginRegistry(const iotgw_host_api* host_api) : host_api_(host_api) {}
+bool unsafe_plugin_dirs_allowed_by_environment() noexcept {
+    const char* v = std::getenv("IOTGW_ALLOW_UNSAFE_PLUGIN_DIRS");
+    return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+PluginRegistry::PluginRegistry(const iotgw_host_api* host_api)
+    : host_api_(host_api), unsafe_allowed_(unsafe_plugin_dirs_allowed_by_environment()) {}
 
 PluginRegistry::~PluginRegistry() {
     // Descriptors point into the libraries: drop every record of them before unloading, and
@@ -86,6 +96,13 @@ void PluginRegistry::load_directory(const fs::path& dir) {
                                  "libraries instead.",
                              false});
         return;
+    }
+
+    if (!unsafe_allowed_) {
+        if (auto problem = plugin_detail::PluginFileTrust(::geteuid()).directory_problem(dir)) {
+            failures_.push_back({dir.string(), std::move(*problem), true});
+            return;
+        }
     }
 
     std::vector<fs::path> files;
@@ -139,18 +156,28 @@ const LoadedPlugin* PluginRegistry::load_file(const fs::path& file) {
     Library& record = *lib;
     libraries_.push_back(std::move(lib));
 
-    auto refuse = [&](std::string message) -> const LoadedPlugin* {
-        failures_.push_back({origin, std::move(message), false});
+    auto refuse = [&](std::string message, bool fatal = false) -> const LoadedPlugin* {
+        failures_.push_back({origin, std::move(message), fatal});
         record.handle.reset();
         return nullptr;
     };
 
+    // Checked, then opened by the resolved path: every directory on that path is changeable
+    // only by root or the gateway's user, so nobody else can swap the file between the check
+    // and dlopen. (dlopen of /proc/self/fd/N would close the race for root and the gateway's
+    // user too, but it names the library "/proc/self/fd/N" in the link map, which debuggers,
+    // sanitizer reports and dladdr then show instead of the file.)
+    if (!unsafe_allowed_) {
+        if (auto problem = plugin_detail::PluginFileTrust(::geteuid()).file_problem(canonical, origin))
+            return refuse(std::move(*problem), true);
+    }
+
     try {
         // RTLD_NOW: an unresolved symbol must show here, with the file named, not as a crash
         // when a callback first runs. RTLD_LOCAL: plugins must not see each other's symbols.
-        record.handle.emplace(file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+        record.handle.emplace(canonical, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
-        return refuse(plugin_detail::describe_load_error(origin, loader_reason(file, e)));
+        return refuse(plugin_detail::describe_load_error(origin, loader_reason(canonical, e)));
     }
 
     if (!record.handle->has(IOTGW_ENTRY_SYMBOL)) {

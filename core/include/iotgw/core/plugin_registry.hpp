@@ -48,6 +48,14 @@ public:
     void load_directory(const std::filesystem::path& dir);
     // Load one library. Returns the plugin or nullptr (the reason is in failures()).
     const LoadedPlugin* load_file(const std::filesystem::path& file);
+
+    // Unless allowed, a directory or library that someone other than root or the gateway's user
+    // (its effective uid) owns or that group or others may write is refused, as a fatal failure:
+    // the sshd StrictModes rule (core/src/plugin/plugin_file_trust.hpp). Allowed from the start if
+    // the environment has IOTGW_ALLOW_UNSAFE_PLUGIN_DIRS=1 (`iotgw --allow-unsafe-plugin-dirs`
+    // sets it), for development trees only.
+    void allow_unsafe_plugin_dirs(bool allowed) noexcept { unsafe_allowed_ = allowed; }
+    bool unsafe_plugin_dirs_allowed() const noexcept { return unsafe_allowed_; }
     // Register a plugin whose entry point is linked into this binary (tests, benchmarks).
     const LoadedPlugin* add_builtin(iotgw_plugin_entry_fn entry, std::string_view origin);
 
@@ -66,7 +74,11 @@ private:
     std::vector<std::unique_ptr<Library>> libraries_;
     std::vector<std::unique_ptr<LoadedPlugin>> plugins_;
     std::vector<LoadFailure> failures_;
+    bool unsafe_allowed_;
 };
+
+// Whether the environment allows unsafe plugin directories: IOTGW_ALLOW_UNSAFE_PLUGIN_DIRS=1.
+bool unsafe_plugin_dirs_allowed_by_environment() noexcept;
 
 // The directories searched when a config names none of its own: $IOTGW_PLUGIN_PATH
 // (colon-separated) if set, else <dir of the executable>/../lib/iotgw/plugins if it exists,
