@@ -28,7 +28,8 @@ void remove_file(const std::string& path);
 // Removes `path` (if present) and makes that durable.
 void remove_file_durably(const std::string& path);
 
-// Writes `content` to `path` atomically: "<path>.tmp" with `mode`, fsync, rename, fsync dir.
+// Writes `content` to `path` atomically: a new "<path>.tmp" created with `mode` (whatever was at
+// that name before is unlinked, never written through), fsync, rename, fsync dir.
 void write_file_atomic(const std::string& path, const std::string& content, unsigned mode);
 
 }  // namespace iotgw::plugins::common
