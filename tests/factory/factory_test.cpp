@@ -267,6 +267,28 @@ TEST_F(FactoryTest, ASecondClaimCsrReusesThePendingKeyAndPrintsTheSameRequest) {
     EXPECT_EQ(read(d.claim_key()), key.bytes) << "the installed key is not the one made first";
 }
 
+// A leftover "<out>.tmp" (an earlier crash, or planted by someone who can write the directory) is
+// replaced, never written through: neither a symlink nor a hard link there receives the request.
+TEST_F(FactoryTest, ALeftoverLinkAtTheTemporaryNameIsReplacedNotWrittenThrough) {
+    init_localcore();
+    fs::create_directories(csr_dir());
+    const Device d = make_device(tmp, "AMR-001");
+    const fs::path victim = tmp.write("victim.txt", "keep me\n");
+    const fs::path linked = tmp.write("linked.txt", "keep me too\n");
+    fs::create_symlink(victim, csr_dir() / "AMR-001.csr.tmp");
+    fs::create_hard_link(linked, csr_dir() / "again.csr.tmp");
+
+    const Result r = claim_csr(d, csr_dir() / "AMR-001.csr");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_EQ(read(victim), "keep me\n") << "the request was written through the symlink";
+    EXPECT_THAT(read(csr_dir() / "AMR-001.csr"), HasSubstr("BEGIN CERTIFICATE REQUEST"));
+
+    const Result again = claim_csr(d, csr_dir() / "again.csr");
+    ASSERT_EQ(again.exit_code, 0) << again.output;
+    EXPECT_EQ(read(linked), "keep me too\n") << "the request was written through the hard link";
+    EXPECT_EQ(read(csr_dir() / "again.csr"), read(csr_dir() / "AMR-001.csr"));
+}
+
 TEST_F(FactoryTest, APendingKeyWithoutItsRequestIsNeverOverwritten) {
     const Device d = make_device(tmp, "AMR-001");
     ASSERT_EQ(claim_csr(d, tmp.path() / "first.csr").exit_code, 0);

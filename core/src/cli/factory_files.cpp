@@ -94,7 +94,13 @@ int no_passphrase(char*, int, int, void*) { return -1; }
 
 void write_file_durably(const std::string& path, const std::string& content, mode_t mode) {
     const std::string tmp = path + ".tmp";
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    // A leftover at the temporary name (an earlier crash, or planted by someone who can write the
+    // directory) is removed, never written through: a symlink would redirect the content and a
+    // hard link or an open descriptor would keep a copy. O_EXCL|O_NOFOLLOW then refuses anything
+    // that appears at the name in between.
+    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
+        throw std::runtime_error("cannot remove the leftover " + tmp + ": " + errno_text());
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + errno_text());
     size_t done = 0;
     while (done < content.size()) {
