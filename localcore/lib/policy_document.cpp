@@ -4,7 +4,7 @@
 #include "policy.hpp"
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <algorithm>
 #include <array>
@@ -89,11 +89,8 @@ public:
                               std::to_string(kMaxPolicyChars));
         }
         rapidjson::Document doc;
-        doc.Parse(json.data(), json.size());
-        if (doc.HasParseError()) {
-            throw PolicyError(prefix() + ": invalid JSON at offset " + std::to_string(doc.GetErrorOffset()) +
-                              ": " + rapidjson::GetParseError_En(doc.GetParseError()));
-        }
+        if (const auto parsed = iotgw::sdk::parse_json(doc, json); !parsed)
+            throw PolicyError(prefix() + ": invalid JSON: " + parsed.message);
         if (!doc.IsObject()) {
             throw PolicyError(prefix() + ": the document must be a JSON object, not " + type_name(doc));
         }

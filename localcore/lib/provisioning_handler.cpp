@@ -4,6 +4,7 @@
 #include <set>
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "json_out.hpp"
 #include "provisioning.hpp"
@@ -87,9 +88,9 @@ rapidjson::Document parse_object(std::string_view payload, bool allow_empty, con
         doc.SetObject();
         return doc;
     }
-    doc.Parse(payload.data(), payload.size());
-    if (doc.HasParseError() || !doc.IsObject())
-        invalid_payload(std::string("the payload is not a JSON object; send ") + example);
+    if (const auto parsed = iotgw::sdk::parse_json(doc, payload); !parsed)
+        invalid_payload("the payload is not a JSON object (" + parsed.message + "); send " + example);
+    if (!doc.IsObject()) invalid_payload(std::string("the payload is not a JSON object; send ") + example);
     return doc;
 }
 

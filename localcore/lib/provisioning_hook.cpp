@@ -6,6 +6,7 @@
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "atomic_file.hpp"
 #include "registry.hpp"
@@ -87,8 +88,8 @@ PreProvisioningDecision decide_pre_provisioning(const PreProvisioningFacts& fact
 
 std::string decide_pre_provisioning_json(std::string_view input_json) {
     rapidjson::Document doc;
-    doc.Parse(input_json.data(), input_json.size());
-    if (doc.HasParseError()) throw std::invalid_argument("the input is not JSON");
+    if (const auto parsed = iotgw::sdk::parse_json(doc, input_json); !parsed)
+        throw std::invalid_argument("the input is not JSON (" + parsed.message + ")");
     const auto& claim = member(doc, "claim");
     const auto& cn = member(claim, "subjectCommonName");
     const auto& fleet_wide = member(claim, "fleetWide");
@@ -160,8 +161,9 @@ PreProvisioningHookConfig PreProvisioningHookConfig::parse(std::string_view json
                      "; write {\"rules\": \"device-bound-claim\", \"fleetWideClaimCertificateIds\": []}");
     };
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError() || !doc.IsObject()) throw invalid("not a JSON object");
+    if (const auto parsed = iotgw::sdk::parse_json(doc, json); !parsed)
+        throw invalid("not a JSON object (" + parsed.message + ")");
+    if (!doc.IsObject()) throw invalid("not a JSON object");
     PreProvisioningHookConfig config;
     for (const auto& m : doc.GetObject()) {
         const std::string_view name(m.name.GetString(), m.name.GetStringLength());

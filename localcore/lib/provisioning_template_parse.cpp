@@ -6,9 +6,9 @@
 #include <variant>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "policy.hpp"
 #include "provisioning.hpp"
@@ -618,11 +618,9 @@ ProvisioningTemplate ProvisioningTemplate::parse(std::string_view json, std::str
     auto impl = std::make_shared<Impl>();
     impl->name = std::move(name);
     rapidjson::Document doc;
-    doc.Parse(json.data(), json.size());
-    if (doc.HasParseError())
-        throw TemplateError("template '" + impl->name + "' is not valid JSON (" +
-                            rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                            std::to_string(doc.GetErrorOffset()) + "); fix the file");
+    if (const auto parsed = iotgw::sdk::parse_json(doc, json); !parsed)
+        throw TemplateError("template '" + impl->name + "' is not valid JSON (" + parsed.message +
+                            "); fix the file");
     Parser(*impl).parse(doc);
     return ProvisioningTemplate(std::move(impl));
 }

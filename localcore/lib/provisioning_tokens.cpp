@@ -11,6 +11,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "provisioning.hpp"
 #include "sha256_hex.hpp"
@@ -44,8 +45,9 @@ OwnershipTokenStore::OwnershipTokenStore(std::filesystem::path file)
                      "PENDING_ACTIVATION certificates then stay until `localcore` removes them)");
     };
     rapidjson::Document doc;
-    doc.Parse(text->data(), text->size());
-    if (doc.HasParseError() || !doc.IsObject()) throw corrupt("not a JSON object");
+    if (const auto parsed = iotgw::sdk::parse_json(doc, *text); !parsed)
+        throw corrupt("not a JSON object: " + parsed.message);
+    if (!doc.IsObject()) throw corrupt("not a JSON object");
     auto tokens = doc.FindMember("tokens");
     if (tokens == doc.MemberEnd() || !tokens->value.IsArray()) throw corrupt("no \"tokens\" array");
     for (const auto& t : tokens->value.GetArray()) {

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 namespace localcore {
 namespace {
@@ -227,10 +228,11 @@ void Registry::detach_policy(std::string_view cert_id, std::string_view policy_n
 void Registry::put_policy(std::string_view name, std::string_view json_text) {
     validate_policy_name(name);
     rapidjson::Document doc;
-    doc.Parse(json_text.data(), json_text.size());
-    if (doc.HasParseError() || !doc.IsObject())
-        throw Error("policy '" + std::string(name) + "' is not a JSON object (error at offset " +
-                    std::to_string(doc.GetErrorOffset()) + "); fix the policy document");
+    if (const auto parsed = iotgw::sdk::parse_json(doc, json_text); !parsed)
+        throw Error("policy '" + std::string(name) + "' is not a JSON object (" + parsed.message +
+                    "); fix the policy document");
+    if (!doc.IsObject())
+        throw Error("policy '" + std::string(name) + "' is not a JSON object; fix the policy document");
     update([&](RegistryData& data) {
         data.policies[std::string(name)] = PolicyRecord{std::string(name), std::string(json_text)};
     });

@@ -1,8 +1,8 @@
 // Shadow persistence: one JSON file per shadow, replaced atomically, read fresh on every request
 // so the files stay the single source of truth (an operator can inspect or remove them).
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <system_error>
 
@@ -83,11 +83,8 @@ Stored Store::load(std::string_view thing, std::string_view shadow) const {
     if (!text) return out;
 
     auto& doc = out.doc;
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(text->data(),
-                                                                                      text->size());
-    if (doc.HasParseError())
-        corrupt(path, "invalid JSON at offset " + std::to_string(doc.GetErrorOffset()) + ": " +
-                          rapidjson::GetParseError_En(doc.GetParseError()));
+    if (const auto parsed = iotgw::sdk::parse_json(doc, *text, kMaxFileDepth); !parsed)
+        corrupt(path, "invalid JSON: " + parsed.message);
     if (!doc.IsObject()) corrupt(path, "the top level is not an object");
     if (nesting_depth(doc, kMaxFileDepth) > kMaxFileDepth)
         corrupt(path, "nested deeper than " + std::to_string(kMaxFileDepth) + " levels");

@@ -35,7 +35,7 @@ std::string resource(const std::string& res) {
 }
 
 TEST(PolicyErrors, Document) {
-    EXPECT_EQ(error_of("{"), "policy 'p': invalid JSON at offset 1: Missing a name for object member.");
+    EXPECT_EQ(error_of("{"), "policy 'p': invalid JSON: Missing a name for object member at offset 1");
     EXPECT_EQ(error_of("[]"), "policy 'p': the document must be a JSON object, not an array");
     EXPECT_EQ(error_of(R"({"Version":"2012-10-17","Statement":[],"Foo":1})"),
               "policy 'p': /Foo: unknown field (expected Version, Statement and Id)");

@@ -317,6 +317,18 @@ TEST_F(FleetProvisioningFlow, RegisterPayloadErrors) {
               std::string(kRegisterAmr) + "/accepted");
 }
 
+// 200,000 unclosed brackets on each request topic: RapidJSON's recursive parser overflows the
+// broker's stack long before the end; the depth-limited parse stops at level 65.
+TEST_F(FleetProvisioningFlow, ADeeplyNestedPayloadIsRejectedNotACrash) {
+    auto fp = make();
+    const std::string deep(200000, '[');
+    const auto before = registry_text();
+    for (const char* topic : {kCreate, kCreateFromCsr, kRegisterAmr})
+        expect_rejected(call(fp, topic, deep), topic, 400, "InvalidPayload",
+                        "nesting deeper than 64 at offset 64");
+    EXPECT_EQ(registry_text(), before);
+}
+
 TEST_F(FleetProvisioningFlow, TokensExpireAtTheTtl) {
     auto fp = make();
     const auto a = create(fp, kT0);

@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <cctype>
 #include <stdexcept>
@@ -19,9 +20,9 @@ void put(Writer& w, const char* key, const std::string& value) {
 
 rapidjson::Document parse_object(const std::string& json, const char* what) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject())
-        throw std::runtime_error(std::string(what) + " is not a JSON object");
+    if (const auto parsed = sdk::parse_json(d, json); !parsed)
+        throw std::runtime_error(std::string(what) + " is not a JSON object (" + parsed.message + ")");
+    if (!d.IsObject()) throw std::runtime_error(std::string(what) + " is not a JSON object");
     return d;
 }
 
@@ -98,8 +99,7 @@ std::string parse_registered_thing(const std::string& json) {
 
 Rejection parse_rejection(const std::string& json) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject()) return Rejection{"", "", json.substr(0, 200)};
+    if (!sdk::parse_json(d, json) || !d.IsObject()) return Rejection{"", "", json.substr(0, 200)};
     return Rejection{optional_member(d, "statusCode"), optional_member(d, "errorCode"),
                      optional_member(d, "errorMessage")};
 }
@@ -122,15 +122,13 @@ std::string describe_rejection(const std::string& json) {
 
 std::string reply_client_token(const std::string& json) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject()) return "";
+    if (!sdk::parse_json(d, json) || !d.IsObject()) return "";
     return optional_member(d, "clientToken");
 }
 
 std::string describe_rotation_rejection(const std::string& json) {
     rapidjson::Document d;
-    d.Parse(json.data(), json.size());
-    if (d.HasParseError() || !d.IsObject()) return json.substr(0, 200);
+    if (!sdk::parse_json(d, json) || !d.IsObject()) return json.substr(0, 200);
     return optional_member(d, "code") + ": " + optional_member(d, "message");
 }
 

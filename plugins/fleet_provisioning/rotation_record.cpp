@@ -5,6 +5,7 @@
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <fstream>
 #include <sstream>
@@ -31,9 +32,9 @@ std::optional<RotationRecord> load_rotation_record(const std::string& path, std:
     text << in.rdbuf();
     const std::string s = text.str();
     rapidjson::Document d;
-    d.Parse(s.c_str(), s.size());
+    const bool parsed = static_cast<bool>(iotgw::sdk::parse_json(d, s));
     auto field = [&](const char* name) -> std::string {
-        if (d.HasParseError() || !d.IsObject()) return {};
+        if (!parsed || !d.IsObject()) return {};
         auto it = d.FindMember(name);
         return it != d.MemberEnd() && it->value.IsString() ? it->value.GetString() : std::string();
     };

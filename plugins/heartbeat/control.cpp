@@ -5,7 +5,7 @@
 #include <iotgw/sdk/duration.hpp>
 
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <string>
 
@@ -23,12 +23,8 @@ Control parse_control(std::string_view payload) {
         throw sdk::Error("heartbeat control refused: " + std::to_string(payload.size()) + " bytes, at most " +
                          std::to_string(kMaxControlBytes) + "; " + form());
     rapidjson::Document doc;
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload.data(),
-                                                                                      payload.size());
-    if (doc.HasParseError())
-        throw sdk::Error(std::string("heartbeat control refused: not JSON: ") +
-                         rapidjson::GetParseError_En(doc.GetParseError()) + " (at byte " +
-                         std::to_string(doc.GetErrorOffset()) + "); " + form());
+    if (const auto parsed = sdk::parse_json(doc, payload); !parsed)
+        throw sdk::Error("heartbeat control refused: not JSON: " + parsed.message + "; " + form());
     if (!doc.IsObject()) throw sdk::Error("heartbeat control refused: not a JSON object; " + form());
 
     Control c;

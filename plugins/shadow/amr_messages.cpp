@@ -1,5 +1,7 @@
 #include "amr_messages.hpp"
 
+#include <iotgw/sdk/json_parse.hpp>
+
 #include "document.hpp"
 
 namespace iotgw::plugins::shadow {
@@ -10,9 +12,7 @@ constexpr std::size_t kMaxBytes = 64 * 1024;
 
 bool parse_object(std::string_view payload, rapidjson::Document& doc) {
     if (payload.size() > kMaxBytes) return false;
-    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload.data(),
-                                                                                      payload.size());
-    return !doc.HasParseError() && doc.IsObject();
+    return iotgw::sdk::parse_json(doc, payload) && doc.IsObject();
 }
 
 std::optional<std::string> string_member(const Value& object, const char* name) {

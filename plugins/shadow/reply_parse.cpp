@@ -1,6 +1,6 @@
 #include "reply_parse.hpp"
 
-#include <rapidjson/error/en.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 namespace iotgw::plugins::shadow {
 namespace {
@@ -38,12 +38,9 @@ ParsedReply parse_reply(Reply kind, std::string_view payload) {
         r.problem = std::to_string(payload.size()) + " bytes, larger than any shadow reply can be";
         return r;
     }
-    // Iterative: the nesting of the input cannot grow the call stack.
-    r.doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(payload.data(),
-                                                                                        payload.size());
-    if (r.doc.HasParseError()) {
-        r.problem = std::string("not JSON: ") + rapidjson::GetParseError_En(r.doc.GetParseError()) +
-                    " (at byte " + std::to_string(r.doc.GetErrorOffset()) + ")";
+    // Iterative and depth-limited: the nesting of the input cannot grow the call stack.
+    if (const auto parsed = iotgw::sdk::parse_json(r.doc, payload); !parsed) {
+        r.problem = "not JSON: " + parsed.message;
         return r;
     }
     if (!r.doc.IsObject()) {

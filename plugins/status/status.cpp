@@ -6,6 +6,7 @@
 #include "schema.hpp"
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <optional>
 #include <string>
@@ -47,8 +48,7 @@ public:
 private:
     void on_link(std::string_view payload) {
         rapidjson::Document doc;
-        doc.Parse(payload.data(), payload.size());
-        if (doc.HasParseError() || !doc.IsObject()) {
+        if (!iotgw::sdk::parse_json(doc, payload) || !doc.IsObject()) {
             host().warning("link event of '", connection_, "' is not a JSON object, ignored: ", payload);
             return;
         }

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <stdexcept>
+#include <string>
+
 namespace iotgw::plugins::fleet_provisioning {
 namespace {
 
@@ -45,6 +48,25 @@ TEST(RejectionTest, DescribeKeepsTheReasonSentence) {
         "403 AccessDenied: the pre-provisioning hook refused the request (thing_locked): thing AMR-001 is "
         "locked");
     EXPECT_EQ(describe_rejection("garbage"), "rejected: garbage");
+}
+
+// 200,000 unclosed brackets: RapidJSON's recursive parser would overflow the stack long before
+// the end (the whole gateway down on one reply); the depth-limited parse stops at level 65.
+TEST(ReplyParsingTest, ADeeplyNestedReplyIsRefusedNotACrash) {
+    const std::string deep(200000, '[');
+    try {
+        parse_created_certificate(deep);
+        ADD_FAILURE() << "a 200,000-deep reply was accepted";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(
+            e.what(),
+            "the CreateCertificateFromCsr reply is not a JSON object (nesting deeper than 64 at offset 64)");
+    }
+    EXPECT_THROW(parse_created_keys(deep), std::runtime_error);
+    EXPECT_THROW(parse_registered_thing(deep), std::runtime_error);
+    EXPECT_EQ(parse_rejection(deep).error_message, deep.substr(0, 200));
+    EXPECT_EQ(reply_client_token(deep), "");
+    EXPECT_EQ(describe_rotation_rejection(deep), deep.substr(0, 200));
 }
 
 }  // namespace

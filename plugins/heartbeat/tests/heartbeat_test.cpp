@@ -93,7 +93,7 @@ TEST_F(HeartbeatPlugin, BadControlIsRefusedWithTheReasonAndTheOldSettingsStay) {
     ASSERT_TRUE(wait_beats(1)) << h.log().joined();
     // At most 5 here: the runtime logs only the first few stage failures per window.
     const std::pair<const char*, const char*> cases[] = {
-        {"slow down", "not JSON: Invalid value. (at byte 0)"},
+        {"slow down", "not JSON: Invalid value at offset 0"},
         {R"({"period":"1s","colour":"red"})", "unknown key \"colour\"; allowed are period, retain"},
         {R"({"period":"500ms"})", "\"period\" 500ms is out of range; allowed are 1s to 1h"},
         {R"({"period":"1s","retain":"no"})", "\"retain\" must be true or false"},
@@ -129,7 +129,7 @@ TEST_F(HeartbeatPlugin, EveryMalformedControlFormHasItsOwnReason) {
         {R"({"period":"30s10m"})", "\"period\" is \"30s10m\", expected a duration"},
         {R"({"period":30})", "\"period\" must be a duration string"},
         {R"({"retain":1})", "\"retain\" must be true or false"},
-        {"{\"period\":\"1s\"", "not JSON: Missing a comma or '}' after an object member. (at byte 14)"},
+        {"{\"period\":\"1s\"", "not JSON: Missing a comma or '}' after an object member at offset 14"},
     };
     for (const auto& [payload, reason] : cases) {
         DoublesHarness one;
