@@ -38,6 +38,9 @@ struct Certificate {
     std::string subject_cn;
     std::vector<std::string> things;    // attached things (sorted, unique)
     std::vector<std::string> policies;  // attached policy names (sorted, unique)
+    // The thing whose certificate rotation made this certificate INACTIVE and detached it ("" if
+    // none): only that thing's retry of the report is answered "already done".
+    std::string retired_by_rotation_of;
 };
 
 // A stored policy document (the compiled form is policy.hpp's Policy).

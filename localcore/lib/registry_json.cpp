@@ -1,8 +1,8 @@
 // registry.json <-> RegistryData. The format carries a version so later changes can migrate.
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "registry.hpp"
 
@@ -62,10 +62,8 @@ const rapidjson::Value& object_member(const rapidjson::Value& obj, const char* n
 
 RegistryData parse_registry_json(std::string_view text, const std::filesystem::path& src) {
     rapidjson::Document doc;
-    doc.Parse(text.data(), text.size());
-    if (doc.HasParseError())
-        corrupt(src, std::string("invalid JSON at offset ") + std::to_string(doc.GetErrorOffset()) + ": " +
-                         rapidjson::GetParseError_En(doc.GetParseError()));
+    if (const auto parsed = iotgw::sdk::parse_json(doc, text); !parsed)
+        corrupt(src, "invalid JSON: " + parsed.message);
     if (!doc.IsObject()) corrupt(src, "the top level is not an object");
     const auto& version = member(doc, "format_version", src, "the top level");
     if (!version.IsInt() || version.GetInt() != kFormatVersion)
@@ -101,6 +99,9 @@ RegistryData parse_registry_json(std::string_view text, const std::filesystem::p
         c.subject_cn = string_member(m.value, "subject_cn", src, where);
         c.things = string_array(m.value, "things", src, where);
         c.policies = string_array(m.value, "policies", src, where);
+        // Optional: absent in files written before it existed, and whenever it is empty.
+        if (m.value.HasMember("retired_by_rotation_of"))
+            c.retired_by_rotation_of = string_member(m.value, "retired_by_rotation_of", src, where);
         data.certificates.emplace(c.id, std::move(c));
     }
     for (const auto& m : object_member(doc, "policies", src, "the top level").GetObject()) {
@@ -157,6 +158,10 @@ std::string registry_to_json(const RegistryData& data) {
         w.StartArray();
         for (const auto& p : c.policies) str(p);
         w.EndArray();
+        if (!c.retired_by_rotation_of.empty()) {
+            w.Key("retired_by_rotation_of");
+            str(c.retired_by_rotation_of);
+        }
         w.Key("pem");
         str(c.pem);
         w.EndObject();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "json_out.hpp"
 
@@ -55,9 +56,11 @@ struct Request {
 // so a rejection of the rest of the payload still echoes it.
 void parse_request(std::string_view payload, Request& request) {
     rapidjson::Document doc;
-    doc.Parse(payload.data(), payload.size());
+    const auto json = iotgw::sdk::parse_json(doc, payload);
     const char* example = "{\"oldCertificateId\": \"<64 hex characters>\", \"clientToken\": \"...\"}";
-    if (doc.HasParseError() || !doc.IsObject())
+    if (!json)
+        throw Rejection{400, "the payload is not a JSON object (" + json.message + "); send " + example};
+    if (!doc.IsObject())
         throw Rejection{400, std::string("the payload is not a JSON object; send ") + example};
     if (auto t = doc.FindMember("clientToken"); t != doc.MemberEnd()) {
         if (!t->value.IsString() || t->value.GetStringLength() > kMaxClientToken)
@@ -104,7 +107,8 @@ void check_new_certificate(const RegistryData& data, const std::string& thing, c
                                  "'; register the new certificate for this thing first"};
 }
 
-// Old -> INACTIVE and detached from the thing. Throws AlreadyDone when a previous report did it.
+// Old -> INACTIVE and detached from the thing, remembering which thing retired it. Throws
+// AlreadyDone when this thing's previous report did it.
 void retire_old_certificate(RegistryData& data, const std::string& thing, const std::string& old_id) {
     auto previous = data.certificates.find(old_id);
     if (previous == data.certificates.end())
@@ -115,12 +119,17 @@ void retire_old_certificate(RegistryData& data, const std::string& thing, const 
                                  " is REVOKED, which is permanent; it cannot become INACTIVE and needs "
                                  "no rotation"};
     if (!contains(old_cert.things, thing)) {
-        // Already deactivated and detached: the retry of a rotation whose reply was lost.
-        if (old_cert.status == CertStatus::Inactive && old_cert.things.empty()) throw AlreadyDone{};
+        // Already deactivated and detached by this thing's rotation: the retry of a rotation whose
+        // reply was lost. Only this thing's: any other INACTIVE, detached certificate gets the same
+        // answer as one attached elsewhere, so a device learns nothing about others' certificates.
+        if (old_cert.status == CertStatus::Inactive && old_cert.things.empty() &&
+            old_cert.retired_by_rotation_of == thing)
+            throw AlreadyDone{};
         throw Rejection{403, "certificate " + old_id + " is not attached to thing '" + thing +
                                  "'; a device can only retire its own certificates"};
     }
     old_cert.status = CertStatus::Inactive;
+    old_cert.retired_by_rotation_of = thing;
     old_cert.things.erase(std::remove(old_cert.things.begin(), old_cert.things.end(), thing),
                           old_cert.things.end());
 }

@@ -176,6 +176,32 @@ TEST_F(Rotation, TheOldCertificateMustBelongToTheThing) {
     EXPECT_EQ(registry_->certificate(other_)->things, std::vector<std::string>{"AMR-002"});
 }
 
+// Issue 16, finding 9: "already done" used to answer any INACTIVE certificate attached to no
+// thing, so any device could learn that someone else's certificate had been retired.
+TEST_F(Rotation, AnotherThingsRetiredCertificateIsNotReportedAsDone) {
+    ASSERT_EQ(call(request(old_), device(new_)).topic, std::string(kTopic) + "/accepted");
+    const auto before = registry_text();
+    const std::string topic = "amr/AMR-002/certificate/rotated";
+    auto r = call(request(old_), device(other_, "AMR-002"), topic);
+    expect_rejected(r, 403, "is not attached to thing 'AMR-002'", topic);
+    EXPECT_EQ(registry_text(), before);
+}
+
+// Retired by an operator (set-cert-status, detach), not by this thing's rotation: not a retry.
+TEST_F(Rotation, ACertificateRetiredOutsideARotationIsNotReportedAsDone) {
+    registry_->set_status(other_, CertStatus::Inactive);
+    registry_->detach_thing(other_, "AMR-002");
+    expect_rejected(call(request(other_), device(new_)), 403, "is not attached to thing 'AMR-001'");
+}
+
+// 200,000 unclosed brackets: RapidJSON's recursive parser overflows the broker's stack long
+// before the end, dropping every client; the depth-limited parse stops at level 65.
+TEST_F(Rotation, ADeeplyNestedPayloadIsRejectedNotACrash) {
+    const auto before = registry_text();
+    expect_rejected(call(std::string(200000, '['), device(new_)), 400, "nesting deeper than 64 at offset 64");
+    EXPECT_EQ(registry_text(), before);
+}
+
 TEST_F(Rotation, OldMustDifferFromNew) {
     const auto before = registry_text();
     expect_rejected(call(request(new_), device(new_)), 400, "the certificate of this connection");
