@@ -8,7 +8,33 @@
 // thing: a device can retire only its own certificates. The checks and reply payloads are the ones
 // localcore makes (localcore/lib/rotation.cpp), so the device sees the same answers on both.
 //
+// "Already done" (the retry of a report whose reply was lost) is the answer only for a certificate
+// that this thing's own rotation retired. Any other INACTIVE, detached certificate gets the same
+// 403 as one attached to another thing, so a device cannot probe other certificates (issue 16,
+// finding 9). localcore keeps that fact in its registry (retired_by_rotation_of); on AWS it is kept
+// in a DynamoDB table (certificate id -> thing), not in AWS IoT itself:
+// - a thing attribute has no room: things provisioned by the template amr have no thing type, and
+//   such a thing has at most three attributes
+//   (https://docs.aws.amazon.com/iot/latest/developerguide/thing-types.html), all taken: model,
+//   serialNumber and the operator's lock (docs/cloud-deployment.md); a fourth would make the
+//   operator's `locked` update fail;
+// - a device certificate offers no writable field but its status: the certificate APIs
+//   (CreateCertificateFromCsr, RegisterCertificate, UpdateCertificate) take no tags, and AWS IoT's
+//   tagging covers thing groups, thing types, rules, jobs, policies and the like, not them;
+// - a thing shadow is writable by the device itself (publish on $aws/things/<thing>/*), so a device
+//   could forge the record and get the oracle back.
+// The table is written only by this function, keyed by certificate id (one item per rotation,
+// expired by DynamoDB TTL), and read with a consistent GetItem only in the "already done" case.
+//
 // The AWS calls go through the IotPort interface so that the logic is unit-tested offline.
+
+/**
+ * How long the table remembers a retirement. A device sends its pending report again until it is
+ * answered, also after weeks offline; after this, its retry gets the 403 of a foreign certificate,
+ * which the device logs and drops (the certificate is retired anyway). DynamoDB deletes expired
+ * items only eventually, so a record may live longer: still this thing's own certificate.
+ */
+export const RETIRED_RECORD_DAYS = 365;
 
 export interface CertificateInfo {
   arn: string;
@@ -23,6 +49,10 @@ export interface IotPort {
   /** Every thing the principal is attached to (all pages). */
   listPrincipalThings(principalArn: string): Promise<string[]>;
   deactivateCertificate(id: string): Promise<void>;
+  /** Remembers that `thing`'s rotation retired certificate `id` (overwrites an older record). */
+  recordRetirement(id: string, thing: string): Promise<void>;
+  /** The thing whose rotation retired certificate `id`; undefined when none did (or the record expired). */
+  retiredBy(id: string): Promise<string | undefined>;
   detachThingPrincipal(thing: string, principalArn: string): Promise<void>;
   publish(topic: string, payload: string): Promise<void>;
 }
@@ -96,17 +126,24 @@ export async function handleRotation(event: Record<string, unknown>, iot: IotPor
         + 'needs no rotation');
     }
     if (!principals.includes(previous.arn)) {
-      // Already deactivated and detached: the retry of a rotation whose reply was lost.
-      const retired = previous.status === 'INACTIVE' && (await iot.listPrincipalThings(previous.arn)).length === 0;
+      // Already deactivated and detached by this thing's rotation: the retry of a rotation whose
+      // reply was lost. Only this thing's: any other certificate, retired or not, gets the answer
+      // of a certificate attached elsewhere, so a device learns nothing about others' certificates.
+      const retired = previous.status === 'INACTIVE'
+        && (await iot.listPrincipalThings(previous.arn)).length === 0
+        && (await iot.retiredBy(oldId)) === thing;
       if (!retired) {
         throw new Rejection(403, `certificate ${oldId} is not attached to thing '${thing}'; a device can only retire `
           + 'its own certificates');
       }
-      log(`retry: certificate ${oldId} is already INACTIVE and detached`);
+      log(`retry: certificate ${oldId} is already INACTIVE and detached by this thing's rotation`);
     } else {
-      // Deactivate first: if the detach then fails, the device's retry finds the certificate
-      // INACTIVE but still attached, and completes the detach.
+      // Deactivate, record, detach: each step is repeated safely, and until the detach has
+      // happened the certificate is still attached, so the device's retry takes this branch again
+      // and finishes the job. The record comes before the detach, so that no certificate is ever
+      // detached by a rotation without the record the retry needs to be accepted.
       if (previous.status !== 'INACTIVE') await iot.deactivateCertificate(oldId);
+      await iot.recordRetirement(oldId, thing);
       await iot.detachThingPrincipal(thing, previous.arn);
       log(`thing ${thing}: certificate ${oldId} is now INACTIVE and detached; ${newId} is in use`);
     }

@@ -5,9 +5,11 @@
 //   as is) and its role;
 // - the template's pre-provisioning hook: a Lambda (lambda/pre-provisioning.ts) that lets a claim
 //   certificate register only the device it names, and no locked thing;
-// - the backend rotation step: rule on amr/+/certificate/rotated -> Lambda (lambda/rotation.ts);
+// - the backend rotation step: rule on amr/+/certificate/rotated -> Lambda (lambda/rotation.ts),
+//   with its table of the certificates each thing's rotation retired;
 // - IoT logging (AWSIotLogsV2, with retention).
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as iot from 'aws-cdk-lib/aws-iot';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -39,6 +41,7 @@ export class IotCore extends Construct {
   readonly documents: Record<'device' | 'claim' | 'console', PolicyDocument>;
   readonly dataEndpoint: string;
   readonly rotationFunction: lambda.Function;
+  readonly retiredCertificates: dynamodb.Table;
   readonly preProvisioningFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: IotProps) {
@@ -109,12 +112,25 @@ export class IotCore extends Construct {
       'AwsSolutions-IAM5[Resource::*]');
     this.dataEndpoint = endpoint.getResponseField('endpointAddress');
 
-    // The rotation step.
+    // The rotation step. Its table remembers which thing's rotation retired a certificate, so that
+    // only that thing's retry is answered "already done" (why not a thing attribute or a tag:
+    // lambda/rotation.ts). It holds only that retry memory: losing it turns a late retry into a
+    // 403 the device drops, so it goes with the stack; TTL keeps it bounded.
+    this.retiredCertificates = new dynamodb.Table(this, 'RetiredCertificates', {
+      partitionKey: { name: 'certificateId', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.rotationFunction = lambdaFunction(this, 'RotationFunction', p, {
       handler: 'rotation-handler.handler',
       description: 'Certificate rotation: deactivates and detaches the old certificate a device reports',
       timeout: Duration.seconds(30),
-      environment: { IOT_DATA_ENDPOINT: this.dataEndpoint },
+      environment: {
+        IOT_DATA_ENDPOINT: this.dataEndpoint,
+        RETIRED_CERTIFICATES_TABLE: this.retiredCertificates.tableName,
+      },
       reservedConcurrentExecutions: 10,
     });
     const replyArn = `${iotArn}:topic/amr/*/certificate/rotated/*`;
@@ -123,6 +139,9 @@ export class IotCore extends Construct {
     }));
     this.rotationFunction.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iot:ListThingPrincipals', 'iot:DetachThingPrincipal'], resources: [thingArn],
+    }));
+    this.rotationFunction.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'], resources: [this.retiredCertificates.tableArn],
     }));
     this.rotationFunction.addToRolePolicy(new iam.PolicyStatement({
       actions: ['iot:Publish'],

@@ -1,9 +1,11 @@
 // The rotation step's logic (lambda/rotation.ts) against a mocked IoT client: the same checks and
 // replies as localcore (localcore/lib/rotation.cpp, cloud/provisioning/README.md), and above all:
-// a device retires only certificates attached to its own thing.
+// a device retires only certificates attached to its own thing, and "already done" is the answer
+// only for a certificate its own thing's rotation retired (no oracle on other certificates).
 import { strict as assert } from 'assert';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { handleRotation, IotPort } from '../lambda/rotation';
+import { cleanup, synth } from './synth';
 
 const NEW = 'a'.repeat(64);
 const OLD = 'b'.repeat(64);
@@ -14,6 +16,8 @@ interface Cert { status: string; things: string[] }
 class FakeIot implements IotPort {
   calls: string[] = [];
   published: { topic: string; payload: Record<string, unknown> }[] = [];
+  /** certificate id -> the thing whose rotation retired it (the DynamoDB table). */
+  retired: Record<string, string> = {};
   failOn?: string;
   constructor(public certs: Record<string, Cert>) {}
   private step(name: string) {
@@ -42,16 +46,28 @@ class FakeIot implements IotPort {
     const c = this.certs[principal.split('/')[1]];
     c.things = c.things.filter((t) => t !== thing);
   }
+  async recordRetirement(id: string, thing: string) {
+    this.step(`record ${id.slice(0, 1)} ${thing}`);
+    this.retired[id] = thing;
+  }
+  async retiredBy(id: string) {
+    this.step(`retiredBy ${id.slice(0, 1)}`);
+    return this.retired[id];
+  }
   async publish(topic: string, payload: string) {
     this.published.push({ topic, payload: JSON.parse(payload) });
   }
 }
 
+const OTHER_NEW = 'e'.repeat(64);
 const healthy = () => new FakeIot({
   [NEW]: { status: 'ACTIVE', things: ['AMR-001'] },
   [OLD]: { status: 'ACTIVE', things: ['AMR-001'] },
   [OTHER]: { status: 'ACTIVE', things: ['AMR-002'] },
+  [OTHER_NEW]: { status: 'ACTIVE', things: ['AMR-002'] },
 });
+const changes = (iot: FakeIot) =>
+  iot.calls.filter((c) => c.startsWith('deactivate') || c.startsWith('record') || c.startsWith('detach'));
 const event = (over: Record<string, unknown> = {}) =>
   ({ thingName: 'AMR-001', principal: NEW, oldCertificateId: OLD, clientToken: '0123456789abcdef', ...over });
 
@@ -66,7 +82,9 @@ describe('rotation Lambda', () => {
     assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: [] });
     assert.deepEqual(iot.certs[NEW], { status: 'ACTIVE', things: ['AMR-001'] });
     assert.deepEqual(iot.published, [reply]);
-    assert.ok(iot.calls.indexOf('deactivate b') < iot.calls.indexOf('detach AMR-001'), 'deactivate before detach');
+    assert.deepEqual(iot.retired, { [OLD]: 'AMR-001' });
+    assert.deepEqual(changes(iot), ['deactivate b', 'record b AMR-001', 'detach AMR-001'],
+      'deactivate, then record, then detach');
   });
 
   it('accepts upper-case ids and answers in lower case, as localcore', async () => {
@@ -133,12 +151,42 @@ describe('rotation Lambda', () => {
     assert.equal(iot.certs[OLD].status, 'REVOKED');
   });
 
-  it('accepts a retry after a lost reply (old already INACTIVE and detached) without changes', async () => {
+  it('accepts the retry of its own rotation after a lost reply, without changes', async () => {
     const iot = healthy();
+    const first = await handleRotation(event(), iot);
+    iot.calls = [];
+    const retry = await handleRotation(event(), iot);
+    assert.deepEqual(retry, first);
+    assert.deepEqual(changes(iot), []);
+    assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: [] });
+  });
+
+  it('does not report another thing\'s retired certificate as done (403, the same answer as attached elsewhere)',
+    async () => {
+      const iot = healthy();
+      const attachedElsewhere = await handleRotation(event({ oldCertificateId: OTHER }), iot);
+      // AMR-002 retires OTHER by its own rotation.
+      const theirs = await handleRotation({ thingName: 'AMR-002', principal: OTHER_NEW, oldCertificateId: OTHER }, iot);
+      assert.equal(theirs?.topic, 'amr/AMR-002/certificate/rotated/accepted');
+      assert.deepEqual(iot.certs[OTHER], { status: 'INACTIVE', things: [] });
+      iot.calls = [];
+      const probe = await handleRotation(event({ oldCertificateId: OTHER }), iot);
+      assert.equal(probe?.topic, 'amr/AMR-001/certificate/rotated/rejected');
+      assert.equal(probe?.payload.code, 403);
+      assert.deepEqual(probe, attachedElsewhere, 'a probe must not tell a retired certificate from an attached one');
+      assert.deepEqual(changes(iot), []);
+      assert.deepEqual(iot.retired, { [OTHER]: 'AMR-002' });
+    });
+
+  it('does not report a certificate retired outside a rotation as done (403)', async () => {
+    const iot = healthy();
+    // An operator deactivated and detached it (update-certificate, detach-thing-principal).
     iot.certs[OLD] = { status: 'INACTIVE', things: [] };
     const reply = await handleRotation(event(), iot);
-    assert.equal(reply?.topic, 'amr/AMR-001/certificate/rotated/accepted');
-    assert.ok(!iot.calls.some((c) => c.startsWith('deactivate') || c.startsWith('detach')));
+    assert.equal(reply?.topic, 'amr/AMR-001/certificate/rotated/rejected');
+    assert.equal(reply?.payload.code, 403);
+    assert.match(String(reply?.payload.message), /is not attached to thing 'AMR-001'; a device can only retire its own/);
+    assert.deepEqual(changes(iot), []);
   });
 
   it('completes the detach on a retry after a failure between deactivate and detach', async () => {
@@ -147,10 +195,27 @@ describe('rotation Lambda', () => {
     const first = await handleRotation(event(), iot);
     assert.equal(first?.payload.code, 500);
     assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: ['AMR-001'] });
+    assert.deepEqual(iot.retired, { [OLD]: 'AMR-001' }, 'recorded before the detach');
     iot.failOn = undefined;
     const retry = await handleRotation(event(), iot);
     assert.equal(retry?.topic, 'amr/AMR-001/certificate/rotated/accepted');
     assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: [] });
+    // And the retry of that retry (its reply lost too) is still accepted.
+    assert.equal((await handleRotation(event(), iot))?.topic, 'amr/AMR-001/certificate/rotated/accepted');
+  });
+
+  it('does not detach before the record is written; the retry records and detaches', async () => {
+    const iot = healthy();
+    iot.failOn = 'record';
+    const first = await handleRotation(event(), iot);
+    assert.equal(first?.payload.code, 500);
+    assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: ['AMR-001'] }, 'still attached: no detach');
+    assert.deepEqual(iot.retired, {});
+    iot.failOn = undefined;
+    const retry = await handleRotation(event(), iot);
+    assert.equal(retry?.topic, 'amr/AMR-001/certificate/rotated/accepted');
+    assert.deepEqual(iot.certs[OLD], { status: 'INACTIVE', things: [] });
+    assert.deepEqual(iot.retired, { [OLD]: 'AMR-001' });
   });
 
   it('omits clientToken when the report has none', async () => {
@@ -162,5 +227,42 @@ describe('rotation Lambda', () => {
     const iot = healthy();
     assert.equal(await handleRotation(event({ thingName: 'a/b' }), iot), undefined);
     assert.deepEqual(iot.published, []);
+  });
+});
+
+describe('rotation Lambda deployment (cloud/lib/iot.ts)', () => {
+  const s = synth();
+  after(() => cleanup(s));
+  const all = () => s.gateway.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, any> }>;
+  const idOf = (type: string, pred: (p: Record<string, any>) => boolean = () => true) =>
+    Object.keys(all()).filter((id) => all()[id].Type === type && pred(all()[id].Properties));
+
+  it('has a table of retired certificates: key certificateId, TTL expiresAt, point-in-time recovery', () => {
+    assert.equal(s.error, undefined, String(s.error));
+    const tables = idOf('AWS::DynamoDB::Table');
+    assert.equal(tables.length, 1);
+    const t = all()[tables[0]].Properties;
+    assert.deepEqual(t.KeySchema, [{ AttributeName: 'certificateId', KeyType: 'HASH' }]);
+    assert.deepEqual(t.TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
+    assert.equal(t.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled, true);
+  });
+
+  it('may only get and put items of that table, besides its IoT actions (least privilege)', () => {
+    const [fnId] = idOf('AWS::Lambda::Function', (p) => p.Handler === 'rotation-handler.handler');
+    const fn = all()[fnId].Properties;
+    const [tableId] = idOf('AWS::DynamoDB::Table');
+    assert.deepEqual(fn.Environment.Variables.RETIRED_CERTIFICATES_TABLE, { Ref: tableId });
+    const roleId = fn.Role['Fn::GetAtt'][0];
+    const policies = idOf('AWS::IAM::Policy', (p) => JSON.stringify(p.Roles) === JSON.stringify([{ Ref: roleId }]));
+    assert.equal(policies.length, 1);
+    const statements = all()[policies[0]].Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+    const iot = 'arn:aws:iot:ap-northeast-1:123456789012';
+    const byAction = statements.map((st) => [[st.Action].flat().sort().join(' '), st.Resource]);
+    assert.deepEqual(byAction.filter(([a]) => !String(a).startsWith('logs:')), [
+      ['iot:DescribeCertificate iot:ListPrincipalThings iot:UpdateCertificate', `${iot}:cert/*`],
+      ['iot:DetachThingPrincipal iot:ListThingPrincipals', `${iot}:thing/*`],
+      ['dynamodb:GetItem dynamodb:PutItem', { 'Fn::GetAtt': [tableId, 'Arn'] }],
+      ['iot:Publish', `${iot}:topic/amr/*/certificate/rotated/*`],
+    ]);
   });
 });
