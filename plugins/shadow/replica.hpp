@@ -1,12 +1,22 @@
 // The gateway's copy of the shadow document: desired, reported, the desired keys' timestamps and
 // the version they belong to. Whether a message may change it is version_gate.hpp's decision;
 // this only applies what was decided.
+//
+// Memory: RapidJSON's pool allocator never gives back what SetObject, RemoveMember or CopyFrom
+// leave behind, so a document kept for months and changed on every update would grow without
+// bound. The document lives in a pool of its own, and once the pool holds more than twice what the
+// document needed when last copied (plus some slack), the document is copied into a fresh pool and
+// the old one freed. The copy costs the size of the document (at most 8 KB by AWS's limit) and
+// happens once per that much garbage, so the cost per update stays constant and the memory stays
+// a small multiple of the document.
 #pragma once
 
 #include "document.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -19,10 +29,13 @@ public:
     // The version held; nullopt when no document is (never synced, or deleted).
     std::optional<int64_t> version() const noexcept { return version_; }
     bool exists() const noexcept { return version_.has_value(); }
-    const Value& desired() const { return doc_["desired"]; }
-    const Value& reported() const { return doc_["reported"]; }
+    // References into the document stay valid until the next change (which may move it).
+    const Value& desired() const { return store_->doc["desired"]; }
+    const Value& reported() const { return store_->doc["reported"]; }
     // {"desired":..,"reported":..}: the sections AWS's limits count.
-    const rapidjson::Document& state() const noexcept { return doc_; }
+    const rapidjson::Document& state() const noexcept { return store_->doc; }
+    // The bytes the document's pool has taken from the heap: what the replica costs.
+    std::size_t pool_bytes() const { return store_->pool.Capacity(); }
 
     // When desired `key` was last set (epoch seconds, from the shadow's metadata); 0 if unknown.
     int64_t desired_timestamp(const std::string& key) const {
@@ -35,46 +48,68 @@ public:
         clear();
         merge_sections(state, metadata);
         version_ = version;
+        compact_if_bloated();
     }
 
     // One step: the state of an update/accepted (what the update carried, nulls included).
     void apply_update(const Value& state, const Value* metadata, int64_t version) {
         merge_sections(state, metadata);
         version_ = version;
+        compact_if_bloated();
     }
 
     // One step seen only through its delta: the delta's keys are desired values.
     void apply_delta(const Value& delta, const Value* metadata, int64_t version) {
-        auto& a = doc_.GetAllocator();
-        merge_into(doc_["desired"], delta, a);
+        merge_into(store_->doc["desired"], delta, store_->pool);
         note_timestamps(delta, metadata);
         version_ = version;
+        compact_if_bloated();
     }
 
     // No document (deleted, or not known): the next whole document starts afresh.
+    // A fresh pool: whatever the old document had taken is freed.
     void clear() {
-        doc_.SetObject();
-        auto& a = doc_.GetAllocator();
-        doc_.AddMember("desired", Value(rapidjson::kObjectType), a);
-        doc_.AddMember("reported", Value(rapidjson::kObjectType), a);
+        store_ = std::make_unique<Store>();
+        auto& doc = store_->doc;
+        doc.SetObject();
+        doc.AddMember("desired", Value(rapidjson::kObjectType), store_->pool);
+        doc.AddMember("reported", Value(rapidjson::kObjectType), store_->pool);
+        live_bytes_ = store_->pool.Size();
         desired_ts_.clear();
         version_.reset();
     }
 
 private:
+    // A document and the pool it allocates from; heap-held because the document points at the pool.
+    struct Store {
+        Allocator pool;
+        rapidjson::Document doc{&pool};
+    };
+    // Below this much garbage a copy is not worth it (one pool chunk is 64 KB anyway).
+    static constexpr std::size_t kSlackBytes = 16 * 1024;
+
+    void compact_if_bloated() {
+        if (store_->pool.Size() <= 2 * live_bytes_ + kSlackBytes) return;
+        auto fresh = std::make_unique<Store>();
+        fresh->doc.CopyFrom(store_->doc, fresh->pool);
+        store_ = std::move(fresh);
+        live_bytes_ = store_->pool.Size();
+    }
+
     // `state`: {"desired":obj|null?, "reported":obj|null?} (a null section removes it whole).
     void merge_sections(const Value& state, const Value* metadata) {
-        auto& a = doc_.GetAllocator();
+        auto& a = store_->pool;
+        auto& doc = store_->doc;
         for (const char* section : {"desired", "reported"}) {
             const auto it = state.FindMember(section);
             if (it == state.MemberEnd()) continue;
             if (it->value.IsNull()) {
-                doc_[section].SetObject();
+                doc[section].SetObject();
                 if (std::string_view(section) == "desired") desired_ts_.clear();
                 continue;
             }
             if (!it->value.IsObject()) continue;
-            merge_into(doc_[section], it->value, a);
+            merge_into(doc[section], it->value, a);
         }
         const auto d = state.FindMember("desired");
         if (d != state.MemberEnd() && d->value.IsObject()) {
@@ -98,7 +133,7 @@ private:
             desired_ts_[key] = meta != nullptr && meta->IsObject() ? newest_timestamp(*meta, key) : 0;
         }
         for (auto it = desired_ts_.begin(); it != desired_ts_.end();)
-            it = find_member(doc_["desired"], it->first) != nullptr ? std::next(it) : desired_ts_.erase(it);
+            it = find_member(store_->doc["desired"], it->first) != nullptr ? std::next(it) : desired_ts_.erase(it);
     }
 
     static int64_t newest_timestamp(const Value& meta, const std::string& key) {
@@ -119,7 +154,8 @@ private:
         return best;
     }
 
-    rapidjson::Document doc_;
+    std::unique_ptr<Store> store_;
+    std::size_t live_bytes_ = 0;  // the pool's Size() right after the last fresh start or copy
     std::map<std::string, int64_t> desired_ts_;
     std::optional<int64_t> version_;
 };
