@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace iotgw::amr {
 namespace {
@@ -207,18 +208,70 @@ TEST(AmrCallRules, MalformedCommandsAreNotRemembered) {
     EXPECT_EQ(r.rules.decide(cmd("c1", kNow), false).result, Result::accepted);
 }
 
-TEST(AmrCallRules, TheDedupeMemoryIsABoundedLru) {
+// The table has dedupe_ids places. An accepted id holds its place until its command would be
+// refused as stale anyway (ts + ttl); while every place holds such an id, a new command is
+// refused as dedupe_full instead of forgetting one that a redelivery could still run again.
+TEST(AmrCallRules, ALiveAcceptedIdIsNeverForgottenTheTableRefusesNewOnesWhenFull) {
     int64_t now = kNow;
     CallRulesOptions o;
     o.dedupe_ids = 2;
+    o.ttl = std::chrono::milliseconds(30'000);
     CallRules rules(o, [&] { return now; });
     EXPECT_EQ(rules.decide(cmd("a", kNow), false).result, Result::accepted);
-    EXPECT_EQ(rules.decide(cmd("b", kNow), false).result, Result::accepted);
-    EXPECT_EQ(rules.decide(cmd("a", kNow), false).result, Result::duplicate);  // "a" is now the most recent
-    EXPECT_EQ(rules.decide(cmd("c", kNow), false).result, Result::accepted);   // forgets "b"
-    EXPECT_EQ(rules.remembered(), 2u);
+    EXPECT_EQ(rules.decide(cmd("b", kNow + 1'000), false).result, Result::accepted);
+    const auto full = rules.decide(cmd("c", kNow), false);
+    EXPECT_EQ(full.result, Result::refused);
+    EXPECT_EQ(full.reason, reason::dedupe_full);
+    EXPECT_NE(full.detail.find("2 accepted command ids are all within command_ttl"), std::string::npos)
+        << full.detail;
+    EXPECT_NE(full.detail.find("one expires in 30000 ms"), std::string::npos) << full.detail;
     EXPECT_EQ(rules.decide(cmd("a", kNow), false).result, Result::duplicate);
-    EXPECT_EQ(rules.decide(cmd("b", kNow), false).result, Result::accepted);
+    EXPECT_EQ(rules.decide(cmd("b", kNow), false).result, Result::duplicate);
+    EXPECT_EQ(rules.remembered(), 2u);
+
+    // "a" (ts kNow) expires at kNow + ttl: a redelivery after that is stale, so its place is free.
+    now = kNow + 30'001;
+    EXPECT_EQ(rules.decide(cmd("d", now), false).result, Result::accepted);
+    EXPECT_EQ(rules.decide(cmd("a", kNow), false).reason, reason::stale);
+    EXPECT_EQ(rules.decide(cmd("b", kNow + 1'000), false).result, Result::duplicate);
+}
+
+// Issue 16: 1,000 junk ids (well formed, refused busy or future) used to evict a real one, which
+// a QoS 1 redelivery then ran a second time.
+TEST(AmrCallRules, AFloodOfRefusedIdsDoesNotEvictAnAcceptedOne) {
+    Rules r;
+    EXPECT_EQ(r.rules.decide(cmd("real", kNow), false).result, Result::accepted);
+    for (int i = 0; i < 5'000; ++i) {
+        const auto d = r.rules.decide(cmd("junk-" + std::to_string(i), kNow + (i % 2) * 60'000), true);
+        ASSERT_EQ(d.result, Result::refused) << i;
+    }
+    EXPECT_LE(r.rules.remembered(), r.rules.options().dedupe_ids);
+    const auto again = r.rules.decide(cmd("real", kNow), false);
+    EXPECT_EQ(again.result, Result::duplicate);
+    EXPECT_EQ(again.original, Result::accepted);
+    EXPECT_FALSE(again.command);
+    // The latest refusals are still answered as what they were.
+    EXPECT_EQ(r.rules.decide(cmd("junk-4998", kNow), false).original_reason, reason::busy);
+}
+
+// What a plugin persists (accepted_ids) and gives a new instance after a restart (restore): the
+// ids still within their ttl, with their expiry; a redelivery then has no second effect.
+TEST(AmrCallRules, AcceptedIdsRestoredAfterARestartAreStillDuplicates) {
+    Rules before;
+    EXPECT_EQ(before.rules.decide(cmd("moved", kNow - 10'000), false).result, Result::accepted);
+    EXPECT_EQ(before.rules.decide(cmd("old", kNow - 29'000), false).result, Result::accepted);
+    EXPECT_EQ(before.rules.decide(cmd("busy", kNow), true).reason, reason::busy);
+    const std::vector<AcceptedId> saved = before.rules.accepted_ids();
+    ASSERT_EQ(saved.size(), 2u);  // refusals had no effect: nothing to persist for them
+
+    Rules after;
+    after.now = kNow + 5'000;  // "old" (expiry kNow + 1000) is past its ttl by now
+    EXPECT_EQ(after.rules.restore(saved), 1u);
+    const auto d = after.rules.decide(cmd("moved", kNow - 10'000), false);
+    EXPECT_EQ(d.result, Result::duplicate);
+    EXPECT_EQ(d.original, Result::accepted);
+    EXPECT_EQ(after.rules.decide(cmd("old", kNow - 29'000), false).reason, reason::stale);
+    EXPECT_EQ(after.rules.accepted_ids().size(), 1u);
 }
 
 TEST(AmrCallRules, ACallWhileMovingIsRefusedAsBusy) {

@@ -9,12 +9,27 @@
 //   not_json   not JSON (RapidJSON's message and byte offset) or invalid UTF-8
 //   not_object JSON, but not an object
 //   bad_id, bad_ts, bad_target   a key missing, of the wrong type or out of range
-//   duplicate  an id seen among the last `dedupe_ids` well-formed commands: no second effect,
-//              the first outcome is reported again (ids are single-use: a retry takes a new id)
+//   duplicate  an id already answered and still remembered (below): no second effect, the first
+//              outcome is reported again (ids are single-use: a retry takes a new id)
 //   stale      ts older than ttl: a call queued for hours while the AMR was offline must not
 //              start a move now
 //   future     ts more than max_clock_skew ahead of this clock
 //   busy       a call while moving is refused, not queued; the caller retries once idle
+//   dedupe_full  every one of the `dedupe_ids` places holds an accepted id still within its ttl
+//
+// What is remembered, and why. A redelivered command must never move the AMR twice, and after
+// ts + ttl a redelivery is refused as stale anyway, so an ACCEPTED id is kept until ts + ttl and
+// never evicted before: a flood of other ids cannot push it out. Refusals had no effect; they are
+// remembered in the places accepted ids leave free, least recently seen forgotten first, only so
+// that a redelivery gets the same answer (losing one means it is judged again: still at most one
+// move). Stale commands stay stale and are not remembered at all. When every place holds a live
+// accepted id, a new command is refused as dedupe_full rather than forgetting one: refusing is
+// visible to the caller and harmless (it retries with a new id once a place frees, within ttl),
+// while forgetting would let a redelivery move the robot a second time. Reaching it needs
+// dedupe_ids accepted moves within one ttl, which a working AMR does not do.
+//
+// Across a restart, the plugin persists accepted_ids() (id and expiry) before it acts on an
+// accepted command and hands them to restore() at start; see plugins/amr_call.
 //
 // Header-only. Uses RapidJSON (SAX, no DOM): a plugin including this needs rapidjson-dev.
 // Pure: no I/O, no threads; the wall clock is injectable for tests.
@@ -30,10 +45,12 @@
 #include <limits>
 #include <list>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 // Not "namespace iotgw::amr": GCC rejects attributes on a nested namespace definition.
 namespace iotgw {
@@ -51,8 +68,9 @@ inline constexpr std::string_view stale = "stale";
 inline constexpr std::string_view future = "future";
 inline constexpr std::string_view busy = "busy";
 inline constexpr std::string_view duplicate = "duplicate";
-inline constexpr std::string_view all_refusals[] = {oversized,  not_json, not_object, bad_id, bad_ts,
-                                                    bad_target, stale,    future,     busy};
+inline constexpr std::string_view dedupe_full = "dedupe_full";
+inline constexpr std::string_view all_refusals[] = {oversized, not_json, not_object, bad_id, bad_ts,
+                                                    bad_target, stale, future, busy, dedupe_full};
 }  // namespace reason
 
 inline constexpr std::size_t kMaxIdLength = 64;
@@ -62,7 +80,14 @@ struct CallRulesOptions {
     std::chrono::milliseconds ttl{30'000};
     std::chrono::milliseconds max_clock_skew{5'000};
     std::size_t max_payload = 4096;
-    std::size_t dedupe_ids = 1000;  // at least 1
+    std::size_t dedupe_ids = 1000;  // places for remembered ids, at least 1
+};
+
+// An accepted command's id and when it stops mattering (its ts + ttl, epoch ms): what a plugin
+// persists so that a restart within the ttl still answers a redelivery as a duplicate.
+struct AcceptedId {
+    std::string id;
+    int64_t expires_ms = 0;
 };
 
 struct CallCommand {
@@ -224,6 +249,13 @@ inline int64_t saturating_sub(int64_t a, int64_t b) noexcept {
     return out;
 }
 
+inline int64_t saturating_add(int64_t a, int64_t b) noexcept {
+    int64_t out = 0;
+    if (__builtin_add_overflow(a, b, &out))
+        return b < 0 ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int64_t>::max();
+    return out;
+}
+
 }  // namespace detail
 
 inline constexpr std::string_view kCommandForm =
@@ -354,7 +386,8 @@ public:
     }
 
     const CallRulesOptions& options() const noexcept { return options_; }
-    std::size_t remembered() const noexcept { return order_.size(); }
+    // Ids remembered, accepted and refused: at most dedupe_ids.
+    std::size_t remembered() const noexcept { return accepted_.size() + refused_.size(); }
 
     // Judge one command payload. `busy`: the AMR is moving. Never throws for bad input.
     Decision decide(std::string_view payload, bool busy) {
@@ -369,7 +402,9 @@ public:
             return d;
         }
         const CallCommand& cmd = *parsed.command;
-        if (const Outcome* first = lookup(cmd.id)) {
+        const int64_t now = clock_();
+        forget_expired(now);
+        if (const Outcome* first = lookup(cmd.id, now)) {
             d.result = Result::duplicate;
             d.reason = reason::duplicate;
             d.original = first->result;
@@ -380,14 +415,16 @@ public:
             return d;
         }
 
-        const int64_t now = clock_();
         const int64_t age = detail::saturating_sub(now, cmd.ts_ms);
+        const int64_t expires = detail::saturating_add(cmd.ts_ms, options_.ttl.count());
         if (age > options_.ttl.count()) {
             d.reason = reason::stale;
             d.detail = "command is " + std::to_string(age) + " ms old (ts " + std::to_string(cmd.ts_ms) +
                        "); commands older than " + std::to_string(options_.ttl.count()) +
                        " ms are refused so a call queued while offline cannot start a move";
-        } else if (age < -options_.max_clock_skew.count()) {
+            return d;  // stale stays stale: nothing to remember
+        }
+        if (age < -options_.max_clock_skew.count()) {
             d.reason = reason::future;
             d.detail = "command ts " + std::to_string(cmd.ts_ms) + " is " +
                        std::to_string(detail::saturating_sub(cmd.ts_ms, now)) +
@@ -397,20 +434,61 @@ public:
         } else if (busy) {
             d.reason = reason::busy;
             d.detail = "the AMR is moving; call again with a new id once its status is idle";
+        } else if (accepted_.size() >= options_.dedupe_ids) {
+            d.reason = reason::dedupe_full;
+            d.detail = "the last " + std::to_string(accepted_.size()) +
+                       " accepted command ids are all within command_ttl and must be remembered so that a "
+                       "redelivery cannot move the AMR twice; one expires in " +
+                       std::to_string(detail::saturating_sub(by_expiry_.begin()->first, now)) +
+                       " ms: call again then with a new id (dedupe_ids sets how many are remembered)";
         } else {
             d.result = Result::accepted;
         }
-        remember(cmd.id, Outcome{d.result, d.reason});
-        if (d.result == Result::accepted) d.command = std::move(parsed.command);
+        if (d.result == Result::accepted) {
+            accepted_.emplace(cmd.id, expires);
+            by_expiry_.emplace(expires, cmd.id);
+            make_room();
+            d.command = std::move(parsed.command);
+        } else {
+            remember_refusal(cmd.id, Outcome{d.result, d.reason}, expires);
+        }
         return d;
     }
 
     // Correct the remembered outcome of an accepted command whose move could not begin after
-    // all (the driver refused), so a redelivery reports what really happened. `reason` must
-    // outlive the rules (a string literal or a constant).
+    // all (the driver refused, its id could not be persisted), so a redelivery reports what
+    // really happened. It had no effect, so it leaves the accepted ids. `reason` must outlive the
+    // rules (a string literal or a constant).
     void revise(const std::string& id, Result result, std::string_view reason) {
-        auto it = index_.find(id);
-        if (it != index_.end()) it->second->second = Outcome{result, reason};
+        const auto it = accepted_.find(id);
+        if (it == accepted_.end()) return;
+        const int64_t expires = it->second;
+        by_expiry_.erase({expires, id});
+        accepted_.erase(it);
+        remember_refusal(id, Outcome{result, reason}, expires);
+    }
+
+    // The accepted ids still within their ttl, soonest expiry first: what to persist.
+    std::vector<AcceptedId> accepted_ids() const {
+        std::vector<AcceptedId> out;
+        out.reserve(by_expiry_.size());
+        for (const auto& [expires, id] : by_expiry_) out.push_back(AcceptedId{id, expires});
+        return out;
+    }
+
+    // At start: the ids a previous run persisted. Those past their expiry are dropped, as are any
+    // beyond dedupe_ids (the soonest to expire first). Returns how many were taken.
+    std::size_t restore(const std::vector<AcceptedId>& ids) {
+        const int64_t now = clock_();
+        std::size_t taken = 0;
+        for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+            if (it->expires_ms < now || accepted_.size() >= options_.dedupe_ids) continue;
+            if (!accepted_.emplace(it->id, it->expires_ms).second) continue;
+            by_expiry_.emplace(it->expires_ms, it->id);
+            ++taken;
+        }
+        make_room();
+        return taken;
     }
 
 private:
@@ -418,28 +496,55 @@ private:
         Result result;
         std::string_view reason;
     };
-    using Order = std::list<std::pair<std::string, Outcome>>;
+    struct Refusal {
+        Outcome outcome;
+        int64_t expires_ms;
+    };
+    using RefusalOrder = std::list<std::pair<std::string, Refusal>>;
 
-    const Outcome* lookup(const std::string& id) {
-        auto it = index_.find(id);
-        if (it == index_.end()) return nullptr;
-        order_.splice(order_.begin(), order_, it->second);  // most recently seen first
-        return &it->second->second;
-    }
-
-    void remember(const std::string& id, Outcome o) {
-        order_.emplace_front(id, o);
-        index_[id] = order_.begin();
-        while (order_.size() > options_.dedupe_ids) {
-            index_.erase(order_.back().first);
-            order_.pop_back();
+    // A redelivery after ts + ttl is stale: its id no longer needs a place.
+    void forget_expired(int64_t now) {
+        while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
+            accepted_.erase(by_expiry_.begin()->second);
+            by_expiry_.erase(by_expiry_.begin());
         }
     }
 
+    const Outcome* lookup(const std::string& id, int64_t now) {
+        if (accepted_.count(id) != 0) return &kAccepted;
+        auto it = refused_.find(id);
+        if (it == refused_.end()) return nullptr;
+        if (it->second->second.expires_ms < now) {
+            refused_order_.erase(it->second);
+            refused_.erase(it);
+            return nullptr;
+        }
+        refused_order_.splice(refused_order_.begin(), refused_order_, it->second);  // most recent first
+        return &it->second->second.outcome;
+    }
+
+    void remember_refusal(const std::string& id, Outcome o, int64_t expires_ms) {
+        refused_order_.emplace_front(id, Refusal{o, expires_ms});
+        refused_[id] = refused_order_.begin();
+        make_room();
+    }
+
+    // Only refusals give way; accepted ids are bounded by the dedupe_full check instead.
+    void make_room() {
+        while (remembered() > options_.dedupe_ids && !refused_order_.empty()) {
+            refused_.erase(refused_order_.back().first);
+            refused_order_.pop_back();
+        }
+    }
+
+    static constexpr Outcome kAccepted{Result::accepted, {}};
+
     CallRulesOptions options_;
     Clock clock_;
-    Order order_;
-    std::unordered_map<std::string, Order::iterator> index_;
+    std::unordered_map<std::string, int64_t> accepted_;    // id -> expiry (epoch ms)
+    std::set<std::pair<int64_t, std::string>> by_expiry_;  // the same, soonest expiry first
+    RefusalOrder refused_order_;
+    std::unordered_map<std::string, RefusalOrder::iterator> refused_;
 };
 
 }  // namespace amr
