@@ -2,6 +2,7 @@
 // (iotgw/amr/call_rules.hpp), every command gets a result message, and an accepted one moves the
 // robot through a RobotDriver while the retained status follows idle -> moving -> idle.
 // Bad input is data, not a stage failure: it is answered and logged, never thrown.
+#include "accepted_store.hpp"
 #include "schema.hpp"
 #include "simulated_driver.hpp"
 #include "status_json.hpp"
@@ -41,6 +42,9 @@ std::string topic_option(const sdk::Config& cfg, const char* key) {
 
 // A driver failing to even begin a move: the command is refused with this reason.
 constexpr std::string_view kDriverError = "driver_error";
+// The accepted id could not be written to state_dir: the call is refused rather than moving
+// without a record that would stop a redelivery after a restart from moving again.
+constexpr std::string_view kStateError = "state_error";
 
 // At most this many refusal warnings per window: a flood of bad commands must not flood the
 // journal (every one is still answered and counted).
@@ -52,6 +56,7 @@ public:
     AmrCall(sdk::Host host, const sdk::Config& cfg)
         : Processor(host),
           rules_(rules_options(cfg)),
+          store_(cfg.string("state_dir")),
           status_topic_(topic_option(cfg, "status_topic")),
           result_topic_(topic_option(cfg, "result_topic")),
           driver_(std::make_unique<SimulatedDriver>(host, cfg.duration("move_time"))),
@@ -62,6 +67,8 @@ public:
           moves_failed_(host.counter("moves_failed", "moves the driver reported as failed")) {
         for (std::string_view r : amr::reason::all_refusals) add_reason_counter(r);
         add_reason_counter(kDriverError);
+        add_reason_counter(kStateError);
+        restore_accepted();
     }
 
     void start() override {
@@ -95,8 +102,45 @@ public:
     }
 
 private:
+    // The ids a previous run accepted, so that its calls redelivered now are duplicates.
+    void restore_accepted() {
+        if (!store_.enabled()) {
+            host().info("state_dir is not set: accepted call ids are remembered in memory only, so a call "
+                        "redelivered after a restart within command_ttl would be judged again");
+            return;
+        }
+        std::string problem;
+        const auto ids = store_.load(problem);
+        if (!problem.empty()) host().warning(problem);
+        const std::size_t taken = rules_.restore(ids);
+        if (taken > 0)
+            host().info(taken, " accepted call id(s) still within command_ttl restored from ", store_.path());
+    }
+
+    // Write before act (accepted_store.hpp): "" when the accepted ids are on disk.
+    std::string persist_accepted() {
+        try {
+            store_.save(rules_.accepted_ids());
+            return "";
+        } catch (const std::exception& e) {
+            return e.what();
+        }
+    }
+
     void begin_move(const sdk::Delivery& d, const sdk::Message& m, amr::Decision& decision) {
         const amr::CallCommand cmd = decision.command.value();
+        if (const std::string failed = persist_accepted(); !failed.empty()) {
+            decision.result = amr::Result::refused;
+            decision.reason = kStateError;
+            decision.detail = "the call id could not be recorded before moving (" + failed +
+                              "); refused so that a redelivery after a restart cannot move the AMR twice";
+            decision.command.reset();
+            rules_.revise(cmd.id, amr::Result::refused, kStateError);
+            count_refusal(kStateError);
+            warn_refused(m.topic, decision);
+            send_result(d, decision);
+            return;
+        }
         const uint64_t generation = ++generation_;
         moving_ = true;
         command_id_ = cmd.id;
@@ -113,6 +157,10 @@ private:
             decision.detail =
                 "the " + std::string(driver_->name()) + " driver could not start the move: " + e.what();
             rules_.revise(cmd.id, amr::Result::refused, kDriverError);
+            // Best effort: if this write fails, the file still lists the id as accepted, and a
+            // redelivery after a restart is a duplicate: no move either way.
+            if (const std::string failed = persist_accepted(); !failed.empty())
+                host().warning("call '", cmd.id, "': ", failed);
             count_refusal(kDriverError);
             warn_refused(m.topic, decision);
             send_result(d, decision);
@@ -205,6 +253,7 @@ private:
     }
 
     amr::CallRules rules_;
+    AcceptedStore store_;
     const std::string status_topic_;
     const std::string result_topic_;
     std::unique_ptr<amr::RobotDriver> driver_;

@@ -21,10 +21,15 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"5s\"")
         .at_least(0),
     Field::integer("dedupe_ids",
-                   "Command ids remembered (least recently seen forgotten) to answer redeliveries.")
+                   "Command ids remembered to answer redeliveries. An accepted id is kept until its command would "
+                   "be stale; when all are such ids, new calls are refused as dedupe_full.")
         .with_default("1000")
         .at_least(1)
         .at_most(100000),
+    Field::string("state_dir",
+                  "Directory where accepted call ids are kept (accepted_calls.json), written before each move, so "
+                  "a call redelivered after a restart within command_ttl does not move again. \"\": memory only.")
+        .with_default("\"\""),
     Field::integer("max_payload", "Larger command payloads are refused unparsed (bytes).")
         .with_default("4096")
         .at_least(64)

@@ -1,10 +1,12 @@
 // The `amr_call` processor in a real gateway, fed by a stand-in connection: the result/status
 // contract, the order of messages, and bad input answered without stopping anything.
 #include "doubles_gateway_test.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 
 namespace iotgw::test {
@@ -168,6 +170,69 @@ TEST_F(AmrCallPlugin, ARedeliveredCallIsADuplicateWithoutASecondMove) {
     EXPECT_TRUE(has(dup, R"("original":"accepted")")) << dup;
     EXPECT_EQ(counter("duplicates"), 1u);
     EXPECT_EQ(counter("accepted"), 1u);
+}
+
+// Issue 16: the dedupe table lived in memory only, so a QoS 1 redelivery after a gateway restart
+// within command_ttl moved the robot a second time. The accepted ids are kept in state_dir, written
+// before the move begins.
+TEST_F(AmrCallPlugin, ACallRedeliveredAfterARestartIsADuplicateWithoutASecondMove) {
+    TempDir state;
+    const std::string fields = "move_time = \"0s\"\nstate_dir = \"" + (state.path() / "amr").string() + "\"";
+    const std::string c1 = call("c-1");
+    {
+        DoublesHarness first;
+        ASSERT_EQ(first.start(config(fields)), "") << first.log().joined();
+        ASSERT_TRUE(first.run_until([] { return !doubles::seen_on(kStatus).empty(); })) << first.log().joined();
+        ASSERT_TRUE(doubles::link_receive("cloud", kCall, kCall, c1));
+        ASSERT_TRUE(first.run_until([] { return doubles::seen_on(kStatus).size() >= 3; })) << first.log().joined();
+        EXPECT_TRUE(has(doubles::seen_on(kResult).at(0).payload, R"({"id":"c-1","result":"accepted")"));
+    }  // the gateway stops; the broker redelivers the unacknowledged call to the next one
+    EXPECT_TRUE(std::filesystem::exists(state.path() / "amr" / "accepted_calls.json"));
+    doubles::clear_seen();
+
+    start_idle(fields);
+    send(c1);
+    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kResult).empty(); })) << h.log().joined();
+    h.run_for(std::chrono::milliseconds(100));  // a second move would show as a status by now
+    const std::string dup = doubles::seen_on(kResult).at(0).payload;
+    EXPECT_TRUE(has(dup, R"({"id":"c-1","result":"duplicate","reason":"duplicate",)")) << dup;
+    EXPECT_TRUE(has(dup, R"("original":"accepted")")) << dup;
+    EXPECT_TRUE(doubles::seen_on(kStatus).empty()) << doubles::seen_on(kStatus).front().payload;
+    EXPECT_EQ(counter("accepted"), 0u);
+    EXPECT_TRUE(h.log().contains("1 accepted call id(s) still within command_ttl restored from"))
+        << h.log().joined();
+
+    // A new id still moves.
+    send(call("c-2"));
+    ASSERT_TRUE(h.run_until([] { return doubles::seen_on(kStatus).size() >= 2; })) << h.log().joined();
+}
+
+// A file that is not ours is reported with its path and what is wrong, and the gateway runs on.
+TEST_F(AmrCallPlugin, AnUnreadableStateFileIsReportedAndTheGatewayRuns) {
+    TempDir state;
+    state.write("amr/accepted_calls.json", "{not json");
+    start_idle("state_dir = \"" + (state.path() / "amr").string() + "\"");
+    EXPECT_TRUE(h.log().contains((state.path() / "amr" / "accepted_calls.json").string() +
+                                 ": not a list of accepted call ids"))
+        << h.log().joined();
+    send(call("c-1"));
+    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kResult).empty(); })) << h.log().joined();
+    EXPECT_TRUE(has(doubles::seen_on(kResult).at(0).payload, R"("result":"accepted")"));
+}
+
+// Write before act: a call whose id cannot be recorded does not move.
+TEST_F(AmrCallPlugin, ACallWhoseIdCannotBeRecordedIsRefusedWithoutAMove) {
+    TempDir state;
+    const auto not_a_dir = state.write("taken", "a file where the state directory should be");
+    start_idle("state_dir = \"" + not_a_dir.string() + "\"");
+    send(call("c-1"));
+    ASSERT_TRUE(h.run_until([] { return !doubles::seen_on(kResult).empty(); })) << h.log().joined();
+    h.run_for(std::chrono::milliseconds(100));
+    const std::string r = doubles::seen_on(kResult).at(0).payload;
+    EXPECT_TRUE(has(r, R"({"id":"c-1","result":"refused","reason":"state_error",)")) << r;
+    EXPECT_TRUE(has(r, "cannot create state_dir '" + not_a_dir.string() + "'")) << r;
+    EXPECT_TRUE(doubles::seen_on(kStatus).empty());
+    EXPECT_EQ(counter("refused_state_error"), 1u);
 }
 
 TEST_F(AmrCallPlugin, AStaleCallQueuedWhileOfflineDoesNotMove) {
