@@ -14,7 +14,10 @@
 //   pair is restored (rollback). A separate proving connection would need the thing name as
 //   client id (the device policy allows no other) and would take over the live session anyway.
 //   Once proven, the gateway reports on amr/<thing>/certificate/rotated (through a pipeline to
-//   the production connection) and the backend makes the old certificate INACTIVE.
+//   the production connection) and the backend makes the old certificate INACTIVE. A report
+//   the backend never answers goes to the durable list of pending reports (pending_reports.hpp),
+//   sent again one at a time with backoff after every reconnect until the backend answers each,
+//   so a later rotation cannot make the gateway forget it.
 // - Recovery: when the production connection keeps failing with a certificate this gateway
 //   checked itself (valid dates, matching key), the broker probably refuses it (revoked,
 //   inactive); the same exchange gets a new one. An expired or missing certificate provisions.
@@ -35,6 +38,7 @@
 #include "claim_exchange.hpp"
 #include "clock_gate.hpp"
 #include "interrupted_attempt.hpp"
+#include "pending_reports.hpp"
 #include "provisioning_messages.hpp"
 #include "rotation_record.hpp"
 #include "rotation_schedule.hpp"
@@ -47,6 +51,7 @@
 #include <iotgw/plugins/common/seconds_text.hpp>
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_parse.hpp>
 
 #include <chrono>
 #include <ctime>
@@ -118,6 +123,7 @@ public:
           refused_backoff_(
               {.min = cfg.duration("refused_retry_min"), .max = cfg.duration("refused_retry_max")}),
           refused_retry_max_(cfg.duration("refused_retry_max")),
+          report_backoff_({.min = cfg.duration("retry_min"), .max = cfg.duration("retry_max")}),
           attempts_(host.counter("attempts", "provisioning and rotation attempts started")),
           succeeded_(
               host.counter("succeeded", "provisionings and rotations that ended with a proven certificate")),
@@ -128,7 +134,8 @@ public:
                                 "certificate for another device)")),
           days_left_(host.gauge("days_to_expiry", "days until the production certificate expires")),
           timer_(host.timer([this] { on_timer(); })),
-          phase_timer_(host.timer([this] { on_phase_timeout(); })) {
+          phase_timer_(host.timer([this] { on_phase_timeout(); })),
+          report_timer_(host.timer([this] { on_report_timer(); })) {
         policy_.share = cfg.number("rotate_at");
         policy_.before_s = std::chrono::duration_cast<seconds>(cfg.duration("rotate_before")).count();
         policy_.jitter_s = std::chrono::duration_cast<seconds>(cfg.duration("jitter")).count();
@@ -181,6 +188,7 @@ public:
         stopped_ = true;
         timer_.cancel();
         phase_timer_.cancel();
+        report_timer_.cancel();
         link_.reset();
         if (session_) session_->close();
     }
@@ -191,6 +199,7 @@ public:
         const std::string payload(m.payload);
         const bool accepted = topic.ends_with("/accepted");
         if (!accepted && !topic.ends_with("/rejected")) return;
+        if (on_pending_reply(reply_client_token(payload), accepted, payload)) return;
         if (phase_ != Phase::reporting || reply_client_token(payload) != report_token_) {
             host().debug("ignoring a rotation reply that is not for the current report: ", topic);
             return;
@@ -262,6 +271,7 @@ private:
         }
         current_cert_id_ = info->id;
         current_cert_path_ = creds.cert_chain_path;
+        open_pending_reports();
         if (due <= now) {
             begin(Purpose::rotate);
             return;
@@ -279,6 +289,7 @@ private:
     bool resume_after_restart() {
         const RestartFindings found = find_interrupted_attempt(host(), credentials_);
         if (!found.current_cert_path.empty()) current_cert_path_ = found.current_cert_path;
+        open_pending_reports();
         if (!found.attempt) return false;
         const InterruptedAttempt& a = *found.attempt;
         if (a.step == InterruptedAttempt::Step::prove_rotation) {
@@ -483,15 +494,19 @@ private:
     }
 
     void on_link(std::string_view payload) {
+        const bool was_connected = link_connected_;
         rapidjson::Document d;
-        d.Parse(payload.data(), payload.size());
-        if (d.HasParseError() || !d.IsObject()) return;
+        if (!iotgw::sdk::parse_json(d, payload) || !d.IsObject()) return;
         auto c = d.FindMember("connected");
         link_connected_ = c != d.MemberEnd() && c->value.IsBool() && c->value.GetBool();
         auto id = d.FindMember("certificate_id");
         link_cert_id_ =
             link_connected_ && id != d.MemberEnd() && id->value.IsString() ? id->value.GetString() : "";
         if (phase_ == Phase::proving && link_connected_ && link_cert_id_ == new_cert_id_) proven();
+        if (link_connected_ && !was_connected) {
+            report_attempt_ = 0;  // a reconnect: the backend may be back
+            schedule_pending_reports(report_backoff_.delay(0));
+        }
         auto f = d.FindMember("failures");
         const int64_t failures =
             !link_connected_ && f != d.MemberEnd() && f->value.IsInt64() ? f->value.GetInt64() : 0;
@@ -581,15 +596,102 @@ private:
                 send_report();
                 return;
             }
-            // The record stays: the next start sends the report again.
+            // The report joins the pending list (durably, before the record goes), where it is
+            // sent again until the backend answers it; a later rotation cannot overwrite it.
+            std::string kept = "it is kept and sent again after every reconnect until the backend answers";
+            try {
+                if (const std::string dropped = pending_.add({old_cert_id_, new_cert_id_}); !dropped.empty())
+                    host().error(dropped);
+                forget_record();
+                report_attempt_ = 0;
+                schedule_pending_reports(report_backoff_.delay(0));
+            } catch (const std::exception& e) {
+                // The record stays: the next start sends the report again.
+                kept = std::string("cannot keep it in the pending list (") + e.what() +
+                       "); the record stays and the next start sends it again";
+            }
             host().warning(
                 purpose_ == Purpose::recover ? "recovery succeeded" : "rotation succeeded", ": certificate ",
                 short_id(new_cert_id_),
                 " is in use, but the backend never answered the rotation report; the old certificate ",
-                short_id(old_cert_id_), " may stay ACTIVE (the report is sent again at the next start)");
+                short_id(old_cert_id_), " stays ACTIVE until it does (", kept, ")");
             succeeded_.add();
             evaluate();
         }
+    }
+
+    // ---- reports the backend has not confirmed (pending_reports.hpp) ----
+
+    void open_pending_reports() {
+        if (current_cert_path_.empty() || pending_.is_open()) return;
+        const std::string problem = pending_.open(pending_reports_path(current_cert_path_));
+        if (!problem.empty()) host().warning(problem);
+        if (pending_.empty()) return;
+        host().notice(pending_.size(), " rotation report(s) the backend has not confirmed (", pending_.path(),
+                      "): sending them again once '", connection_, "' is connected");
+        schedule_pending_reports(report_backoff_.delay(0));
+    }
+
+    void schedule_pending_reports(milliseconds delay) {
+        if (stopped_ || pending_.empty()) return;
+        report_timer_.arm_in(delay);
+    }
+
+    // Sends the oldest pending report, or notes that the one out was not answered in time.
+    void on_report_timer() {
+        if (stopped_) return;
+        if (pending_.in_flight()) {
+            pending_.timed_out();
+            const milliseconds delay = report_backoff_.delay(++report_attempt_);
+            host().warning("no reply to the pending rotation report of certificate ",
+                           short_id(pending_.list().front().old_id), " within ", seconds_text(request_timeout_),
+                           "; ", pending_.size(), " report(s) pending, trying again in ", seconds_text(delay));
+            schedule_pending_reports(delay);
+            return;
+        }
+        // Not while the connection may be switching certificates; a reconnect or the end of the
+        // attempt arms this timer again.
+        if (!link_connected_ || phase_ == Phase::requesting || phase_ == Phase::proving) {
+            if (phase_ != Phase::idle && phase_ != Phase::reporting)
+                schedule_pending_reports(report_backoff_.delay(report_attempt_));
+            return;
+        }
+        const std::string token = random_token();
+        const auto report = pending_.send_next(token);
+        if (!report) return;
+        try {
+            host().emit(sdk::Message{"amr/" + host().thing() + "/certificate/rotated",
+                                     rotated_report(report->old_id, token), 1, false});
+        } catch (const std::exception& e) {
+            host().warning("cannot send the pending rotation report: ", e.what());
+        }
+        report_timer_.arm_in(request_timeout_);
+    }
+
+    // True when the reply was for a pending report.
+    bool on_pending_reply(const std::string& token, bool accepted, const std::string& payload) {
+        const auto answer = pending_.on_reply(token, accepted, payload);  // may throw: caught by the host
+        if (answer == PendingReports::Answer::not_ours) return false;
+        report_timer_.cancel();
+        const RotationRecord& r = pending_.answered();
+        if (answer == PendingReports::Answer::retry) {
+            const milliseconds delay = report_backoff_.delay(++report_attempt_);
+            host().warning("the backend could not take the pending rotation report of certificate ",
+                           short_id(r.old_id), " (", describe_rotation_rejection(payload), "); trying again in ",
+                           seconds_text(delay));
+            schedule_pending_reports(delay);
+            return true;
+        }
+        report_attempt_ = 0;
+        if (accepted)
+            host().notice("pending rotation report confirmed: the old certificate ", short_id(r.old_id),
+                          " is now INACTIVE (", pending_.size(), " still pending)");
+        else
+            host().warning("pending rotation report answered: the backend refused to deactivate certificate ",
+                           short_id(r.old_id), " (", describe_rotation_rejection(payload),
+                           "); it is not sent again (", pending_.size(), " still pending)");
+        schedule_pending_reports(milliseconds(0));
+        return true;
     }
 
     // ---- failures ----
@@ -662,11 +764,12 @@ private:
     RotationPolicy policy_;
     common::Backoff backoff_, refused_backoff_;
     const milliseconds refused_retry_max_;
+    common::Backoff report_backoff_;
     std::mt19937_64 rng_{std::random_device{}()};
 
     sdk::Counter attempts_, succeeded_, failed_, rollbacks_, refused_;
     sdk::Gauge days_left_;
-    sdk::Timer timer_, phase_timer_;
+    sdk::Timer timer_, phase_timer_, report_timer_;
     sdk::EventSubscription link_;
 
     Phase phase_ = Phase::idle;
@@ -685,6 +788,8 @@ private:
     std::string link_cert_id_;
     int report_tries_ = 0;
     std::string report_token_;
+    PendingReports pending_;
+    unsigned report_attempt_ = 0;  // pending-report sends in a row without an answer
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
     std::unique_ptr<ClaimExchange> session_;
     std::vector<std::unique_ptr<ClaimExchange>> retired_;
