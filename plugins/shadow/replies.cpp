@@ -4,7 +4,20 @@
 
 #include "version_gate.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 namespace iotgw::plugins::shadow {
+
+namespace {
+// AWS IoT limits shadow requests per thing per second (20; localcore emulates it) and answers
+// more with 429 "Too Many Requests". Sending again within the same second would only meet it
+// again, so the retry waits at least this long, whatever retry_min says. Not a warning: nothing is
+// lost (the report is rebuilt from the AMR's state after the GET) and it is counted (rejected_429).
+constexpr int kTooManyRequests = 429;
+constexpr std::chrono::milliseconds kThrottleWindow{1000};
+constexpr const char* kThrottled = "): the shadow service's request rate for this thing is exceeded";
+}  // namespace
 namespace {
 
 // Our own GET answered with an older version than held, this many times in a row, is taken as
@@ -112,6 +125,10 @@ void ShadowProcessor::on_get_rejected(const ParsedReply& r) {
         return;
     }
     count_rejection(r.code);
+    if (r.code == kTooManyRequests) {
+        retry_later("GET of " + topics_.prefix() + " refused with 429 (" + r.message + kThrottled, kThrottleWindow);
+        return;
+    }
     warn("GET of " + topics_.prefix() + " rejected: " + std::to_string(r.code) + " " + r.message);
     retry_later("the GET was rejected with " + std::to_string(r.code));
 }
@@ -159,6 +176,12 @@ void ShadowProcessor::on_update_rejected(const ParsedReply& r) {
         return;
     }
     count_rejection(r.code);
+    if (r.code == kTooManyRequests) {
+        // The document was fine: reconcile() after the GET builds it again from the AMR's state.
+        retry_later("update of " + topics_.prefix() + " refused with 429 (" + r.message + kThrottled,
+                    kThrottleWindow);
+        return;
+    }
     warn("update of " + topics_.prefix() + " rejected: " + std::to_string(r.code) + " " + r.message +
          "; document: " + sent.state_json.substr(0, 300));
     // The service calls the document itself invalid: sending it again cannot help.
@@ -259,10 +282,11 @@ void ShadowProcessor::resync(const std::string& why) {
     send_get();
 }
 
-void ShadowProcessor::retry_later(const std::string& why) {
+void ShadowProcessor::retry_later(const std::string& why, std::chrono::milliseconds at_least) {
     if (!connected_) return;
     ++failures_;
-    const auto delay = backoff_.delay(failures_ - 1);  // the first failure waits about retry_min
+    // The first failure waits about retry_min.
+    const auto delay = std::max(backoff_.delay(failures_ - 1), at_least);
     sync_ = Sync::waiting;
     host().info(why, "; GET, merge and retry in ", delay.count(), " ms (attempt ", failures_, ")");
     retry_timer_.arm_in(delay);

@@ -23,6 +23,7 @@
 #include <iotgw/plugins/common/backoff.hpp>
 #include <iotgw/sdk.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -106,7 +107,8 @@ private:
     void apply_held_delta();
     void not_newer(const char* what, int64_t version);
     void resync(const std::string& why);
-    void retry_later(const std::string& why);
+    // Resync after the backoff delay, or `at_least` if that is longer.
+    void retry_later(const std::string& why, std::chrono::milliseconds at_least = {});
     void send_get();
     void count_rejection(int code);
     void applied(int64_t version);

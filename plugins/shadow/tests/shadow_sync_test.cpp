@@ -327,6 +327,47 @@ TEST_F(ShadowSync, OtherRejectionsAreLoggedWithCodeAndMessageCountedAndResynced)
     EXPECT_EQ(counter("rejected"), 3u);
 }
 
+// The shadow service's per-thing request rate (AWS: 20 requests per second per thing) answers
+// 429 "Too Many Requests" (the reply localcore sends: code, message, timestamp, clientToken). The
+// gateway waits out at least the one-second window whatever retry_min says, then GETs and sends
+// the same reported state again: nothing it had to report is dropped.
+TEST_F(ShadowSync, A429IsWaitedOutForAtLeastASecondAndTheReportIsSentAgain) {
+    ASSERT_EQ(start(), "");  // retry_min 20 ms
+    ASSERT_TRUE(status("moving", R"(,"command_id":"c1")"));
+    synced_at(5, "{}");
+    ASSERT_EQ(sent("update").size(), 1u);
+    const std::string first_state = plugins::shadow::to_json(sent("update")[0]["state"]);
+    ASSERT_TRUE(deliver("update/rejected", R"({"code":429,"message":"Too Many Requests","timestamp":1,"clientToken":")" +
+                                               last_token("update") + "\"}"));
+    EXPECT_EQ(counter("rejected_429"), 1u);
+    const auto lines = h.lines_with("the shadow service's request rate for this thing is exceeded");
+    ASSERT_EQ(lines.size(), 1u) << h.log().joined();
+    const auto at = lines[0].find("retry in ");
+    ASSERT_NE(at, std::string::npos) << lines[0];
+    EXPECT_GE(std::stoll(lines[0].substr(at + 9)), 1000) << lines[0];
+
+    // The GET that follows meets the limit too: waited out the same way.
+    ASSERT_TRUE(wait_sent("get", 2)) << h.log().joined();
+    ASSERT_TRUE(deliver("get/rejected", R"({"code":429,"message":"Too Many Requests","timestamp":2,"clientToken":")" +
+                                            last_token("get") + "\"}"));
+    EXPECT_EQ(counter("rejected_429"), 2u);
+    EXPECT_EQ(h.lines_with("the shadow service's request rate for this thing is exceeded").size(), 2u);
+
+    // Then the service answers again: the same reported state is sent and accepted.
+    FakeShadowService svc;
+    svc.version = 5;
+    svc.exists = true;
+    svc.skip_sent();
+    ASSERT_TRUE(h.run_until([&] {
+        svc.serve();
+        return counter("accepted") >= 1;
+    }, std::chrono::seconds(8))) << h.log().joined();
+    const auto updates = sent("update");
+    ASSERT_EQ(updates.size(), 2u);
+    EXPECT_EQ(plugins::shadow::to_json(updates[1]["state"]), first_state);
+    EXPECT_EQ(svc.state_json(), R"({"reported":{"state":"moving","command_id":"c1"}})");
+}
+
 TEST_F(ShadowSync, ARequestWithoutAReplyTimesOutAndIsRetried) {
     ASSERT_EQ(start("request_timeout = \"100ms\""), "");
     ASSERT_TRUE(doubles::link_state("cloud", true));
