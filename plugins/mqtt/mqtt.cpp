@@ -5,12 +5,17 @@
 // as the retained internal event "$iotgw/instance/<name>/link" (with the AWS certificate id it
 // connected with). When its credentials instance announces new credentials ("$iotgw/instance/
 // <credentials>/changed", after a renewal), it reconnects with them at once, keeping its queue.
+// Publishes are paced under AWS's per-connection rate (publish_pacer.hpp); a QoS 1 publish the
+// broker refuses for its rate (PUBACK 0x97, localcore 0x87) is queued again and retried after a
+// backoff (publish_refusal.hpp).
 //
 // Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
 // is touched on the loop thread only.
 #include "link_event.hpp"
 #include "mqtt_settings.hpp"
 #include "offline_queue.hpp"
+#include "publish_pacer.hpp"
+#include "publish_refusal.hpp"
 #include "schema.hpp"
 #include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
@@ -48,6 +53,10 @@ constexpr int64_t kQuickLossNs = 5'000'000'000;
 // A connection that lived this long resets the backoff.
 constexpr int64_t kStableNs = 10'000'000'000;
 constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
+// How long publishing pauses after the broker refused one for its rate: AWS's bucket refills in a
+// second, so the first pauses are short, and they grow (with jitter) while refusals go on.
+constexpr milliseconds kRefusalBackoffMin{200};
+constexpr milliseconds kRefusalBackoffMax{5000};
 
 // What paho needs to connect, from the checked settings.
 paho::ConnectSettings connect_settings(const MqttSettings& s) {
@@ -113,6 +122,7 @@ public:
         const State was = state_;
         state_ = State::stopped;
         reconnect_timer_.cancel();
+        send_timer_.cancel();
         credentials_changed_.reset();
         if (client_ && was == State::connected) {
             if (publish_on_stop_ && connect_.will) {
@@ -192,19 +202,25 @@ private:
                  static_cast<std::size_t>(s.offline_queue_bytes),
                  s.drop_newest ? OfflineQueue::Drop::newest : OfflineQueue::Drop::oldest),
           drop_newest_(s.drop_newest),
+          pacer_(s.publish_rate_per_second),
+          refusal_backoff_({.min = kRefusalBackoffMin, .max = kRefusalBackoffMax}),
           connects_(host.counter("connects", "successful connects (CONNACK accepted)")),
           disconnects_(host.counter("disconnects", "connections lost or closed by the broker")),
           reconnect_attempts_(host.counter("reconnect_attempts", "connect attempts after the first one")),
           published_(host.counter("published",
                                   "messages the broker acknowledged (QoS 1) or that were sent (QoS 0)")),
-          publish_failed_(host.counter("publish_failed", "publishes paho or the broker reported as failed")),
+          publish_failed_(host.counter("publish_failed",
+                                       "publishes paho or the broker reported as failed, not retried")),
+          publish_retried_(host.counter("publish_retried",
+                                        "publishes the broker refused for its rate, queued again to be retried")),
           received_(host.counter("received", "messages received from the broker")),
-          queue_dropped_(
-              host.counter("queue_dropped", "messages dropped because the offline queue was full")),
+          queue_dropped_(host.counter("queue_dropped",
+                                      "messages dropped: the queue was full, or the broker kept refusing them")),
           takeovers_(host.counter("takeovers", "times another connection took over the client id")),
-          queue_depth_(host.gauge("queue_depth", "messages waiting in the offline queue")),
+          queue_depth_(host.gauge("queue_depth", "messages waiting in the queue (offline, paced or retried)")),
           connected_gauge_(host.gauge("connected", "1 while connected to the broker")),
-          reconnect_timer_(host.timer([this] { connect_now(); })) {}
+          reconnect_timer_(host.timer([this] { connect_now(); })),
+          send_timer_(host.timer([this] { flush(); })) {}
 
     void install_handlers() {
         auto bridge = bridge_;
@@ -238,15 +254,22 @@ private:
         });
         publish_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
             if (ok) {
-                bridge->post([self] { self->published_.add(); });
+                bridge->post([self] { self->on_published(); });
                 return;
             }
-            std::string topic;
-            if (auto* dt = dynamic_cast<const ::mqtt::delivery_token*>(&tok);
-                dt != nullptr && dt->get_message())
-                topic = dt->get_message()->get_topic();
-            std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
-            bridge->post([self, topic, why] { self->on_publish_failed(topic, why); });
+            // The message itself, to send it again if the refusal is worth a retry; the user
+            // context carries how often it was refused before.
+            OutMessage m;
+            if (auto* dt = dynamic_cast<const ::mqtt::delivery_token*>(&tok); dt != nullptr && dt->get_message()) {
+                const auto& msg = dt->get_message();
+                m = OutMessage{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained(),
+                               static_cast<unsigned>(from_context(tok.get_user_context()))};
+            }
+            const int reason = paho::reason_code(tok);
+            std::string why = paho::describe(tok.get_return_code(), reason);
+            bridge->post([self, m = std::move(m), reason, why]() mutable {
+                self->on_publish_refused(std::move(m), reason, why);
+            });
         });
         switch_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool) {
             const uint64_t gen = from_context(tok.get_user_context());
@@ -322,6 +345,11 @@ private:
         }
         publish_link(link_connected(session_present, reconnects, cert_id_));
         report_drops();
+        // The broker's throttle starts afresh with the connection.
+        hold_until_ns_ = 0;
+        refusal_episodes_ = 0;
+        sent_since_connect_ = 0;
+        backlog_pending_ = !queue_.empty();
         flush();
     }
 
@@ -463,49 +491,71 @@ private:
 
     // ---- publishing ----
 
+    // Every message goes through the queue, so the pace and the order hold for all of them.
     void submit(OutMessage m) {
-        if (state_ == State::connected && queue_.empty() && send(m)) return;
         enqueue(std::move(m));
+        flush();
     }
 
     // False if paho says the connection is gone: the caller keeps the message.
     bool send(const OutMessage& m) {
         try {
-            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain), nullptr,
+            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain), to_context(m.sends),
                              *publish_listener_);
             return true;
         } catch (const ::mqtt::exception& e) {
             if (paho::is_disconnected_error(e.get_return_code())) return false;
-            on_publish_failed(m.topic, paho::describe(e.get_return_code(), e.get_reason_code()));
+            report_failure(m.topic, paho::describe(e.get_return_code(), e.get_reason_code()));
             return true;
         }
     }
 
-    void enqueue(OutMessage m) {
-        for (auto& d : queue_.push(std::move(m))) {
+    void enqueue(OutMessage m) { count_drops(queue_.push(std::move(m))); }
+
+    void count_drops(const std::vector<OutMessage>& dropped) {
+        for (const auto& d : dropped) {
             queue_dropped_.add();
             ++drops_unreported_;
             if (!drop_logged_) {
                 drop_logged_ = true;
                 host().warning("offline queue full (", queue_.size(), " messages, ", queue_.bytes(),
-                               " bytes): dropped the ", drop_newest_ ? "newest" : "oldest",
-                               " message (topic '", d.topic,
-                               "'); further drops are summarized when the connection is back");
+                               " bytes; the link is down or publishing is held back by the publish rate): "
+                               "dropped the ",
+                               drop_newest_ ? "newest" : "oldest", " message (topic '", d.topic,
+                               "'); further drops are summarized when the queue is empty again");
                 drops_unreported_ = 0;
             }
         }
         queue_depth_.set(static_cast<double>(queue_.size()));
     }
 
+    // Sends what the queue holds, in order, as fast as the pace allows; the send timer comes back
+    // for the rest (after the next token, or after a hold that follows a refusal).
     void flush() {
+        if (state_ != State::connected) return;
+        const int64_t now = sdk::Timer::now_ns();
+        if (now < hold_until_ns_) {
+            send_timer_.arm_at(hold_until_ns_);
+            return;
+        }
         std::size_t sent = 0;
-        while (!queue_.empty() && state_ == State::connected) {
+        while (!queue_.empty()) {
+            if (!pacer_.try_take(now)) {
+                send_timer_.arm_in(std::chrono::nanoseconds(pacer_.wait_ns(now)));
+                break;
+            }
             if (!send(queue_.front())) break;
             queue_.pop_front();
             ++sent;
         }
         queue_depth_.set(static_cast<double>(queue_.size()));
-        if (sent > 0) host().info("sent ", sent, " message(s) queued while offline");
+        sent_since_connect_ += sent;
+        if (queue_.empty()) {
+            if (backlog_pending_)
+                host().info("sent ", sent_since_connect_, " message(s) queued while offline");
+            backlog_pending_ = false;
+            report_drops();
+        }
     }
 
     void report_drops() {
@@ -516,7 +566,70 @@ private:
         drop_logged_ = false;
     }
 
-    void on_publish_failed(const std::string& topic, const std::string& why) {
+    void on_published() {
+        published_.add();
+        // An acknowledgement after the hold: the broker takes the current pace.
+        if (sdk::Timer::now_ns() >= hold_until_ns_) refusal_episodes_ = 0;
+    }
+
+    // A QoS 1 publish the broker refused in its PUBACK (or paho gave up on).
+    void on_publish_refused(OutMessage m, int reason, const std::string& why) {
+        if (state_ == State::stopped) return;
+        if (m.topic.empty()) {  // paho did not say which message: nothing to send again
+            report_failure(m.topic, why);
+            return;
+        }
+        ++m.sends;
+        switch (refusal_action(reason, m.sends)) {
+            case RefusalAction::fail:
+                report_failure(m.topic, why);
+                return;
+            case RefusalAction::drop:
+                report_denied(m.topic, why);
+                return;
+            case RefusalAction::retry:
+                break;
+        }
+        publish_retried_.add();
+        const std::string topic = m.topic;
+        count_drops(queue_.requeue(std::move(m)));
+        const int64_t now = sdk::Timer::now_ns();
+        // Refusals of messages sent before the hold began arrive during it: only a refusal after
+        // the hold says the pace is still too fast.
+        if (now < hold_until_ns_) return;
+        pacer_.throttled(now);
+        const milliseconds hold = refusal_backoff_.delay(refusal_episodes_++);
+        hold_until_ns_ = now + std::chrono::duration_cast<std::chrono::nanoseconds>(hold).count();
+        if (last_throttle_log_ns_ == 0 || now - last_throttle_log_ns_ >= kFailureLogIntervalNs) {
+            host().warning("the broker refused a publish to '", topic, "' (", why, "): it is queued again; ",
+                           "publishing pauses for ", seconds_text(hold), ", then goes on at ",
+                           static_cast<int>(pacer_.rate()), " per second (", queue_.size(),
+                           " message(s) waiting)");
+            last_throttle_log_ns_ = now;
+        } else {
+            host().debug("publish to '", topic, "' refused again (", why, "); pausing ", seconds_text(hold));
+        }
+        send_timer_.arm_at(hold_until_ns_);
+    }
+
+    // A message refused with 0x87 kMaxNotAuthorizedSends times: a policy that denies it, not a
+    // throttle. Dropped and counted; logged with its topic once per interval.
+    void report_denied(const std::string& topic, const std::string& why) {
+        queue_dropped_.add();
+        ++denied_unreported_;
+        const int64_t now = sdk::Timer::now_ns();
+        if (last_denied_log_ns_ == 0 || now - last_denied_log_ns_ >= kFailureLogIntervalNs) {
+            host().warning("dropped a message to '", topic, "': the broker refused it ", kMaxNotAuthorizedSends,
+                           " times (", why, "); check that the certificate's policy allows iot:Publish on it",
+                           denied_unreported_ > 1
+                               ? " (" + std::to_string(denied_unreported_) + " such drops since the last report)"
+                               : std::string());
+            last_denied_log_ns_ = now;
+            denied_unreported_ = 0;
+        }
+    }
+
+    void report_failure(const std::string& topic, const std::string& why) {
         publish_failed_.add();
         ++failures_unreported_;
         const int64_t now = sdk::Timer::now_ns();
@@ -573,12 +686,15 @@ private:
     Backoff backoff_;
     OfflineQueue queue_;
     const bool drop_newest_;
+    PublishPacer pacer_;
+    Backoff refusal_backoff_;
     std::vector<Endpoint> endpoints_;
 
-    sdk::Counter connects_, disconnects_, reconnect_attempts_, published_, publish_failed_, received_,
-        queue_dropped_, takeovers_;
+    sdk::Counter connects_, disconnects_, reconnect_attempts_, published_, publish_failed_, publish_retried_,
+        received_, queue_dropped_, takeovers_;
     sdk::Gauge queue_depth_, connected_gauge_;
     sdk::Timer reconnect_timer_;
+    sdk::Timer send_timer_;  // the next token of the pace, or the end of a hold
 
     State state_ = State::idle;
     uint64_t generation_ = 0;
@@ -596,6 +712,13 @@ private:
     uint64_t drops_unreported_ = 0;
     uint64_t failures_unreported_ = 0;
     int64_t last_failure_log_ns_ = 0;
+    int64_t hold_until_ns_ = 0;  // no publish is sent before this (after a refusal)
+    unsigned refusal_episodes_ = 0;  // holds in a row without an acknowledgement after them
+    int64_t last_throttle_log_ns_ = 0;
+    uint64_t denied_unreported_ = 0;
+    int64_t last_denied_log_ns_ = 0;
+    uint64_t sent_since_connect_ = 0;
+    bool backlog_pending_ = false;  // the queue held messages at connect: log when they are sent
 
     // Declared last so it is destroyed first: paho holds the listeners and the bridge until then.
     std::shared_ptr<PahoBridge> bridge_ = std::make_shared<PahoBridge>(host());
@@ -611,7 +734,7 @@ IOTGW_DECLARE_PLUGIN(
     {.abi_major = 1,
      .abi_minor = 0,
      .name = "mqtt",
-     .version = "1.1.0",
+     .version = "1.2.0",
      .description = "MQTT 3.1.1/5 over mutual TLS to AWS IoT Core or a local broker, with reconnect "
                     "backoff, offline queue and takeover detection.",
      .fields = iotgw::plugins::mqtt::kFields})

@@ -42,6 +42,7 @@ struct MqttSettings {
     int64_t offline_queue_messages = 1000;
     int64_t offline_queue_bytes = 1048576;
     bool drop_newest = false;  // offline_drop = "newest"
+    int publish_rate_per_second = 90;
     std::vector<std::string> topic_scope;
 };
 

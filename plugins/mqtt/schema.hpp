@@ -77,6 +77,12 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("1048576")
         .at_least(0)
         .at_most(1073741824),
+    Field::integer("publish_rate_per_second",
+                   "Most publishes sent per second; more wait in the queue. AWS IoT throttles over 100 per "
+                   "second per connection, so keep it below that.")
+        .with_default("90")
+        .at_least(1)
+        .at_most(100),
     Field::string("offline_drop", "Which message a full offline queue drops.")
         .with_default("\"oldest\"")
         .one_of("oldest|newest"),
