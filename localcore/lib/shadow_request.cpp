@@ -1,6 +1,10 @@
 // Request payload checks, in the order a request meets them: size, encoding, JSON, clientToken,
 // then (update only) version and the state node.
 #include <algorithm>
+#include <string_view>
+#include <unordered_set>
+
+#include <iotgw/sdk/json_parse.hpp>
 
 #include "shadow.hpp"
 
@@ -40,6 +44,28 @@ std::optional<std::string> token_best_effort(std::string_view payload) {
 }
 
 Rejection bad_request(std::string message) { return {400, std::move(message)}; }
+
+// True when an object anywhere in `v` names a key twice. RapidJSON keeps both members, and its
+// operator== and FindMember see only the first: such an object does not even equal itself, so a
+// stored one would make every later update answer with a delta that can never clear. Recursion is
+// bounded by the parse's depth limit.
+bool has_duplicate_key(const Value& v) {
+    if (v.IsArray()) return std::any_of(v.Begin(), v.End(), [](const Value& e) { return has_duplicate_key(e); });
+    if (!v.IsObject()) return false;
+    std::unordered_set<std::string_view> seen;
+    for (const auto& m : v.GetObject()) {
+        if (!seen.emplace(m.name.GetString(), m.name.GetStringLength()).second) return true;
+        if (has_duplicate_key(m.value)) return true;
+    }
+    return false;
+}
+
+// AWS's answer to nesting beyond its limit: also given when the whole payload is nested beyond
+// what the parser takes (iotgw::sdk::kJsonMaxDepth levels), wherever that happens.
+Rejection too_deep(const ShadowLimits& limits) {
+    return bad_request("JSON contains too many levels of nesting; maximum is " +
+                       std::to_string(limits.max_depth));
+}
 
 }  // namespace
 
@@ -94,14 +120,15 @@ Payload parse_payload(std::string_view payload, bool is_update, const ShadowLimi
     }
     // AWS documents an empty body for get and delete.
     if (!is_update && is_blank(payload)) return out;
-    // A raw NUL would read as the end of the text to RapidJSON; JSON never contains one.
-    if (payload.find('\0') != std::string_view::npos) {
-        out.rejection = bad_request(kInvalidJson);
+    // Iterative and depth-limited (a raw NUL is refused too): the call stack stays flat whatever
+    // the client sends, and the document is shallow enough for the recursive functions below.
+    if (const auto parsed = iotgw::sdk::parse_json(out.doc, payload); !parsed) {
+        out.rejection =
+            parsed.error == iotgw::sdk::JsonError::too_deep ? too_deep(limits) : bad_request(kInvalidJson);
         return out;
     }
-    out.doc.Parse<kStrictParse>(payload.data(), payload.size());
-    if (out.doc.HasParseError()) {
-        out.doc.SetNull();
+    if (is_update && has_duplicate_key(out.doc)) {
+        out.client_token = string_token(out.doc);
         out.rejection = bad_request(kInvalidJson);
         return out;
     }

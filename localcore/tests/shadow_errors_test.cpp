@@ -92,6 +92,19 @@ TEST_F(ShadowErrorsTest, InvalidJsonIs400) {
     EXPECT_FALSE(fs::exists(dir_.path() / "shadows"));
 }
 
+// Found by the shadow_request fuzzer: RapidJSON keeps both members of a duplicated key and its
+// operator== sees only the first, so a stored {"k":1,"k":2} did not equal itself and every later
+// update answered with a delta that could never clear.
+TEST_F(ShadowErrorsTest, ADuplicatedKeyAnywhereIsRefusedAndNothingIsStored) {
+    const std::string u = kClassic + "/update";
+    const Document d = rejected(u, R"({"state":{"desired":{"a":[{"k":1,"k":2}]}},"clientToken":"dup"})", 400,
+                                "Invalid JSON");
+    EXPECT_EQ(token_of(d), "dup");
+    rejected(u, R"({"state":{"reported":{"a":1,"a":1}}})", 400, "Invalid JSON");
+    rejected(u, R"({"state":{"desired":{}},"state":{"desired":{"x":1}}})", 400, "Invalid JSON");
+    EXPECT_FALSE(fs::exists(dir_.path() / "shadows"));
+}
+
 TEST_F(ShadowErrorsTest, UpdateMustBeAnObject) {
     for (const char* payload : {"[]", "5", R"("state")", "null"})
         rejected(kClassic + "/update", payload, 400, "Invalid JSON");
