@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -32,6 +33,13 @@ struct ShadowLimits {
     std::size_t max_client_token_bytes = 64;
     // Whole request payload -> 413 before anything else is looked at.
     std::size_t max_request_bytes = 128 * 1024;
+    // AWS quota "Requests per second per thing" (Device Shadow, not adjustable): every get,
+    // update and delete of the thing's classic and named shadows counts, from every connection;
+    // beyond it -> 429. 0 = unlimited (tests of other behaviour that send bursts).
+    unsigned requests_per_second_per_thing = 20;
+    // How many things' request rates are remembered at once: memory stays bounded however many
+    // thing names clients use (see ShadowRateLimiter).
+    std::size_t max_tracked_things = 10000;
 };
 
 // Parsed request topic: $aws/things/{thing}/shadow[/name/{shadow}]/{get|update|delete}
@@ -156,6 +164,34 @@ private:
 
 }  // namespace shadow
 
+// The per-thing request rate: a token bucket per thing holding at most `per_second` requests
+// and refilled at `per_second` per second, so a burst of `per_second` is served and then one
+// request every 1/per_second s. Time is the caller's epoch milliseconds; a clock going back
+// refills nothing. At most `max_tracked` buckets are kept: a bucket that is full again is the
+// same as none and is dropped first; if none is, the fullest one is forgotten (the least
+// throttled thing gets a fresh burst, never the one being throttled).
+class ShadowRateLimiter {
+public:
+    ShadowRateLimiter(unsigned per_second, std::size_t max_tracked);
+    // Takes one request from `thing`'s bucket; false (and nothing taken) when it is empty.
+    bool allow(std::string_view thing, std::int64_t now_ms);
+    std::size_t tracked() const { return buckets_.size(); }
+
+private:
+    // Whole requests are 1000 units, so refilling per millisecond stays in integers.
+    struct Bucket {
+        std::int64_t units = 0;
+        std::int64_t last_ms = 0;
+    };
+    std::int64_t refilled(const Bucket& bucket, std::int64_t now_ms) const;
+    void make_room(std::int64_t now_ms);
+
+    std::int64_t per_second_;
+    std::int64_t capacity_;  // units
+    std::size_t max_tracked_;
+    std::unordered_map<std::string, Bucket> buckets_;
+};
+
 // Choices where AWS is ambiguous or unverified:
 // - 404 for a missing shadow says "No shadow exists with name: '<name>'" with the thing name for
 //   the classic shadow and the shadow name for a named one (as AWS answers both).
@@ -172,13 +208,16 @@ private:
 //   "Invalid JSON: arrays cannot contain null (at <path>)": AWS's exact text is not documented.
 // - A corrupt shadow file gets 500 "Internal service failure" and is left untouched; the reason,
 //   naming the file, goes to the error sink.
+// - Any thing name has shadows, registered or not (AWS needs none: the policy decides who may
+//   use them); "Thing not found" is never answered.
+// - Over the request rate: 429 "Too Many Requests" on the request's rejected topic (AWS documents
+//   the code, not the message text). Malformed requests count too; the 429 still echoes the
+//   clientToken.
 class ShadowService {
 public:
     // dir: the data directory; shadows persist under dir/shadows/<thing>/<shadow or "$classic">.json
-    // via write_file_atomic. thing_exists: lets the plugin answer 404 "Thing not found" for
-    // unregistered things (AWS needs a registered thing); an empty function accepts every thing.
-    ShadowService(std::filesystem::path dir, ShadowLimits limits,
-                  std::function<bool(std::string_view thing)> thing_exists);
+    // via write_file_atomic.
+    ShadowService(std::filesystem::path dir, ShadowLimits limits);
 
     // Receives the reason behind each 500 (corrupt file, failed write) so the plugin can log it.
     void set_error_sink(std::function<void(std::string_view)> sink) { error_sink_ = std::move(sink); }
@@ -198,7 +237,7 @@ private:
 
     shadow::Store store_;
     ShadowLimits limits_;
-    std::function<bool(std::string_view)> thing_exists_;
+    ShadowRateLimiter rate_;
     std::function<void(std::string_view)> error_sink_;
 };
 

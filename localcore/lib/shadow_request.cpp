@@ -11,11 +11,6 @@
 namespace localcore::shadow {
 namespace {
 
-// Iterative parsing keeps the call stack flat whatever the nesting: the depth limit is checked
-// only after parsing, on a document that may be 100 000 levels deep.
-constexpr unsigned kStrictParse = rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag;
-constexpr unsigned kLenientParse = rapidjson::kParseIterativeFlag;
-
 constexpr const char* kInvalidJson = "Invalid JSON";
 constexpr const char* kInvalidClientToken = "Invalid clientToken";
 
@@ -38,8 +33,8 @@ std::optional<std::string> string_token(const rapidjson::Document& doc) {
 // caller match the rejection to its request.
 std::optional<std::string> token_best_effort(std::string_view payload) {
     rapidjson::Document doc;
-    doc.Parse<kLenientParse>(payload.data(), payload.size());
-    if (doc.HasParseError()) return std::nullopt;
+    if (!iotgw::sdk::parse_json(doc, payload, iotgw::sdk::kJsonMaxDepth, iotgw::sdk::JsonUtf8::as_is))
+        return std::nullopt;
     return string_token(doc);
 }
 
@@ -176,9 +171,7 @@ std::optional<Rejection> validate_update(const Value& request, const ShadowLimit
         if (!m.value.IsObject())
             return bad_request(name == "desired" ? "Desired node must be an object"
                                                  : "Reported node must be an object");
-        if (nesting_depth(m.value, limits.max_depth) > limits.max_depth)
-            return bad_request("JSON contains too many levels of nesting; maximum is " +
-                               std::to_string(limits.max_depth));
+        if (nesting_depth(m.value, limits.max_depth) > limits.max_depth) return too_deep(limits);
         // Inside an array a null cannot mean "delete this key", so AWS refuses it.
         if (auto where = find_null_in_array(m.value, "state." + std::string(name)))
             return bad_request("Invalid JSON: arrays cannot contain null (at " + *where + ")");

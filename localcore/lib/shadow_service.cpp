@@ -72,18 +72,21 @@ Value snapshot(const Value& state, const Value& metadata, std::int64_t version, 
 
 }  // namespace
 
-ShadowService::ShadowService(std::filesystem::path dir, ShadowLimits limits,
-                             std::function<bool(std::string_view thing)> thing_exists)
-    : store_(std::move(dir)), limits_(limits), thing_exists_(std::move(thing_exists)) {}
+ShadowService::ShadowService(std::filesystem::path dir, ShadowLimits limits)
+    : store_(std::move(dir)),
+      limits_(limits),
+      rate_(limits.requests_per_second_per_thing, limits.max_tracked_things) {}
 
 std::vector<OutboundMessage> ShadowService::handle(const ShadowRequestTopic& topic, std::string_view payload,
                                                    std::int64_t now_ms) {
     const std::int64_t timestamp = now_ms / 1000;
     const std::string reply_base = topic.prefix + "/" + op_name(topic.op);
     const shadow::Payload request = shadow::parse_payload(payload, topic.op == Op::update, limits_);
+    // Parsed first so that the 429 can echo the clientToken; every request counts, malformed
+    // ones included.
+    if (!rate_.allow(topic.thing, now_ms))
+        return {rejected(reply_base, {429, "Too Many Requests"}, timestamp, request.client_token)};
     if (request.rejection) return {rejected(reply_base, *request.rejection, timestamp, request.client_token)};
-    if (thing_exists_ && !thing_exists_(topic.thing))
-        return {rejected(reply_base, {404, "Thing not found"}, timestamp, request.client_token)};
     try {
         switch (topic.op) {
             case Op::get:

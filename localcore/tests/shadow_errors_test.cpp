@@ -34,7 +34,10 @@ class ShadowErrorsTest : public ::testing::Test {
 protected:
     ShadowErrorsTest() { use_limits(ShadowLimits{}); }
     void use_limits(const ShadowLimits& limits) {
-        service_ = std::make_unique<ShadowService>(dir_.path(), limits, nullptr);
+        // Many requests at one instant: the rate limit has its own tests (shadow_rate_test.cpp).
+        ShadowLimits unthrottled = limits;
+        unthrottled.requests_per_second_per_thing = 0;
+        service_ = std::make_unique<ShadowService>(dir_.path(), unthrottled);
         service_->set_error_sink([this](std::string_view why) { errors_.emplace_back(why); });
     }
     std::vector<OutboundMessage> send(const std::string& topic, const std::string& payload) {
@@ -199,8 +202,20 @@ TEST_F(ShadowErrorsTest, HugeNestingIsRejectedWithoutCrashing) {
     const std::string deep = std::string(60000, '[') + std::string(60000, ']');
     rejected(kClassic + "/update", R"({"state":{"desired":{"a":)" + deep + "}},\"clientToken\":\"deep\"}",
              400, "JSON contains too many levels of nesting; maximum is 6");
-    // Outside state it is simply ignored.
-    accepted_update(kClassic, R"({"state":{},"junk":)" + deep + "}");
+    // Outside state, nesting within the parser's limit (64 levels) is ignored; beyond it the
+    // whole request is refused before anything is looked at.
+    accepted_update(kClassic, R"({"state":{},"junk":)" + std::string(60, '[') + std::string(60, ']') + "}");
+    rejected(kClassic + "/update", R"({"state":{},"junk":)" + deep + "}", 400,
+             "JSON contains too many levels of nesting; maximum is 6");
+}
+
+// 131,000 unclosed brackets (as deep as fits in the 128 KB request limit) on every operation:
+// the parse stops at level 65 and answers with AWS's nesting error.
+TEST_F(ShadowErrorsTest, AnUnclosedDeepNestingIsRejectedOnEveryOperation) {
+    const std::string deep(131000, '[');
+    for (const std::string& prefix : {kClassic, kNamed})
+        for (const char* op : {"/get", "/update", "/delete"})
+            rejected(prefix + op, deep, 400, "JSON contains too many levels of nesting; maximum is 6");
 }
 
 TEST_F(ShadowErrorsTest, StateSizeLimitCountsDesiredPlusReportedAfterTheMerge) {

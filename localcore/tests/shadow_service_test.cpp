@@ -24,8 +24,13 @@ using rapidjson::Value;
 constexpr std::int64_t kNowMs = 1'700'000'000'789;
 constexpr std::int64_t kNow = 1'700'000'000;  // kNowMs in epoch seconds
 
-
 std::string to_json(const Value& v) { return localcore::shadow::to_json(v); }
+
+ShadowLimits unthrottled() {
+    ShadowLimits limits;
+    limits.requests_per_second_per_thing = 0;
+    return limits;
+}
 
 ::testing::AssertionResult json_eq(const Value& actual, const std::string& expected) {
     const Document want = parse(expected);
@@ -80,9 +85,8 @@ protected:
     }
 
     TempDir dir_;
-    std::set<std::string> things_{"AMR-001", "AMR-002"};
-    ShadowService service_{dir_.path(), ShadowLimits{},
-                           [this](std::string_view thing) { return things_.count(std::string(thing)) > 0; }};
+    // These flows send many requests at one instant; the rate limit has its own tests below.
+    ShadowService service_{dir_.path(), unthrottled()};
 };
 
 TEST_F(ShadowServiceTest, FirstUpdateCreatesVersionOneAndPublishesAcceptedDeltaDocuments) {
@@ -286,7 +290,7 @@ TEST_F(ShadowServiceTest, ShadowsPersistAcrossServiceInstances) {
     EXPECT_TRUE(fs::is_regular_file(dir_.path() / "shadows" / "AMR-001" / "nav.json"));
 
     const Document before = get(kClassic);
-    ShadowService reopened(dir_.path(), ShadowLimits{}, nullptr);
+    ShadowService reopened(dir_.path(), unthrottled());
     const Document after = only(send_to(reopened, kClassic + "/get", ""), kClassic + "/get/accepted");
     EXPECT_TRUE(after == before) << to_json(after) << "\n" << to_json(before);
     EXPECT_TRUE(json_eq(after["state"]["delta"], R"({"a":1})"));
@@ -313,7 +317,7 @@ TEST_F(ShadowServiceTest, DeleteKeepsTheVersionCounter) {
               (std::vector<std::string>{kClassic + "/delete/rejected"}));
 
     // Re-created: numbering continues, and there is no previous document. Also after a restart.
-    ShadowService reopened(dir_.path(), ShadowLimits{}, nullptr);
+    ShadowService reopened(dir_.path(), unthrottled());
     const auto msgs = send_to(reopened, kClassic + "/update", R"({"state":{"desired":{"x":1}},"version":3})");
     EXPECT_EQ(only(msgs, kClassic + "/update/accepted")["version"].GetInt64(), 4);
     const Document documents = only(msgs, kClassic + "/update/documents");
@@ -360,18 +364,23 @@ TEST_F(ShadowServiceTest, NamedAndClassicShadowsAreIsolated) {
     EXPECT_EQ(get(other)["version"].GetInt64(), 1);
 }
 
-TEST_F(ShadowServiceTest, UnregisteredThingIsNotFound) {
+// AWS keeps shadows for any thing name the policy allows, registered or not (there is no
+// registry here to ask): a missing shadow is 404 "No shadow exists", never "Thing not found".
+TEST_F(ShadowServiceTest, AnyThingNameHasShadows) {
     const std::string ghost = "$aws/things/GHOST/shadow";
-    for (const char* op : {"/get", "/update", "/delete"}) {
-        const auto msgs = send(ghost + op, R"({"state":{"reported":{"a":1}},"clientToken":"g"})");
-        EXPECT_TRUE(
-            json_eq(only(msgs, ghost + op + "/rejected"),
-                    R"({"code":404,"message":"Thing not found","timestamp":1700000000,"clientToken":"g"})"));
+    const std::string ghost_named = "$aws/things/GHOST/shadow/name/nav";
+    for (const char* op : {"/get", "/delete"}) {
+        EXPECT_TRUE(json_eq(
+            only(send(ghost + op, R"({"clientToken":"g"})"), ghost + op + "/rejected"),
+            R"({"code":404,"message":"No shadow exists with name: 'GHOST'","timestamp":1700000000,"clientToken":"g"})"));
+        EXPECT_TRUE(json_eq(
+            only(send(ghost_named + op, R"({"clientToken":"g"})"), ghost_named + op + "/rejected"),
+            R"({"code":404,"message":"No shadow exists with name: 'nav'","timestamp":1700000000,"clientToken":"g"})"));
     }
-    EXPECT_FALSE(fs::exists(dir_.path() / "shadows" / "GHOST"));
-    // Registering the thing is all it takes.
-    things_.insert("GHOST");
     accepted_update(ghost, R"({"state":{"reported":{"a":1}}})");
+    accepted_update(ghost_named, R"({"state":{"reported":{"b":2}}})");
+    EXPECT_TRUE(json_eq(get(ghost)["state"], R"({"reported":{"a":1}})"));
+    EXPECT_TRUE(json_eq(get(ghost_named)["state"], R"({"reported":{"b":2}})"));
 }
 
 TEST_F(ShadowServiceTest, ClientTokenIsEchoedOnEveryReplyKind) {

@@ -1,6 +1,8 @@
 // Device Shadow over MQTT through the broker (docs/aws-iot-core.md section 4), as AMR-001 with its
 // device certificate and policy.
 #include <ctime>
+#include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -200,6 +202,59 @@ TEST_F(ConformanceShadow, NamedShadowIsIsolatedFromTheClassicShadow) {
     EXPECT_EQ(json_int(c, {"state", "reported", "wheels"}), 4) << classic->payload;
     EXPECT_FALSE(json_has(c, {"state", "reported", "arm"})) << classic->payload;
     EXPECT_EQ(json_int(c, {"version"}), 1);
+}
+
+// AWS keeps shadows for every thing name a policy allows, registered or not: a missing one is
+// 404 "No shadow exists with name: '<thing or shadow>'", never "Thing not found".
+TEST_F(ConformanceShadow, ShadowsNeedNoRegisteredThing) {
+    lc->put_policy("ghost-shadows", R"({
+  "Version": "2012-10-17",
+  "Statement": [
+    {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": ["arn:aws:iot:*:*:client/ghost-*"]},
+    {"Effect": "Allow", "Action": ["iot:Publish", "iot:Receive"],
+     "Resource": ["arn:aws:iot:*:*:topic/$aws/things/GHOST-1/shadow/*"]},
+    {"Effect": "Allow", "Action": ["iot:Subscribe"],
+     "Resource": ["arn:aws:iot:*:*:topicfilter/$aws/things/GHOST-1/shadow/*"]}
+  ]
+})");
+    device = lc->connect(lc->issue_claim_cert("ghost-shadows", "ghost"), "ghost-1");
+    ASSERT_TRUE(device);
+    device->subscribe("$aws/things/GHOST-1/shadow/#");
+    const std::string classic = "$aws/things/GHOST-1/shadow";
+    const std::string named = "$aws/things/GHOST-1/shadow/name/nav";
+
+    for (const auto& [prefix, name] : {std::pair{classic, "GHOST-1"}, std::pair{named, "nav"}}) {
+        const auto missing = get(prefix, "g-" + std::string(name));
+        ASSERT_TRUE(missing) << prefix;
+        ASSERT_EQ(missing->topic, prefix + "/get/rejected") << missing->payload;
+        const auto doc = parse_json(missing->payload);
+        EXPECT_EQ(json_int(doc, {"code"}), 404) << missing->payload;
+        EXPECT_EQ(json_str(doc, {"message"}), "No shadow exists with name: '" + std::string(name) + "'");
+
+        const auto created = update(prefix, "u-" + std::string(name), R"("state":{"reported":{"a":1}})");
+        ASSERT_TRUE(created) << prefix;
+        ASSERT_EQ(created->topic, prefix + "/update/accepted") << created->payload;
+        const auto got = get(prefix, "g2-" + std::string(name));
+        ASSERT_TRUE(got) << prefix;
+        EXPECT_EQ(json_int(parse_json(got->payload), {"state", "reported", "a"}), 1) << got->payload;
+    }
+}
+
+// 130,000 unclosed brackets (just under the 128 KB payload limit): rejected, and the broker
+// still answers afterwards (the recursive parse this replaced overflowed the broker's stack).
+TEST_F(ConformanceShadow, ADeeplyNestedRequestIsRejectedAndTheBrokerStaysUp) {
+    const std::string deep = std::string(130000, '[');
+    device->publish(kClassic + "/update", deep, 1);
+    const auto r =
+        device->wait_for([&](const Received& m) { return m.topic == kClassic + "/update/rejected"; }, 5s);
+    ASSERT_TRUE(r);
+    const auto doc = parse_json(r->payload);
+    EXPECT_EQ(json_int(doc, {"code"}), 400) << r->payload;
+    EXPECT_EQ(json_str(doc, {"message"}),
+              std::string("JSON contains too many levels of nesting; maximum is 6"));
+    const auto after = update(kClassic, "after", R"("state":{"reported":{"a":1}})");
+    ASSERT_TRUE(after);
+    EXPECT_EQ(after->topic, kClassic + "/update/accepted") << after->payload;
 }
 
 TEST_F(ConformanceShadow, ShadowPersistsAcrossBrokerRestart) {
