@@ -48,6 +48,8 @@ void cmd_list(const Args& args);
 void cmd_describe(const Args& args);
 void cmd_mosquitto_conf(const Args& args);
 void cmd_issue_console_token(const Args& args);
+void cmd_revoke_console_token(const Args& args);
+void cmd_revoked_console_tokens(const Args& args);
 
 // issue-claim-cert --thing NAME (cmd_claim_cert.cpp); cmd_issue_claim_cert checks the mode first.
 void issue_device_claim_cert(const Args& args, CertStatus status);

@@ -42,6 +42,10 @@ commands:
   issue-console-token [--policy console] [--client-prefix console-] [--lifetime 1h] [--json yes]
                                      a signed, expiring token for the browser console: its MQTT
                                      password on the websocket listener (lifetime 1m to 24h)
+  revoke-console-token --id ID       refuse a console token from now on and end its connections
+                                     (ID: the token's jti, or console-token/<jti> as lifecycle
+                                     events name it)
+  revoked-console-tokens             list the revoked console token ids
   mosquitto-conf [--port 8883] [--plugin PATH] [--templates DIR]
                  [--mqtt311-unauthorized disconnect|suback_failure] [--websockets PORT]
                                      print the mosquitto.conf to run the broker with
@@ -101,6 +105,8 @@ int run(int argc, char** argv) {
         {"describe", cmd_describe},
         {"mosquitto-conf", cmd_mosquitto_conf},
         {"issue-console-token", cmd_issue_console_token},
+        {"revoke-console-token", cmd_revoke_console_token},
+        {"revoked-console-tokens", cmd_revoked_console_tokens},
     };
     auto it = commands.find(args.command);
     if (it == commands.end())

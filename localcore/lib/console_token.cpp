@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 
 #include <array>
 #include <cctype>
@@ -137,6 +139,29 @@ std::string string_member(const rapidjson::Value& doc, const char* name) {
     return std::string(it->value.GetString(), it->value.GetStringLength());
 }
 
+bool is_token_id(std::string_view text) {
+    if (text.size() != 32) return false;
+    for (const char c : text)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+    return true;
+}
+
+std::filesystem::path revocations_lock_path(const std::filesystem::path& data_dir) {
+    return data_dir / "console-token-revocations.lock";
+}
+
+std::string revocations_json(const std::map<std::string, std::int64_t>& revoked) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    w.StartObject();
+    for (const auto& [id, at] : revoked) {
+        w.Key(id.data(), static_cast<rapidjson::SizeType>(id.size()));
+        w.Int64(at);
+    }
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+}
+
 std::int64_t int_member(const rapidjson::Value& doc, const char* name) {
     const auto it = doc.FindMember(name);
     if (it == doc.MemberEnd() || !it->value.IsInt64())
@@ -220,7 +245,62 @@ ConsoleTokenClaims verify_console_token(const std::filesystem::path& data_dir, s
         throw Error("console token expired at " + utc_iso8601(claims.expires_at) + "; fetch a new one");
     if (claims.issued_at > now_s + kClockSkewSeconds)
         throw Error("console token is issued in the future (" + utc_iso8601(claims.issued_at) + "); check the clock");
+    const auto revoked = console_token_revocations(data_dir);
+    if (const auto it = revoked.find(claims.token_id); it != revoked.end())
+        throw Error("console token " + claims.token_id + " was revoked at " + utc_iso8601(it->second) +
+                    "; fetch a new one");
     return claims;
+}
+
+std::filesystem::path console_token_revocations_path(const std::filesystem::path& data_dir) {
+    return data_dir / "console-token-revocations.json";
+}
+
+std::string parse_console_token_id(std::string_view text) {
+    constexpr std::string_view kPrincipalPrefix = "console-token/";
+    std::string_view id = text;
+    if (id.starts_with(kPrincipalPrefix)) id.remove_prefix(kPrincipalPrefix.size());
+    if (!is_token_id(id))
+        throw Error("'" + std::string(text) +
+                    "' is not a console token id; give the 32 lowercase hex digits of the token's \"jti\" or "
+                    "the principalIdentifier console-token/<jti> of its lifecycle events");
+    return std::string(id);
+}
+
+std::map<std::string, std::int64_t> console_token_revocations(const std::filesystem::path& data_dir) {
+    const auto path = console_token_revocations_path(data_dir);
+    const auto text = read_file_if_exists(path);
+    std::map<std::string, std::int64_t> out;
+    if (!text) return out;
+    rapidjson::Document doc;
+    doc.Parse(text->data(), text->size());
+    const auto damaged = [&](const std::string& what) {
+        return Error(path.string() + " " + what +
+                     "; repair it (a JSON object of token id -> epoch seconds) or delete it, which un-revokes "
+                     "every token on it");
+    };
+    if (doc.HasParseError() || !doc.IsObject()) throw damaged("is not a JSON object");
+    for (const auto& member : doc.GetObject()) {
+        const std::string id(member.name.GetString(), member.name.GetStringLength());
+        if (!is_token_id(id)) throw damaged("has '" + id + "', which is not a token id (32 lowercase hex digits)");
+        if (!member.value.IsInt64()) throw damaged("has a non-integer time for " + id);
+        out.emplace(id, member.value.GetInt64());
+    }
+    return out;
+}
+
+ConsoleTokenRevocation revoke_console_token(const std::filesystem::path& data_dir, std::string_view token_id,
+                                            std::int64_t now_s) {
+    const std::string id = parse_console_token_id(token_id);
+    // The whole read-modify-write under the lock: two revocations at once both land.
+    FileLock lock(revocations_lock_path(data_dir));
+    auto revoked = console_token_revocations(data_dir);
+    const auto it = revoked.find(id);
+    if (it != revoked.end()) return {id, it->second, false};
+    std::erase_if(revoked, [&](const auto& entry) { return entry.second < now_s - kRevocationKeptFor.count(); });
+    revoked.emplace(id, now_s);
+    write_file_atomic(console_token_revocations_path(data_dir), revocations_json(revoked), 0600);
+    return {id, now_s, true};
 }
 
 }  // namespace localcore

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -44,9 +45,39 @@ std::string issue_console_token(const std::filesystem::path& data_dir, std::stri
                                 std::string_view client_prefix, std::chrono::seconds lifetime,
                                 std::int64_t now_s);
 
-// Checks the format, the signature (constant time) and the expiry; returns the claims or throws
-// Error saying what is wrong ("console token expired at ...", "bad signature", ...).
+// Checks the format, the signature (constant time), the expiry and the revocation list; returns the
+// claims or throws Error saying what is wrong ("console token expired at ...", "bad signature",
+// "console token <id> was revoked at ...").
 ConsoleTokenClaims verify_console_token(const std::filesystem::path& data_dir, std::string_view token,
                                         std::int64_t now_s);
+
+// Revocation: an operator ends a token before its expiry (`localcore revoke-console-token`). The
+// list is DIR/console-token-revocations.json, {"<token id>": <revoked at, epoch seconds>, ...}, mode
+// 0600, replaced atomically under the lock file DIR/console-token-revocations.lock, so concurrent
+// revocations never lose each other and the broker (which only reads it) never sees half a file.
+// A missing file is an empty list; a damaged one is refused with a message naming it.
+std::filesystem::path console_token_revocations_path(const std::filesystem::path& data_dir);
+
+// A token id as an operator may give it: the 32 hex digits of "jti", or the lifecycle events'
+// principalIdentifier "console-token/<jti>". Returns the 32 lowercase hex digits; throws Error.
+std::string parse_console_token_id(std::string_view text);
+
+struct ConsoleTokenRevocation {
+    std::string token_id;
+    std::int64_t revoked_at = 0;  // epoch seconds
+    bool newly_revoked = false;   // false: it was already on the list (revoked_at is the first time)
+};
+
+// Adds `token_id` (as parse_console_token_id returns it) to the list. Idempotent. Entries older
+// than kRevocationKeptFor are dropped on the way: every token revoked then has expired since.
+ConsoleTokenRevocation revoke_console_token(const std::filesystem::path& data_dir, std::string_view token_id,
+                                            std::int64_t now_s);
+
+// Token id -> revoked at (epoch seconds). Throws Error for a damaged file.
+std::map<std::string, std::int64_t> console_token_revocations(const std::filesystem::path& data_dir);
+
+// How long a revocation is kept: a token lives at most kMaxConsoleTokenLifetime from its "iat",
+// and "iat" may be at most a minute ahead of the verifier's clock; twice the lifetime is a wide margin.
+inline constexpr std::chrono::seconds kRevocationKeptFor = 2 * kMaxConsoleTokenLifetime;
 
 }  // namespace localcore

@@ -1,12 +1,16 @@
 // Console tokens (lib/console_token.hpp): what the broker accepts as the browser console's MQTT
-// password on the websocket listener. The broker-side checks (client id prefix, the token's policy
-// on every operation, websockets only) are in conformance/console_token_ws_test.cpp.
+// password on the websocket listener, and the revocation list. The broker-side checks (client id
+// prefix, the token's policy on every operation, websockets only, expiry, revocation and the
+// connection duration cap on live connections) are in conformance/console_token_ws_test.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
 #include <filesystem>
 #include <random>
+#include <set>
+#include <thread>
+#include <vector>
 
 #include "atomic_file.hpp"
 #include "console_token.hpp"
@@ -16,7 +20,10 @@ namespace {
 namespace fs = std::filesystem;
 using localcore::ConsoleTokenClaims;
 using localcore::Error;
+using localcore::console_token_revocations;
 using localcore::issue_console_token;
+using localcore::parse_console_token_id;
+using localcore::revoke_console_token;
 using localcore::verify_console_token;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
@@ -142,6 +149,81 @@ TEST_F(ConsoleTokenTest, IssuingChecksItsArguments) {
     for (const char* prefix : {"", "a/b", "a+", "#", "$aws", "x y"})
         EXPECT_THROW(issue_console_token(dir_, "console", prefix, 1h, kNow), Error) << prefix;
     EXPECT_NO_THROW(issue_console_token(dir_, "console", "ops:console_1.", 24h, kNow));
+}
+
+// Revocation (`localcore revoke-console-token`): the token is refused from then on, whatever its
+// expiry; other tokens are not affected.
+TEST_F(ConsoleTokenTest, ARevokedTokenIsRefused) {
+    const std::string token = issue();
+    const std::string other = issue();
+    const std::string id = verify_console_token(dir_, token, kNow).token_id;
+    const auto r = revoke_console_token(dir_, id, kNow + 5);
+    EXPECT_TRUE(r.newly_revoked);
+    EXPECT_EQ(r.token_id, id);
+    EXPECT_EQ(r.revoked_at, kNow + 5);
+    EXPECT_THAT(refusal(token), HasSubstr("console token " + id + " was revoked at"));
+    EXPECT_EQ(refusal(other), "");
+    struct stat st {};
+    ASSERT_EQ(::stat(localcore::console_token_revocations_path(dir_).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(ConsoleTokenTest, RevokingTwiceKeepsTheFirstTimeAndTheLifecycleFormIsAccepted) {
+    const std::string id = verify_console_token(dir_, issue(), kNow).token_id;
+    EXPECT_TRUE(revoke_console_token(dir_, "console-token/" + id, kNow).newly_revoked);
+    const auto again = revoke_console_token(dir_, id, kNow + 100);
+    EXPECT_FALSE(again.newly_revoked);
+    EXPECT_EQ(again.revoked_at, kNow);
+    EXPECT_EQ(console_token_revocations(dir_), (std::map<std::string, std::int64_t>{{id, kNow}}));
+}
+
+TEST_F(ConsoleTokenTest, OnlyTokenIdsCanBeRevoked) {
+    for (const char* bad : {"", "abc", "console-token/", "console-token/xyz", "0123456789ABCDEF0123456789ABCDEF",
+                            "0123456789abcdef0123456789abcdef0", "cert/0123456789abcdef0123456789abcdef"})
+        EXPECT_THROW(revoke_console_token(dir_, bad, kNow), Error) << bad;
+    EXPECT_EQ(parse_console_token_id("console-token/0123456789abcdef0123456789abcdef"),
+              "0123456789abcdef0123456789abcdef");
+    EXPECT_FALSE(fs::exists(localcore::console_token_revocations_path(dir_)));
+}
+
+TEST_F(ConsoleTokenTest, ADamagedRevocationListIsRefusedNamingTheFile) {
+    const std::string token = issue();
+    const auto path = localcore::console_token_revocations_path(dir_);
+    for (const char* text :
+         {"[1,2]", "{\"0123456789abcdef0123456789abcdef\": \"yesterday\"}", "{\"x\": 1}", "{"}) {
+        localcore::write_file_atomic(path, text, 0600);
+        EXPECT_THAT(refusal(token), HasSubstr(path.string())) << text;
+        EXPECT_THROW(revoke_console_token(dir_, "0123456789abcdef0123456789abcdef", kNow), Error) << text;
+        EXPECT_EQ(localcore::read_file(path), text) << "a damaged list is never overwritten";
+    }
+}
+
+// The CLI may run while another CLI revokes (and the broker reads): under the lock file no
+// revocation is lost.
+TEST_F(ConsoleTokenTest, ConcurrentRevocationsAreAllKept) {
+    constexpr int kThreads = 8, kEach = 5;
+    std::vector<std::string> ids;
+    for (int i = 0; i < kThreads * kEach; ++i) {
+        char id[33];
+        std::snprintf(id, sizeof id, "%032x", i + 1);
+        ids.emplace_back(id);
+    }
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kEach; ++i) revoke_console_token(dir_, ids[t * kEach + i], kNow);
+        });
+    for (auto& th : threads) th.join();
+    const auto revoked = console_token_revocations(dir_);
+    EXPECT_EQ(revoked.size(), ids.size());
+    for (const auto& id : ids) EXPECT_TRUE(revoked.count(id)) << id;
+}
+
+TEST_F(ConsoleTokenTest, RevocationsOlderThanAnyLiveTokenAreDropped) {
+    const std::string old_id(32, 'a'), new_id(32, 'b');
+    revoke_console_token(dir_, old_id, kNow - localcore::kRevocationKeptFor.count() - 1);
+    revoke_console_token(dir_, new_id, kNow);
+    EXPECT_EQ(console_token_revocations(dir_), (std::map<std::string, std::int64_t>{{new_id, kNow}}));
 }
 
 }  // namespace
