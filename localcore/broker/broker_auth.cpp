@@ -96,6 +96,7 @@ std::optional<ClientState> LocalCoreBroker::authenticate_token(mosquitto_evt_bas
     state.client_id = client_id;
     state.token_id = "console-token/" + claims.token_id;
     state.token_policy = claims.policy;
+    state.token_expires_at = claims.expires_at;
     state.session_id = random_session_id();
     const char* address = mosquitto_client_address(event.client);
     state.ip_address = address ? address : "";
@@ -166,6 +167,8 @@ int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
             other.pending_reason = DisconnectReason::duplicate_client_id;
     }
     state->version_number = ++lifecycle_versions_[state->client_id];
+    state->websocket = mosquitto_client_protocol(event.client) == mp_websockets;
+    state->connected_at = std::chrono::steady_clock::now();
     state->persistent = !mosquitto_client_clean_session(event.client);
     // mosquitto may reuse the address of a context whose disconnection is not yet announced.
     if (ClientState* previous = state_of(event.client); previous && previous->disconnecting)
@@ -177,6 +180,15 @@ int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
         else
             ++it;
     }
+    // The session's record, for iot:Receive on its queued messages should the broker restart while
+    // it is offline; a clean session ends any earlier session of the client id. (An MQTT 5 clean
+    // start with a session expiry interval also leaves a session behind, but a mosquitto 2.0 plugin
+    // cannot see the interval, and recording every MQTT 5 connection would keep a file for every
+    // client id ever used, e.g. each browser console's random one.)
+    if (state->persistent)
+        record_session(*state);
+    else
+        forget_session_record(state->client_id);
     clients_[event.client] = std::move(*state);  // "connected" goes out on the next TICK
     return MOSQ_ERR_SUCCESS;
 }

@@ -94,7 +94,9 @@ int LocalCoreBroker::on_disconnect(mosquitto_evt_disconnect& event) {
     ClientState* state = state_of(event.client);
     if (state == nullptr || state->disconnecting) return MOSQ_ERR_SUCCESS;
     if (state->offline) {
-        // The end of an offline persistent session (expiry), not a connection: no event.
+        // The end of an offline persistent session (expiry), not a connection: no event. (A client
+        // id that returns takes its session over: on_basic_auth has dropped this state by then.)
+        forget_session_record(state->client_id);
         clients_.erase(event.client);
         return MOSQ_ERR_SUCCESS;
     }

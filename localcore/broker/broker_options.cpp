@@ -16,6 +16,7 @@ namespace {
 const std::set<std::string_view> kKnown = {
     "data_dir",         "provisioning_templates", "region",           "account_id",
     "mqtt311_unauthorized", "device_cert_lifetime", "ownership_token_ttl", "registry_poll_ms",
+    "publish_rate_per_second", "max_websocket_connection_s", "shadow_requests_per_second",
 };
 
 std::size_t parse_count(std::string_view key, std::string_view value, long min, long max) {
@@ -66,6 +67,14 @@ BrokerOptions parse_broker_options(const mosquitto_opt* options, int count) {
                 out.ownership_token_ttl = parse_lifetime(value);
             } else if (key == "registry_poll_ms") {
                 out.registry_poll = std::chrono::milliseconds(parse_count(key, value, 10, 5000));
+            } else if (key == "max_websocket_connection_s") {
+                // Up to AWS's 24 h: a longer cap would no longer emulate AWS.
+                out.max_websocket_connection = std::chrono::seconds(parse_count(key, value, 1, 24 * 3600));
+            } else if (key == "publish_rate_per_second") {
+                out.publish_rate_per_second = static_cast<int>(parse_count(key, value, 1, 100000));
+            } else if (key == "shadow_requests_per_second") {
+                // 0: unlimited, for tests of other behaviour that send bursts.
+                out.shadow_requests_per_second = static_cast<unsigned>(parse_count(key, value, 0, 100000));
             }
         } catch (const Error& e) {
             const std::string what = e.what();

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "broker_options.hpp"
@@ -24,6 +25,7 @@
 #include "provisioning.hpp"
 #include "registry.hpp"
 #include "rotation.hpp"
+#include "session_records.hpp"
 #include "shadow.hpp"
 
 struct mosquitto;
@@ -44,8 +46,13 @@ enum class DisconnectReason {
     forbidden_access,  // an unauthorized operation closed the connection (MQTT 3.1.1)
     client_error,      // protocol error, a limit exceeded
     server_initiated,
+    customauth_ttl_expiration,  // the console token expired (AWS: a custom authorizer's disconnectAfterInSeconds)
+    websocket_ttl_expiration,   // the websocket connection duration cap (AWS: 24 h for SigV4)
 };
 std::string_view to_string(DisconnectReason);
+
+// A number no earlier connection had (mosquitto runs plugins on one thread).
+std::uint64_t new_connection_serial();
 
 // What the broker knows about one authenticated connection.
 struct ClientState {
@@ -55,7 +62,14 @@ struct ClientState {
     // certificate: the token's id (the principal in lifecycle events) and the policy it names.
     std::string token_id;
     std::string token_policy;
+    std::int64_t token_expires_at = 0;  // epoch seconds: the connection ends then
+    // Websocket connections end after options.max_websocket_connection (AWS: 24 h for SigV4).
+    bool websocket = false;
+    std::chrono::steady_clock::time_point connected_at{};
     std::string session_id;  // lifecycle sessionIdentifier
+    // Tells this connection from a later one at the same mosquitto* (mosquitto reuses freed
+    // contexts' addresses) or with the same client id: replies are checked against it.
+    std::uint64_t connection_serial = new_connection_serial();
     std::string ip_address;
     std::int64_t version_number = 0;  // shared by its connected / disconnected events
     RequestContext policy_context;     // variables for policy evaluation
@@ -71,9 +85,24 @@ struct ClientState {
     bool disconnecting = false;
     // A persistent session (clean session off) outlives its connection: mosquitto keeps queueing
     // QoS 1 messages for it and checks iot:Receive for each one against this client. Its state
-    // stays (offline) until the client id connects again or the session ends.
+    // stays (offline) until the client id connects again or the session ends. After a broker
+    // restart it is rebuilt from the session record (session_records.hpp) at the first delivery.
     bool persistent = false;
     bool offline = false;
+    // An offline session whose certificate or console token died (or that has no record): it stays
+    // here, refusing every delivery, until mosquitto drops the session or the client id returns,
+    // so that it is not rebuilt from a record at the next delivery.
+    bool session_ended = false;
+    // AWS's per-connection publish rate (BrokerOptions::publish_rate_per_second): a token bucket
+    // holding at most one second's worth, refilled continuously.
+    double publish_tokens = 0;
+    std::chrono::steady_clock::time_point publish_tokens_at{};
+};
+
+// Why a PUBLISH (or a Will) is refused: a limit closes the connection, a denial refuses the packet.
+struct PublishRefusal {
+    bool closes_connection = false;
+    std::string what;
 };
 
 class LocalCoreBroker {
@@ -107,14 +136,34 @@ private:
     // The SUBSCRIBE and PUBLISH checks of on_acl_check for a connected client.
     int check_subscribe(mosquitto_evt_acl_check& event, ClientState& state, const std::string& topic);
     int check_publish(mosquitto_evt_acl_check& event, ClientState& state, const std::string& topic);
+    // AWS's PUBLISH rules without the throttle, shared by PUBLISH and the Will.
+    std::optional<PublishRefusal> publish_refusal(const ClientState& state, const std::string& topic,
+                                                  std::size_t payload_bytes, int qos, bool retain) const;
+    // The Will, checked when mosquitto sends it: refused without touching the connection's state.
+    int check_will(mosquitto_evt_acl_check& event, const ClientState& state, const std::string& topic);
+    // Whether the connection may publish once more now (AWS's per-connection publish rate).
+    bool take_publish_token(ClientState& state) const;
+    // Deliveries of a reply meant for one connection (see PendingReply); nullopt: not such a reply.
+    std::optional<int> check_reply_delivery(mosquitto_evt_acl_check& event, const std::string& topic);
     void publish(const OutboundMessage& message, const ClientState* requester);
     void publish_lifecycle(const ClientState& state, bool connected, std::optional<DisconnectReason> reason);
     void publish_connect_failed(const ClientState& state);
     void publish_subscription_event(const ClientState& state, bool subscribed, const std::string& filter);
     void check_registry();
+    // Ends console-token connections whose token expired or was revoked, and websocket connections
+    // older than the duration cap (broker_console_token_watch.cpp).
+    void check_console_tokens();
+    void expire_pending_replies();  // on every TICK
     void flush_lifecycle();  // publishes pending disconnected, then connected events
     void finish_disconnect(ClientState& state);
     ClientState* state_of(const mosquitto* client);
+    // Persistent sessions across restarts (broker_sessions.cpp): the record of a connecting
+    // session, the offline state rebuilt for a session mosquitto restored, and the end of one.
+    void record_session(const ClientState& state);
+    ClientState* restore_offline_session(mosquitto* client);
+    void end_offline_session(ClientState& state, const std::string& why);
+    void forget_session_record(const std::string& client_id);
+    RegistryStamp registry_stamp_now() const;
     RequesterContext requester_of(const ClientState& state) const;
     // principalIdentifier of lifecycle events: the certificate id, or the console token's id.
     static const std::string& principal_of(const ClientState& state);
@@ -126,10 +175,26 @@ private:
     ShadowService shadows_;
     FleetProvisioning provisioning_;
     CertificateRotation rotation_;
+    SessionRecords sessions_;
+    // The registry as restore_offline_session last read it: after a restart every restored
+    // session is rebuilt at its first delivery, and they share one parse while the file is unchanged.
+    std::optional<std::pair<RegistryStamp, RegistryData>> restore_snapshot_;
+    // A reply published for the connection that asked (fleet provisioning, rotation). It is
+    // published to the topic's subscribers on the broker's next loop pass, and the delivery check
+    // (iot:Receive time) lets it through only to that very connection: mosquitto's targeted publish
+    // would go to whoever holds the client id by then, subscribed or not.
+    struct PendingReply {
+        std::string topic, payload;
+        const mosquitto* client = nullptr;
+        std::uint64_t connection_serial = 0;
+        int ticks = 0;  // dropped after the tick that follows the delivery pass
+    };
+    std::vector<PendingReply> pending_replies_;
     std::unordered_map<const mosquitto*, ClientState> clients_;
     std::map<std::string, std::int64_t> lifecycle_versions_;  // per client id
     std::optional<RegistryStamp> registry_stamp_;
     std::chrono::steady_clock::time_point next_registry_check_{};
+    std::string revocations_error_;  // the last failure to read the revocation list, logged once
 };
 
 }  // namespace localcore::broker

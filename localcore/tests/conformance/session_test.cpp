@@ -1,9 +1,13 @@
 // Persistent sessions (docs/aws-iot-core.md section 3.4): QoS 1 messages published while a
 // clean-session-off client is away are queued and delivered when it returns (iot:Receive is
-// checked for them against the offline session's policies).
+// checked for them against the offline session's policies), also when the broker restarted in
+// between (the session then comes from mosquitto's persistence and the plugin's session records).
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "localcore_fixture.hpp"
+#include "sha256_hex.hpp"
 
 namespace localcore::conformance {
 namespace {
@@ -27,6 +31,22 @@ protected:
         args.insert(args.end(), extra.begin(), extra.end());
         return run_program(args, lc->fresh_path("persistent-sub") += ".log", 20s);
     }
+    // The same session resumed by a long-running mosquitto_sub (-c, QoS 1, -d -v), its SUBACK seen.
+    std::unique_ptr<Subscriber> resume(const std::string& filter, Mqtt version = Mqtt::v311,
+                                       const std::vector<std::string>& extra = {}) {
+        auto args = lc->client_args("/usr/bin/mosquitto_sub", lc->amr1, "AMR-001", version);
+        args.insert(args.begin(), {"/usr/bin/stdbuf", "-oL"});  // -d lines unbuffered (see LocalCore::sub)
+        args.insert(args.end(), {"-c", "-q", "1", "-v", "-t", filter, "-W", "20"});
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto s = std::make_unique<Subscriber>(args, lc->fresh_path("resumed-sub") += ".log");
+        if (!s->wait_suback(10s)) ADD_FAILURE() << "no SUBACK on resume:\n" << s->output();
+        return s;
+    }
+    static bool has_payload(const Subscriber& s, const std::string& payload) {
+        for (const auto& m : s.messages())
+            if (m.payload == payload) return true;
+        return false;
+    }
 };
 
 TEST_F(ConformanceSession, QueuedMessagesReachAPersistentSessionWhenItReturns) {
@@ -43,6 +63,124 @@ TEST_F(ConformanceSession, QueuedMessagesReachAPersistentSessionWhenItReturns) {
     const auto back = persistent_sub({"amr/AMR-001/cmd/call"}, {"-C", "1", "-W", "10"});
     EXPECT_EQ(back.status, 0) << back.output << "\n--- broker log:\n" << lc->broker_log();
     EXPECT_NE(back.output.find(R"(amr/AMR-001/cmd/call {"id":"queued-1"})"), std::string::npos) << back.output;
+}
+
+// The soak benchmark's defect: after a broker restart, mosquitto restores the session from its
+// persistence file, but the plugin knew nothing about the restored client and refused every
+// delivery to it, so the messages published while the client was away were lost.
+TEST_F(ConformanceSession, QueuedMessagesSurviveABrokerRestartWhileTheSessionIsOffline) {
+    lc->put_policy("writer", kWriterPolicy);
+    const Identity writer = lc->issue_claim_cert("writer", "writer");
+    const auto first = persistent_sub({"amr/AMR-001/cmd/call"}, {"-E"});
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    lc->restart_broker();
+    for (int i = 1; i <= 3; ++i)
+        ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "after-restart-" + std::to_string(i), 1).status,
+                  0);
+
+    const auto back = persistent_sub({"amr/AMR-001/cmd/call"}, {"-C", "3", "-W", "10"});
+    EXPECT_EQ(back.status, 0) << back.output << "\n--- broker log:\n" << lc->broker_log();
+    for (int i = 1; i <= 3; ++i)
+        EXPECT_NE(back.output.find("amr/AMR-001/cmd/call after-restart-" + std::to_string(i)), std::string::npos)
+            << back.output;
+}
+
+// The same with an MQTT 5 session (clean start off, session expiry 1 h: AWS's default).
+TEST_F(ConformanceSession, AnMqtt5SessionWithExpiryKeepsItsMessagesAcrossARestart) {
+    lc->put_policy("writer", kWriterPolicy);
+    const Identity writer = lc->issue_claim_cert("writer", "writer");
+    auto args = lc->client_args("/usr/bin/mosquitto_sub", lc->amr1, "AMR-001", Mqtt::v5);
+    args.insert(args.end(), {"-c", "-x", "3600", "-q", "1", "-v", "-t", "amr/AMR-001/cmd/call", "-E"});
+    const auto first = run_program(args, lc->fresh_path("v5-sub") += ".log", 20s);
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    lc->restart_broker();
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "v5-after-restart", 1).status, 0);
+
+    const auto s = resume("amr/AMR-001/cmd/call", Mqtt::v5, {"-x", "3600"});
+    EXPECT_TRUE(s->wait_message([](const Subscriber::Message& m) { return m.payload == "v5-after-restart"; }))
+        << s->output() << "\n--- broker log:\n" << lc->broker_log();
+}
+
+// iot:Receive still decides for a restored session, with the certificate's current status: once
+// it is deactivated, nothing more is queued for the session (AWS: a certificate that is not
+// ACTIVE gets nothing), even after it is made ACTIVE again and the client returns.
+TEST_F(ConformanceSession, ARestoredSessionWhoseCertificateWasDeactivatedGetsNothing) {
+    lc->put_policy("writer", kWriterPolicy);
+    const Identity writer = lc->issue_claim_cert("writer", "writer");
+    const auto first = persistent_sub({"amr/AMR-001/cmd/call"}, {"-E"});
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    lc->restart_broker();
+    lc->cli({"set-cert-status", lc->amr1.cert_id, "INACTIVE"});
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "while-inactive", 1).status, 0);
+    lc->cli({"set-cert-status", lc->amr1.cert_id, "ACTIVE"});
+
+    const auto s = resume("amr/AMR-001/cmd/call");
+    // Deliveries keep their order: the marker, published after the client is back, comes after
+    // anything still queued.
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "marker", 1).status, 0);
+    ASSERT_TRUE(s->wait_message([](const Subscriber::Message& m) { return m.payload == "marker"; }))
+        << s->output() << "\n--- broker log:\n" << lc->broker_log();
+    EXPECT_FALSE(has_payload(*s, "while-inactive")) << s->output();
+}
+
+// The same when the session's state was already restored (a delivery went through) before the
+// certificate was deactivated: the registry poll ends the session.
+TEST_F(ConformanceSession, ASessionEndsWhenItsCertificateIsDeactivatedAfterTheRestart) {
+    lc->put_policy("writer", kWriterPolicy);
+    const Identity writer = lc->issue_claim_cert("writer", "writer");
+    const auto first = persistent_sub({"amr/AMR-001/cmd/call"}, {"-E"});
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    lc->restart_broker();
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "before-deactivation", 1).status, 0);
+    lc->cli({"set-cert-status", lc->amr1.cert_id, "INACTIVE"});
+    ASSERT_TRUE(lc->wait_broker_log("persistent session of 'AMR-001' ended", 5s)) << lc->broker_log();
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "while-inactive", 1).status, 0);
+    lc->cli({"set-cert-status", lc->amr1.cert_id, "ACTIVE"});
+
+    const auto s = resume("amr/AMR-001/cmd/call");
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "marker", 1).status, 0);
+    ASSERT_TRUE(s->wait_message([](const Subscriber::Message& m) { return m.payload == "marker"; }))
+        << s->output() << "\n--- broker log:\n" << lc->broker_log();
+    EXPECT_TRUE(has_payload(*s, "before-deactivation")) << s->output();
+    EXPECT_FALSE(has_payload(*s, "while-inactive")) << s->output();
+}
+
+// A damaged session record is not trusted: the restored session gets nothing, and the broker log
+// names the file.
+TEST_F(ConformanceSession, ADamagedSessionRecordEndsTheSessionAndNamesTheFile) {
+    lc->put_policy("writer", kWriterPolicy);
+    const Identity writer = lc->issue_claim_cert("writer", "writer");
+    const auto first = persistent_sub({"amr/AMR-001/cmd/call"}, {"-E"});
+    ASSERT_EQ(first.status, 0) << first.output;
+
+    lc->stop_broker();
+    const fs::path record = lc->data_dir() / "sessions" / (sha256_hex("AMR-001") + ".json");
+    ASSERT_TRUE(fs::exists(record));
+    std::ofstream(record, std::ios::trunc) << "{not json";
+    lc->start_broker();
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "after-damage", 1).status, 0);
+    EXPECT_TRUE(lc->wait_broker_log("persistent session of 'AMR-001' ended: " + record.string() +
+                                    " is not a JSON object"))
+        << lc->broker_log();
+
+    const auto s = resume("amr/AMR-001/cmd/call");
+    ASSERT_EQ(lc->pub(writer, "writer-1", "amr/AMR-001/cmd/call", "marker", 1).status, 0);
+    ASSERT_TRUE(s->wait_message([](const Subscriber::Message& m) { return m.payload == "marker"; }))
+        << s->output();
+    EXPECT_FALSE(has_payload(*s, "after-damage")) << s->output();
+    EXPECT_TRUE(fs::exists(record)) << "the returning session records its owner again";
+}
+
+// AWS ends a persistent session an hour after its client went away (the default); without this
+// line mosquitto keeps MQTT 3.1.1 sessions, and their queued messages, forever.
+TEST(ConformanceSessionConfig, TheGeneratedConfigEndsPersistentSessionsAfterAnHour) {
+    LocalCore lc;
+    const std::string conf = lc.cli({"mosquitto-conf", "--plugin", LOCALCORE_PLUGIN});
+    EXPECT_NE(conf.find("\npersistent_client_expiration 1h\n"), std::string::npos) << conf;
 }
 
 }  // namespace
