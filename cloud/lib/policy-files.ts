@@ -70,10 +70,27 @@ export function templatePolicyNames(template: Record<string, unknown>): string[]
 
 // The browser's IAM role (seed appendix A) mirrors console.json, narrowed two ways: the client id
 // must start with the caller's own Cognito identity id (so one identity cannot take over another's
-// session), and every `*` that stands for a thing is replaced by each configured thing name (so the
-// console reaches only the AMRs of this deployment). AWS grants a Cognito identity only what BOTH
-// the role and the attached IoT policy allow. An unknown resource shape is an error: a new line
-// in console.json must be mapped here deliberately, not passed through wide open.
+// session), every `*` that stands for a thing in a topic (publish, receive) is replaced by each
+// configured thing name (so the console reaches only the AMRs of this deployment), and the topic
+// filters are the fleet view's wildcard filters (CONSOLE_SUBSCRIBE_FILTERS). AWS grants a Cognito
+// identity only what BOTH the role and the attached IoT policy allow. An unknown resource shape is
+// an error: a new line in console.json must be mapped here deliberately, not passed through wide
+// open.
+//
+// iot:Subscribe: exactly the wildcard filters the console's fleet view subscribes with
+// (client/public/js/fleet.js FILTERS; test/params.test.ts compares the two), whatever the number of
+// things: AWS allows 8 filters per SUBSCRIBE and 50 subscriptions per connection, so per-thing
+// filters stop at 6 AMRs. A subscription by itself delivers nothing: iot:Receive, still per
+// configured thing below, decides which messages reach the browser. `+` is a literal character in
+// IAM and IoT policy resources, so each entry allows that one filter string and no other.
+const CONSOLE_SUBSCRIBE_FILTERS: Record<string, string[]> = {
+  'amr/*': ['amr/+/status', 'amr/+/heartbeat', 'amr/+/cmd/result'],
+  '$aws/things/*/shadow/name/robot/*': [
+    '$aws/things/+/shadow/name/robot/get/accepted', '$aws/things/+/shadow/name/robot/get/rejected',
+    '$aws/things/+/shadow/name/robot/update/documents'],
+  '$aws/events/presence/*': ['$aws/events/presence/connected/+', '$aws/events/presence/disconnected/+'],
+};
+
 export const COGNITO_IDENTITY = '${cognito-identity.amazonaws.com:sub}';
 export const CONSOLE_CLIENT_ID_PREFIX = 'console-';
 
@@ -84,6 +101,11 @@ export function consoleRoleResources(resource: string, things: string[]): string
   if (kind === 'client') {
     if (rest !== `${CONSOLE_CLIENT_ID_PREFIX}*`) throw new Error(`console.json: unexpected client resource ${resource}`);
     return [`${prefix}client/${CONSOLE_CLIENT_ID_PREFIX}${COGNITO_IDENTITY}-*`];
+  }
+  if (kind === 'topicfilter') {
+    const filters = CONSOLE_SUBSCRIBE_FILTERS[rest];
+    if (!filters) throw new Error(`console.json: no browser-role mapping for resource ${resource}; add one in lib/policy-files.ts`);
+    return filters.map((f) => `${prefix}topicfilter/${f}`);
   }
   const perThing = (f: (t: string) => string) => things.map((t) => `${prefix}${kind}/${f(t)}`);
   if (rest === 'amr/*') return perThing((t) => `amr/${t}/*`);

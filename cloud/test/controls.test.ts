@@ -87,9 +87,19 @@ describe('IAM browser role (appendix A, table No 3: clientId and topics scoped)'
     for (const st of statements) {
       for (const r of list(st.Resource)) {
         if (r.includes(':client/')) continue;
+        // Subscribing is allowed with the fleet view's wildcard filters only (each `+` a literal
+        // character here: no other filter matches); what they deliver is limited per thing by
+        // iot:Receive, checked just below.
+        if (r.includes(':topicfilter/')) {
+          assert.ok(list(st.Action).every((a) => a === 'iot:Subscribe'), `${r} is a filter outside iot:Subscribe`);
+          assert.match(r, /:topicfilter\/(amr\/\+\/(status|heartbeat|cmd\/result)|\$aws\/things\/\+\/shadow\/name\/robot\/(get\/accepted|get\/rejected|update\/documents)|\$aws\/events\/presence\/(connected|disconnected)\/\+)$/);
+          continue;
+        }
         assert.ok(params.thingNames.some((t) => r.includes(`/${t}/`) || r.endsWith(`/${t}`)), `${r} is not scoped to a thing`);
       }
     }
+    const receive = statements.filter((st) => list(st.Action).includes('iot:Receive')).flatMap((st) => list(st.Resource));
+    assert.ok(receive.length > 0 && receive.every((r) => r.includes(':topic/')), receive.join());
     const publish = statements.filter((st) => list(st.Action).includes('iot:Publish')).flatMap((st) => list(st.Resource));
     assert.deepEqual(publish.sort(), [
       'arn:aws:iot:ap-northeast-1:123456789012:topic/$aws/things/AMR-001/shadow/name/robot/get',
