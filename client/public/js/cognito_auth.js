@@ -208,9 +208,12 @@
     };
 
     // For MqttLink: a freshly presigned wss URL each time.
-    CognitoAuth.prototype.connectParams = function () {
+    // hint.renew: the broker ended or refused the last connection (e.g. AWS's 24 h limit on a SigV4
+    // connection): fetch new Identity Pool credentials rather than signing with the cached ones.
+    CognitoAuth.prototype.connectParams = function (hint) {
         var self = this;
         var c = this.config;
+        if (hint && hint.renew) this.credentials = null;
         if (!this.suffix) this.suffix = NS.randomHex(6);
         return this.awsCredentials().then(function (creds) {
             return NS.sigv4

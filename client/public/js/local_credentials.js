@@ -2,7 +2,8 @@
 // issue-console-token`), as an Identity Pool hands out credentials on AWS. The token is the MQTT
 // password on localcore's websocket listener; the broker applies its policy (cloud/policies/
 // console.json) to every operation. Renewed before it expires, so a reconnect never presents an
-// expired token.
+// expired token; and fetched again at once when the broker ended or refused the connection
+// (localcore closes a connection whose token expired or was revoked: see MqttLink).
 (function (root) {
     "use strict";
     var NS = (root.IotConsole = root.IotConsole || {});
@@ -69,10 +70,12 @@
         }, Math.max(1000, due));
     };
 
-    // For MqttLink.
-    LocalCredentials.prototype.connectParams = function () {
+    // For MqttLink. hint.renew: the broker ended or refused the current token (revoked, expired,
+    // or the connection's duration cap), so it is not presented again even if it looks fresh.
+    LocalCredentials.prototype.connectParams = function (hint) {
         var self = this;
-        var ready = this.fresh() ? Promise.resolve(this.current) : this.fetchToken();
+        var renew = !!(hint && hint.renew);
+        var ready = this.fresh() && !renew ? Promise.resolve(this.current) : this.fetchToken();
         return ready.then(function (c) {
             return {
                 url: self.config.local.brokerUrl,

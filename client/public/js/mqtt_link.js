@@ -2,12 +2,18 @@
 // (exponential backoff 1 s -> 30 s with jitter), asks for fresh connect parameters (a new presigned
 // URL or a renewed local token: credentials may have expired meanwhile) and connects again. mqtt.js's
 // own reconnect is off because it would reuse the old, possibly expired, URL and password.
+// When the broker itself ended the connection (an MQTT DISCONNECT from the server: localcore sends
+// one when the console token expires or is revoked, or the websocket connection reaches its
+// duration cap, as AWS ends a SigV4 connection after 24 h) or refused the credentials in CONNACK,
+// the next attempt asks for new credentials ({renew: true}) rather than presenting the same ones.
+// Nothing else is reset: the page's state (cards, last known status) lives outside the link.
 (function (root) {
     "use strict";
     var NS = (root.IotConsole = root.IotConsole || {});
 
     // options: {
-    //   connectParams: () => Promise<{url, clientId, username?, password?}>,
+    //   connectParams: ({renew}) => Promise<{url, clientId, username?, password?}>
+    //                  (renew: the broker ended or refused the last credentials; get new ones),
     //   onConnected: (link) => void   (subscribe and resync here),
     //   onMessage: (topic, text, packet) => void,
     //   onState: (state, detail) => void   state: "connecting" | "connected" | "waiting" | "stopped"
@@ -20,7 +26,12 @@
         this.stopped = true;
         this.connected = false;
         this.generation = 0; // ignores events of clients that were replaced
+        this.renewCredentials = false;
     }
+
+    // CONNACK reason codes (MQTT 5) that refuse the credentials themselves: 0x86 bad user name or
+    // password, 0x87 not authorized, 0x8C bad authentication method.
+    var CREDENTIALS_REFUSED = [0x86, 0x87, 0x8c];
 
     MqttLink.prototype.start = function () {
         this.stopped = false;
@@ -60,13 +71,15 @@
         if (this.stopped) return;
         var self = this;
         var generation = ++this.generation;
+        var renew = this.renewCredentials;
+        this.renewCredentials = false;
         this.attempt += 1;
         if (this.client) this.client.end(true);
         this.client = null;
         this.setState("connecting", "接続中（" + this.attempt + " 回目）");
         Promise.resolve()
             .then(function () {
-                return self.options.connectParams();
+                return self.options.connectParams({ renew: renew });
             })
             .then(function (params) {
                 if (generation !== self.generation || self.stopped) return;
@@ -95,8 +108,16 @@
                     if (generation !== self.generation) return;
                     self.options.onMessage(topic, new TextDecoder().decode(payload), packet);
                 });
+                // The broker ends the connection: its DISCONNECT arrives before the socket closes.
+                client.on("disconnect", function (packet) {
+                    if (generation !== self.generation) return;
+                    self.renewCredentials = true;
+                    var code = packet && typeof packet.reasonCode === "number" ? packet.reasonCode : 0;
+                    self.lastError = "サーバーが接続を終了しました (reason 0x" + code.toString(16) + ")。認証情報を更新します";
+                });
                 client.on("error", function (err) {
                     if (generation !== self.generation) return;
+                    if (err && CREDENTIALS_REFUSED.indexOf(err.code) >= 0) self.renewCredentials = true;
                     self.lastError = err && err.message ? err.message : String(err);
                 });
                 client.on("close", function () {
