@@ -1,5 +1,6 @@
 // The console's wiring: config -> credentials provider (local token or Cognito) -> MQTT link ->
-// per-AMR models -> cards. Topics (plugins/amr_call, heartbeat, status, shadow READMEs):
+// per-AMR models -> the fleet list (more than one AMR) and the card of one AMR.
+// Topics (plugins/amr_call, heartbeat, status, shadow READMEs):
 //   amr/<thing>/status (retained; the gateway's Will sets {"state":"offline"}),
 //   amr/<thing>/heartbeat (retained, every 10 s), amr/<thing>/cmd/result, amr/<thing>/cmd/call (ours),
 //   $aws/things/<thing>/shadow/name/robot/{get/accepted,get/rejected,update/documents}, .../get (ours),
@@ -23,29 +24,48 @@
         }
     }
 
+    var THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
+    var RENDER_DELAY_MS = 100; // messages coalesce into at most one render per 100 ms
+
     function Console(config, provider) {
         var self = this;
         this.config = config;
         this.provider = provider;
-        this.amrs = {}; // thing -> {model, card, sync: {at, gets, inFlightSince}}
+        this.amrs = {}; // thing -> {model, card (made when first shown), sync: {at, gets, inFlightSince, why}}
+        this.things = []; // every known thing: config.things, then those the wildcard filters discovered
         this.tokenCounter = 0;
-        var grid = doc.getElementById("amr-list");
+        this.grid = doc.getElementById("amr-list");
+        this.filter = { state: "", query: "" };
+        this.detail = null; // the thing whose card is open over the fleet list
+        this.onScreen = {}; // thing -> true: the rows (or the card) the operator sees now
+        this.renderTimer = null;
+        // Shadow GETs, spread: see fleet.js (RequestPacer) and client/README.md.
+        this.pacer = new NS.fleet.RequestPacer({ perSecond: config.shadowGetsPerSecond || 10 });
+        this.fleetList = new ui.FleetList({
+            onOpen: function (thing) {
+                self.open(thing);
+            },
+            onFilter: function (state) {
+                self.filter.state = state;
+                self.render();
+            },
+            onSearch: function (text) {
+                self.filter.query = text;
+                self.render();
+            },
+            onScroll: function () {
+                self.scheduleRender();
+            },
+        });
+        doc.getElementById("detail-back").addEventListener("click", function () {
+            self.open(null);
+        });
         config.things.forEach(function (thing) {
-            var model = new NS.AmrModel(thing, { heartbeatTimeoutMs: config.heartbeatTimeoutMs });
-            var card = new ui.AmrCard(thing, {
-                onCall: function (t) {
-                    self.call(t);
-                },
-                onResync: function (t) {
-                    self.resync(t, "手動");
-                },
-            });
-            grid.appendChild(card.root);
-            self.amrs[thing] = { model: model, card: card, sync: { at: null, gets: 0, inFlightSince: 0 } };
+            self.addThing(thing);
         });
         this.link = new NS.MqttLink({
-            connectParams: function () {
-                return provider.connectParams();
+            connectParams: function (hint) {
+                return provider.connectParams(hint);
             },
             onConnected: function () {
                 self.onConnected();
@@ -60,6 +80,44 @@
         });
     }
 
+    Console.prototype.addThing = function (thing) {
+        if (this.amrs[thing] || !THING_NAME.test(thing)) return null;
+        var model = new NS.AmrModel(thing, { heartbeatTimeoutMs: this.config.heartbeatTimeoutMs });
+        this.amrs[thing] = { model: model, card: null, sync: { at: null, gets: 0, inFlightSince: 0, why: "" } };
+        this.things.push(thing);
+        return this.amrs[thing];
+    };
+
+    // The card of one AMR, made the first time it is shown (a fleet of 1,000 keeps 1,000 models
+    // but only the cards an operator opened).
+    Console.prototype.cardOf = function (thing) {
+        var self = this;
+        var a = this.amrs[thing];
+        if (!a.card) {
+            a.card = new ui.AmrCard(thing, {
+                onCall: function (t) {
+                    self.call(t);
+                },
+                onResync: function (t) {
+                    self.resync(t, "手動", true);
+                },
+            });
+            this.grid.appendChild(a.card.root);
+        }
+        return a.card;
+    };
+
+    // One AMR: its card is the page. More: the fleet list, and a card when one is opened.
+    Console.prototype.fleetMode = function () {
+        return this.things.length > 1;
+    };
+
+    Console.prototype.open = function (thing) {
+        this.detail = thing && this.amrs[thing] ? thing : null;
+        if (this.detail) this.resync(this.detail, "表示", true);
+        this.render();
+    };
+
     Console.prototype.start = function () {
         var self = this;
         this.link.start();
@@ -70,26 +128,14 @@
 
     Console.prototype.onConnected = function () {
         var self = this;
-        var filters = [];
-        this.config.things.forEach(function (t) {
-            filters.push(
-                "amr/" + t + "/status",
-                "amr/" + t + "/heartbeat",
-                "amr/" + t + "/cmd/result",
-                shadowTopic(t, "get/accepted"),
-                shadowTopic(t, "get/rejected"),
-                shadowTopic(t, "update/documents"),
-                "$aws/events/presence/connected/" + t,
-                "$aws/events/presence/disconnected/" + t
-            );
-        });
         this.link
-            .subscribe(filters)
+            .subscribe(NS.fleet.FILTERS)
             .then(function () {
-                // Every (re)connect: the state may have moved on while we were away.
-                self.config.things.forEach(function (t) {
+                // Every (re)connect: the state may have moved on while we were away. What the
+                // operator sees is fetched first; the rest of the fleet follows at the pacer's rate.
+                self.things.forEach(function (t) {
                     self.amrs[t].sync.inFlightSince = 0;
-                    self.resync(t, "接続");
+                    self.resync(t, "接続", !!self.onScreen[t] || !self.fleetMode());
                 });
             })
             .catch(function (err) {
@@ -97,19 +143,36 @@
             });
     };
 
-    // Shadow GET, at most one in flight per AMR (a reply or 5 s ends it).
-    Console.prototype.resync = function (thing, why) {
+    // Asks for a Shadow GET: queued in the pacer (urgent: the operator is looking at it) and sent
+    // by pump() when the rate allows; at most one in flight per AMR (a reply or 5 s ends it).
+    Console.prototype.resync = function (thing, why, urgent) {
         var a = this.amrs[thing];
+        if (!a) return;
+        a.sync.why = why;
+        this.pacer.request(thing, urgent === undefined ? !!this.onScreen[thing] || !this.fleetMode() : urgent);
+        this.pump();
+    };
+
+    Console.prototype.pump = function () {
+        if (!this.link.connected) return;
         var now = Date.now();
-        if (!this.link.connected || now - a.sync.inFlightSince < 5000) return;
+        var self = this;
+        this.pacer.take(now).forEach(function (thing) {
+            self.sendGet(thing, now);
+        });
+    };
+
+    Console.prototype.sendGet = function (thing, now) {
+        var a = this.amrs[thing];
+        if (now - a.sync.inFlightSince < 5000) return;
         a.sync.inFlightSince = now;
         a.sync.gets += 1;
         var token = "console-" + ++this.tokenCounter;
         this.link.publish(shadowTopic(thing, "get"), JSON.stringify({ clientToken: token })).catch(function () {
             a.sync.inFlightSince = 0;
         });
-        a.model.note(now, "Shadow を取得します（" + why + "）");
-        this.render();
+        a.model.note(now, "Shadow を取得します（" + a.sync.why + "）");
+        this.scheduleRender();
     };
 
     Console.prototype.onMessage = function (topic, text, packet) {
@@ -117,10 +180,15 @@
         var parts = topic.split("/");
         var payload = parse(text);
         var thing, result;
-        if (parts[0] === "amr" && this.amrs[parts[1]]) {
+        if (parts[0] === "amr" && parts.length >= 3) {
             thing = parts[1];
-            var m = this.amrs[thing].model;
             var rest = parts.slice(2).join("/");
+            // A status or heartbeat of an AMR not in config.things: the fleet has grown (or this
+            // is localcore, whose console policy receives every AMR). Its shadow follows.
+            if (!this.amrs[thing] && (rest === "status" || rest === "heartbeat") && this.addThing(thing))
+                this.resync(thing, "発見", false);
+            if (!this.amrs[thing]) return;
+            var m = this.amrs[thing].model;
             if (rest === "status") result = m.onStatus(payload, now);
             else if (rest === "heartbeat") result = m.onHeartbeat(payload, !!packet.retain, now);
             else if (rest === "cmd/result") this.onResult(thing, payload, now);
@@ -137,14 +205,14 @@
             result = this.amrs[thing].model.onPresence(parts[3], now);
         }
         if (thing && result && result.resync) this.resync(thing, "欠落検知");
-        this.render();
+        this.scheduleRender();
     };
 
     Console.prototype.onResult = function (thing, payload, now) {
         var a = this.amrs[thing];
         var pending = a.model.pendingCall;
         a.model.onResult(payload, now);
-        if (pending && payload && payload.id === pending.id) {
+        if (a.card && pending && payload && payload.id === pending.id) {
             a.movingSeen = false;
             a.feedbackAt = now;
             if (payload.result === "accepted") a.card.setFeedback("受付されました。AMR が移動を開始します", "good");
@@ -178,26 +246,70 @@
     Console.prototype.tick = function () {
         var now = Date.now();
         var self = this;
-        this.config.things.forEach(function (t) {
+        this.things.forEach(function (t) {
             if (self.amrs[t].model.tick(now).resync) self.resync(t, "欠落検知");
         });
+        this.pump();
         this.render();
+    };
+
+    Console.prototype.scheduleRender = function () {
+        var self = this;
+        if (this.renderTimer) return;
+        this.renderTimer = root.setTimeout(function () {
+            self.render();
+        }, RENDER_DELAY_MS);
+    };
+
+    Console.prototype.renderCard = function (thing, now) {
+        var a = this.amrs[thing];
+        var card = this.cardOf(thing);
+        var v = a.model.view(now, this.link.connected);
+        // An accepted call's feedback ends with the move (the result stays in 最後の指令); a
+        // neutral one ("送信しました…") ends with its wait.
+        var kind = card.feedbackKind;
+        if (kind === "good" && v.state === "moving") a.movingSeen = true;
+        var moveOver = kind === "good" && v.state !== "moving" && (a.movingSeen || now - a.feedbackAt > 10000);
+        if (card.feedbackText && !v.pendingCall && (moveOver || kind === "")) card.setFeedback("", "");
+        card.render(v, a.sync);
     };
 
     Console.prototype.render = function () {
         var now = Date.now();
         var self = this;
-        this.config.things.forEach(function (t) {
-            var a = self.amrs[t];
-            var v = a.model.view(now, self.link.connected);
-            // An accepted call's feedback ends with the move (the result stays in 最後の指令); a
-            // neutral one ("送信しました…") ends with its wait.
-            var kind = a.card.feedbackKind;
-            if (kind === "good" && v.state === "moving") a.movingSeen = true;
-            var moveOver = kind === "good" && v.state !== "moving" && (a.movingSeen || now - a.feedbackAt > 10000);
-            if (a.card.feedbackText && !v.pendingCall && (moveOver || kind === "")) a.card.setFeedback("", "");
-            a.card.render(v, a.sync);
+        if (this.renderTimer) root.clearTimeout(this.renderTimer);
+        this.renderTimer = null;
+        var fleet = this.fleetMode();
+        var shown = fleet ? this.detail : this.things[0] || null;
+        doc.getElementById("fleet").hidden = !fleet || !!this.detail;
+        doc.getElementById("detail-back").hidden = !fleet || !this.detail;
+        this.things.forEach(function (t) {
+            var card = self.amrs[t].card;
+            if (card) card.root.hidden = t !== shown;
         });
+        var onScreen = {};
+        if (shown) {
+            this.renderCard(shown, now);
+            onScreen[shown] = true;
+        }
+        if (fleet && !this.detail) {
+            var rows = this.things.map(function (t) {
+                var v = self.amrs[t].model.view(now, self.link.connected);
+                return { thing: t, view: v, state: NS.fleet.fleetState(v) };
+            });
+            var visible = this.fleetList.render(
+                NS.fleet.countStates(rows),
+                this.filter,
+                NS.fleet.orderRows(NS.fleet.filterRows(rows, this.filter))
+            );
+            visible.forEach(function (t) {
+                onScreen[t] = true;
+                // A row scrolled into view whose shadow was never fetched: fetch it now (on demand).
+                var a = self.amrs[t];
+                if (!a.sync.at && !self.onScreen[t] && self.link.connected) self.resync(t, a.sync.why || "表示", true);
+            });
+        }
+        this.onScreen = onScreen;
         var exp = this.provider.expiresAt();
         doc.getElementById("credentials").textContent = exp ? "認証期限 " + ui.clock(exp) : "";
     };

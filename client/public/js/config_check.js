@@ -23,6 +23,11 @@
             errors.push("config.js の things は AMR の thing 名の配列です（例: [\"AMR-001\"]）");
         if (c.heartbeatTimeoutMs !== undefined && !(c.heartbeatTimeoutMs >= 1000))
             errors.push("config.js の heartbeatTimeoutMs は 1000 以上のミリ秒です");
+        // The fleet view's Shadow GET rate (fleet.js RequestPacer); above AWS's 20 requests per
+        // second per thing it could only ever be throttled.
+        if (c.shadowGetsPerSecond !== undefined &&
+            !(typeof c.shadowGetsPerSecond === "number" && c.shadowGetsPerSecond > 0 && c.shadowGetsPerSecond <= 20))
+            errors.push("config.js の shadowGetsPerSecond は 0 より大きく 20 以下の数です（既定 10）");
         if (c.mode === "aws") {
             need("region", /^[a-z]{2}(-[a-z]+)+-\d$/, "例: ap-northeast-1");
             need("userPoolId", /^[a-z]{2}(-[a-z]+)+-\d_[A-Za-z0-9]+$/, "例: ap-northeast-1_AbCdEf123");

@@ -1,4 +1,4 @@
-// DOM rendering: one card per AMR, the connection badge, screens. Builds elements with
+// DOM rendering: the AMR card, the fleet list, the connection badge, screens. Builds elements with
 // createElement/textContent only (no innerHTML: nothing received can become markup) and styles with
 // classes only (the CSP allows no inline style).
 (function (root) {
@@ -140,6 +140,106 @@
             this.log.appendChild(el("li", "", clock(v.events[i].at) + "　" + v.events[i].text));
     };
 
+    // The fleet list: counts per state (each a filter button), a name search and a virtualized
+    // list: only the rows in view (plus a few each side) exist in the DOM, reused as the list
+    // scrolls, so 1,000 AMRs cost what 20 do. Rows have a fixed height (ROW_HEIGHT, the CSS
+    // .fleet-row height) so the window is arithmetic (fleet.visibleWindow), not measurement.
+    // The list's height and the rows' offsets are set through the CSSOM (element.style), which
+    // the CSP's style-src 'self' allows; only style attributes in markup would be refused.
+    var ROW_HEIGHT = 48;
+
+    // handlers: {onOpen(thing), onFilter(state), onSearch(text), onScroll()}
+    function FleetList(handlers) {
+        var self = this;
+        this.root = doc.getElementById("fleet");
+        this.counts = doc.getElementById("fleet-counts");
+        this.search = doc.getElementById("fleet-search");
+        this.summary = doc.getElementById("fleet-summary");
+        this.scroller = doc.getElementById("fleet-scroll");
+        this.rowsBox = doc.getElementById("fleet-rows");
+        this.pool = []; // row elements, reused
+        this.countButtons = {};
+        ["all"].concat(NS.fleet.STATES).forEach(function (state) {
+            var b = el("button", "count-button count-" + state);
+            b.type = "button";
+            b.setAttribute("data-count", state);
+            b.setAttribute("aria-pressed", state === "all" ? "true" : "false");
+            var label = el("span", "count-label", state === "all" ? "すべて" : NS.fleet.LABELS[state]);
+            var n = el("span", "count-number", "0");
+            b.appendChild(label);
+            b.appendChild(n);
+            b.addEventListener("click", function () {
+                handlers.onFilter(state === "all" ? "" : state);
+            });
+            self.counts.appendChild(b);
+            self.countButtons[state] = { button: b, number: n };
+        });
+        this.search.addEventListener("input", function () {
+            handlers.onSearch(self.search.value);
+        });
+        this.scroller.addEventListener("scroll", function () {
+            handlers.onScroll();
+        }, { passive: true });
+        this.rowsBox.addEventListener("click", function (e) {
+            var row = e.target.closest ? e.target.closest(".fleet-row") : null;
+            if (row && row.getAttribute("data-row-thing")) handlers.onOpen(row.getAttribute("data-row-thing"));
+        });
+    }
+
+    FleetList.prototype.makeRow = function () {
+        var row = el("button", "fleet-row");
+        row.type = "button";
+        row.setAttribute("role", "listitem");
+        // Kept beside the element, not on it: a button already has a `name` property.
+        var cells = { row: row, name: el("span", "row-name"), state: el("span", "row-state"), link: el("span", "row-link"), hb: el("span", "row-hb") };
+        [cells.name, cells.state, cells.link, cells.hb].forEach(function (c) {
+            row.appendChild(c);
+        });
+        this.rowsBox.appendChild(row);
+        return cells;
+    };
+
+    // counts: fleet.countStates(); filter: {state, query}; rows: the filtered, ordered rows
+    // [{thing, state, view}]. Returns the window drawn (the things now on screen).
+    FleetList.prototype.render = function (counts, filter, rows) {
+        var self = this;
+        Object.keys(this.countButtons).forEach(function (state) {
+            var c = self.countButtons[state];
+            c.number.textContent = String(counts[state]);
+            c.button.setAttribute("aria-pressed", (filter.state || "all") === state ? "true" : "false");
+        });
+        this.summary.textContent =
+            rows.length === counts.all ? counts.all + " 台" : counts.all + " 台中 " + rows.length + " 台を表示";
+        var w = NS.fleet.visibleWindow(this.scroller.scrollTop, this.scroller.clientHeight || 480, ROW_HEIGHT, rows.length, 5);
+        this.rowsBox.style.height = w.height + "px";
+        var needed = w.end - w.first;
+        while (this.pool.length < needed) this.pool.push(this.makeRow());
+        for (var i = 0; i < this.pool.length; i++) {
+            var cells = this.pool[i];
+            var row = cells.row;
+            if (i >= needed) {
+                row.hidden = true;
+                row.removeAttribute("data-row-thing");
+                continue;
+            }
+            var r = rows[w.first + i];
+            var v = r.view;
+            row.hidden = false;
+            row.style.transform = "translateY(" + (w.top + i * ROW_HEIGHT) + "px)";
+            row.setAttribute("data-row-thing", r.thing);
+            row.setAttribute("data-state", r.state);
+            cells.name.textContent = r.thing;
+            cells.state.textContent = NS.fleet.LABELS[r.state];
+            cells.state.className = "row-state state-" + r.state;
+            cells.link.textContent = v.linkLabel;
+            cells.link.className = "row-link" + (v.linkBad ? " bad" : "");
+            cells.hb.textContent = formatAge(v.heartbeatAgeMs);
+        }
+        return rows.slice(w.first, w.end).map(function (r) {
+            return r.thing;
+        });
+    };
+
     function show(id) {
         ["screen-main", "screen-signin", "screen-passkeys", "screen-error"].forEach(function (s) {
             var e = doc.getElementById(s);
@@ -167,5 +267,5 @@
         show("screen-error");
     }
 
-    NS.ui = { el: el, AmrCard: AmrCard, show: show, setConnection: setConnection, showError: showError, clock: clock };
+    NS.ui = { el: el, AmrCard: AmrCard, FleetList: FleetList, show: show, setConnection: setConnection, showError: showError, clock: clock };
 })(typeof window !== "undefined" ? window : globalThis);

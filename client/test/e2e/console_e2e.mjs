@@ -10,14 +10,15 @@
 // release); CHROMEDRIVER=/path overrides the driver.
 // Writes screenshots (390x844 phone, 1366x900 PC) to BUILD_DIR/client-screenshots/ and prints
 // "e2e: N passed, N failed". Every child is killed at the end, whatever happens; every wait is bounded.
-import { spawn, execFileSync } from "node:child_process";
-import { createHash, X509Certificate } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, existsSync } from "node:fs";
-import { connect, createServer } from "node:net";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt from "mqtt";
 import { Session, driverReady } from "./webdriver.mjs";
+import {
+    CHROMEDRIVER, CHROMIUM, check, chromiumArgs, freePort, portOpen, serverUrl, sleep, start as startIn, stop, stopAll, tally, waitFor,
+} from "./harness.mjs";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const build = resolve(process.argv[2] || join(repo, "build/release"));
@@ -26,107 +27,9 @@ const work = join(build, "client-e2e");
 const shots = join(build, "client-screenshots");
 const THING = "AMR-001";
 const HEARTBEAT_TIMEOUT_MS = 25000; // the seed's bound; the page's default
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMEDRIVER = process.env.CHROMEDRIVER || "/usr/bin/chromedriver";
 
-let passed = 0;
-let failed = 0;
-const children = [];
+const start = (...args) => startIn(work, ...args);
 const cleanups = [];
-
-function check(name, ok, detail = "") {
-    if (ok) passed++;
-    else failed++;
-    console.log(`${ok ? "ok  " : "FAIL"} ${name}${detail ? " — " + detail : ""}`);
-    return ok;
-}
-
-function sleep(ms) {
-    return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(what, fn, limitMs, stepMs = 100) {
-    const end = Date.now() + limitMs;
-    let last;
-    while (Date.now() < end) {
-        last = await fn();
-        if (last) return last;
-        await sleep(stepMs);
-    }
-    return null;
-}
-
-function freePort() {
-    return new Promise((res, rej) => {
-        const s = createServer();
-        s.once("error", rej);
-        s.listen(0, "127.0.0.1", () => {
-            const { port } = s.address();
-            s.close(() => res(port));
-        });
-    });
-}
-
-// opts.group: the child leads a process group of its own, and stop() signals the whole group
-// (chromedriver: the chromium processes it starts stay in its group and outlive it otherwise).
-function start(name, cmd, args, opts = {}) {
-    const log = openSync(join(work, name + ".log"), "a");
-    const child = spawn(cmd, args, { stdio: ["ignore", opts.pipeStdout ? "pipe" : log, log], detached: !!opts.group });
-    child.logName = name;
-    child.group = !!opts.group;
-    children.push(child);
-    return child;
-}
-
-function groupAlive(pgid) {
-    try {
-        process.kill(-pgid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
-
-function signal(child, sig) {
-    try {
-        if (child.group) process.kill(-child.pid, sig);
-        else child.kill(sig);
-    } catch {
-        /* already gone */
-    }
-}
-
-async function stop(child, sig = "SIGTERM") {
-    if (!child) return;
-    const exited = child.exitCode !== null || child.signalCode !== null;
-    if (exited && !(child.group && groupAlive(child.pid))) return;
-    if (!exited) {
-        await new Promise((res) => {
-            const t = setTimeout(() => signal(child, "SIGKILL"), 5000);
-            child.once("exit", () => {
-                clearTimeout(t);
-                res();
-            });
-            signal(child, sig);
-        });
-    } else signal(child, sig);
-    // The group's other members (chromium) may outlive the leader by a moment; bounded as above.
-    if (child.group && !(await waitFor("group gone", () => !groupAlive(child.pid), 5000))) {
-        signal(child, "SIGKILL");
-        await waitFor("group killed", () => !groupAlive(child.pid), 2000);
-    }
-}
-
-function portOpen(port) {
-    return new Promise((res) => {
-        const s = connect(port, "127.0.0.1");
-        s.once("connect", () => {
-            s.destroy();
-            res(true);
-        });
-        s.once("error", () => res(false));
-    });
-}
 
 function localcore(...args) {
     return execFileSync(bin("localcore"), ["--data", join(work, "data"), ...args], { encoding: "utf8" });
@@ -168,7 +71,7 @@ async function main() {
     let gateway = startGateway();
 
     // The observer: an independent console-token client.
-    const observed = { beats: [], statuses: [] };
+    const observed = { beats: [], statuses: [], presence: [] };
     const token = JSON.parse(localcore("issue-console-token", "--json", "yes"));
     const observer = mqtt.connect(`wss://localhost:${wsPort}/mqtt`, {
         ca: readFileSync(ca),
@@ -185,13 +88,15 @@ async function main() {
         if (topic.endsWith("/heartbeat") && !packet.retain) observed.beats.push({ at, text });
         if (topic.endsWith("/status")) observed.statuses.push({ at, text });
         if (topic.endsWith("/get/accepted")) observed.lastGet = JSON.parse(text);
+        if (topic.startsWith("$aws/events/presence/")) observed.presence.push(JSON.parse(text));
     });
     await new Promise((res, rej) => {
         observer.once("connect", res);
         observer.once("error", rej);
     });
     await observer.subscribeAsync(
-        [`amr/${THING}/heartbeat`, `amr/${THING}/status`, `$aws/things/${THING}/shadow/name/robot/get/accepted`],
+        [`amr/${THING}/heartbeat`, `amr/${THING}/status`, `$aws/things/${THING}/shadow/name/robot/get/accepted`,
+         "$aws/events/presence/connected/+", "$aws/events/presence/disconnected/+"],
         { qos: 1 }
     );
     const shadowVersion = async () => {
@@ -210,39 +115,20 @@ async function main() {
         "--broker-url", `wss://localhost:${wsPort}/mqtt`,
         "--things", THING,
     ], { pipeStdout: true });
-    const url = await new Promise((res, rej) => {
-        let out = "";
-        const t = setTimeout(() => rej(new Error("the console server printed no URL in 10 s")), 10000);
-        server.stdout.on("data", (d) => {
-            out += d;
-            const m = /console: (http:\/\/\S+)/.exec(out);
-            if (m) {
-                clearTimeout(t);
-                res(m[1]);
-            }
-        });
-    });
+    const url = await serverUrl(server);
 
-    // Chromium trusts the broker's certificate through its key's SPKI hash (no system trust store change).
-    const spki = new X509Certificate(readFileSync(join(work, "data/ca/server.pem"))).publicKey.export({ type: "spki", format: "der" });
-    const spkiHash = createHash("sha256").update(spki).digest("base64");
     const driverPort = await freePort();
     const driverUrl = `http://127.0.0.1:${driverPort}`;
     start("chromedriver", CHROMEDRIVER, [`--port=${driverPort}`], { group: true });
     if (!(await waitFor("chromedriver", () => driverReady(driverUrl), 10000)))
         throw new Error("chromedriver did not get ready in 10 s; see " + join(work, "chromedriver.log"));
-    const chromiumArgs = [
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--hide-scrollbars", "--mute-audio",
-        `--ignore-certificate-errors-spki-list=${spkiHash}`,
-    ];
     // One browser per page, each with its own profile (the SPKI list needs one) and its viewport
     // set by device-metrics emulation (a window size would include the browser's frame).
     const pages = [];
     const newPage = async (name, deviceMetrics) => {
         const page = await Session.create(driverUrl, {
             binary: CHROMIUM,
-            args: [...chromiumArgs, `--user-data-dir=${join(work, "chromium-" + name)}`],
+            args: [...chromiumArgs(join(work, "data/ca/server.pem")), `--user-data-dir=${join(work, "chromium-" + name)}`],
             mobileEmulation: { deviceMetrics },
         });
         cleanups.push(() => page.close());
@@ -350,6 +236,30 @@ async function main() {
     await phone.screenshot({ path: join(shots, "phone-390x844-idle-after-resync.png"), fullPage: true });
     await collectProblems();
 
+    // Revocation (issue 16, finding 4): the operator revokes the PC page's console token by the id
+    // its lifecycle events carry; localcore ends the live connection (AUTH_ERROR), and the page
+    // fetches a fresh token and reconnects with the same client id, its card state intact.
+    const conn = pc.locator("#connection");
+    const pcClient = await conn.getAttribute("title");
+    const connectedEvent = [...observed.presence].reverse().find((e) => e.eventType === "connected" && e.clientId === pcClient);
+    const principal = connectedEvent ? connectedEvent.principalIdentifier : "";
+    const cardBefore = { state: await text(pc, "state"), version: await field(pc, "version").getAttribute("data-version"), result: await text(pc, "result") };
+    const seen = observed.presence.length;
+    const later = (type) => observed.presence.slice(seen).find((e) => e.eventType === type && e.clientId === pcClient);
+    check("the page's connection names its token (principalIdentifier console-token/<id>)", /^console-token\/[0-9a-f]{32}$/.test(principal), `${pcClient}: ${principal}`);
+    localcore("revoke-console-token", "--id", principal);
+    const ended = await waitFor("disconnected", () => later("disconnected"), 10000);
+    check("revoke-console-token ends the page's live connection (AUTH_ERROR)", !!ended && ended.disconnectReason === "AUTH_ERROR", JSON.stringify(ended));
+    const again = await waitFor("reconnected", () => later("connected"), 15000);
+    check("the page reconnects with a fresh token and the same client id", !!again && again.principalIdentifier !== principal && again.principalIdentifier.startsWith("console-token/"), JSON.stringify(again));
+    const intact = await waitFor("state kept", async () => {
+        const card = { state: await text(pc, "state"), version: await field(pc, "version").getAttribute("data-version"), result: await text(pc, "result") };
+        return (await conn.getAttribute("data-state")) === "connected" && (await field(pc, "call").isEnabled()) && JSON.stringify(card) === JSON.stringify(cardBefore) ? card : null;
+    }, 10000);
+    check("after the reconnect the card keeps its state (待機中, shadow version, last command)", !!intact, `${JSON.stringify(cardBefore)} → ${await text(pc, "state")} v${await field(pc, "version").getAttribute("data-version")} ${await text(pc, "result")}`);
+    await pc.screenshot({ path: join(shots, "pc-1366x900-after-token-revocation.png"), fullPage: true });
+    await collectProblems();
+
     check("no console errors, CSP violations or failed requests", problems.length === 0, problems.join(" | "));
     await stop(gateway);
     await stop(broker);
@@ -363,7 +273,7 @@ async function cleanup() {
             /* already gone */
         }
     }
-    await Promise.all(children.map((c) => stop(c)));
+    await stopAll();
 }
 
 // Ctrl-C or the caller's timeout signals our process group, which chromedriver's is not: end
@@ -371,12 +281,12 @@ async function cleanup() {
 for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"])
     process.once(sig, () => {
         console.log(`FAIL the e2e test was stopped by ${sig}`);
-        Promise.all(children.map((c) => stop(c))).finally(() => process.exit(1));
+        stopAll().finally(() => process.exit(1));
     });
 
 const hardLimit = setTimeout(() => {
     console.log("FAIL the e2e test did not finish within 4 minutes");
-    failed++;
+    tally.failed++;
     cleanup().finally(() => process.exit(1));
 }, 240000);
 
@@ -387,5 +297,5 @@ try {
 }
 clearTimeout(hardLimit);
 await cleanup();
-console.log(`e2e: ${passed} passed, ${failed} failed (screenshots in ${shots}, logs in ${work})`);
-process.exit(failed ? 1 : 0);
+console.log(`e2e: ${tally.passed} passed, ${tally.failed} failed (screenshots in ${shots}, logs in ${work})`);
+process.exit(tally.failed ? 1 : 0);

@@ -11,7 +11,8 @@
 // Two chromedriver extensions are used, both long-standing and what Selenium relies on:
 // "goog:loggingPrefs" + POST /se/log for the browser's console log (console errors and warnings,
 // uncaught exceptions, CSP violations, failed requests all land there), and POST /goog/cdp/execute
-// for a full-page screenshot (W3C screenshots cover the viewport only).
+// for a full-page screenshot (W3C screenshots cover the viewport only) and the fleet test's
+// performance figures (Performance.getMetrics, HeapProfiler.collectGarbage).
 
 import { writeFileSync } from "node:fs";
 
@@ -81,6 +82,17 @@ export class Session {
         return this.cmd("POST", "/url", { url });
     }
 
+    // Runs `script` (a function body; `arguments` are args) in the page and returns its value.
+    execute(script, args = []) {
+        return this.cmd("POST", "/execute/sync", { script, args });
+    }
+
+    // A DevTools protocol command (chromedriver's goog/cdp/execute): Performance.getMetrics,
+    // HeapProfiler.collectGarbage, ...
+    cdp(cmd, params = {}) {
+        return this.cmd("POST", "/goog/cdp/execute", { cmd, params });
+    }
+
     // The page's size in CSS pixels: [innerWidth, innerHeight, devicePixelRatio].
     viewport() {
         return this.cmd("POST", "/execute/sync", { script: "return [innerWidth, innerHeight, devicePixelRatio]", args: [] });
@@ -110,6 +122,8 @@ export class Session {
             getAttribute: (name) => on(null, (e) => this.cmd("GET", `${e}/attribute/${encodeURIComponent(name)}`)),
             isEnabled: () => on(false, (e) => this.cmd("GET", `${e}/enabled`)),
             click: () => on(new WebDriverError(`click: no element ${css}`), (e) => this.cmd("POST", `${e}/click`, {})),
+            clear: () => on(new WebDriverError(`clear: no element ${css}`), (e) => this.cmd("POST", `${e}/clear`, {})),
+            type: (text) => on(new WebDriverError(`type: no element ${css}`), (e) => this.cmd("POST", `${e}/value`, { text })),
         };
     }
 

@@ -34,3 +34,10 @@ test("each bad field is named", () => {
     assert.match(checkConfig({ ...aws, iotEndpoint: "wss://x" }).join(), /iotEndpoint/);
     assert.match(checkConfig({ mode: "local", things: ["A"] }).join(), /local.brokerUrl/);
 });
+
+test("shadowGetsPerSecond: optional, above 0 and at most 20 (AWS's per-thing shadow rate bounds a sane console rate)", () => {
+    assert.deepEqual([...checkConfig({ ...aws, shadowGetsPerSecond: 10 })], []);
+    assert.deepEqual([...checkConfig({ ...aws, shadowGetsPerSecond: 0.5 })], []);
+    for (const bad of [0, 21, "10", -1])
+        assert.match(checkConfig({ ...aws, shadowGetsPerSecond: bad }).join(), /shadowGetsPerSecond/, String(bad));
+});
