@@ -39,6 +39,7 @@ void cmd_init(const Args& args);
 void cmd_create_thing(const Args& args);
 void cmd_issue_cert(const Args& args);
 void cmd_issue_claim_cert(const Args& args);
+void cmd_issue_batch(const Args& args);  // cmd_issue_batch.cpp
 void cmd_lock_thing(const Args& args);
 void cmd_unlock_thing(const Args& args);
 void cmd_put_policy(const Args& args);

@@ -32,6 +32,10 @@ commands:
   issue-claim-cert --fleet-wide --out PREFIX [--cn localcore-claim] [--policy claim] [--lifetime 20y]
                                      the weaker mode: one claim certificate for many devices (see
                                      cloud/provisioning/README.md); warns
+  issue-batch --prefix AMR- --count N --out DIR [--start 1] [--digits D] [--lifetime 1y] [--policy device]
+                                     N things PREFIX<number> (zero-padded to D digits) with a key +
+                                     certificate each (DIR/NAME.key, DIR/NAME.pem), registered in one
+                                     write; prints "NAME CERT_ID" per thing (fleets, tests/fleet)
   lock-thing --thing NAME            operator lock: RegisterThing for NAME is refused (thing
                                      attribute locked=true) until unlock-thing --thing NAME
   put-policy NAME FILE               create or replace a policy from a JSON file
@@ -96,6 +100,7 @@ int run(int argc, char** argv) {
         {"create-thing", cmd_create_thing},
         {"issue-cert", cmd_issue_cert},
         {"issue-claim-cert", cmd_issue_claim_cert},
+        {"issue-batch", cmd_issue_batch},
         {"lock-thing", cmd_lock_thing},
         {"unlock-thing", cmd_unlock_thing},
         {"put-policy", cmd_put_policy},

@@ -351,11 +351,50 @@ TEST_F(LocalcoreCli, MosquittoConfRefusesAMissingPluginAndABadDenialMode) {
     EXPECT_THAT(bad.err, HasSubstr("invalid --mqtt311-unauthorized 'ignore'"));
 }
 
+// The fleet simulator's setup (tests/fleet): N things with their certificates in one registry write.
+TEST_F(LocalcoreCli, IssueBatchRegistersEveryThingWithItsCertificate) {
+    ok({"init"});
+    const auto out = root_ / "fleet";
+    const auto r = ok({"issue-batch", "--prefix", "AMR-", "--count", "3", "--start", "9", "--out", out.string()});
+    std::istringstream lines(r.out);
+    std::vector<std::pair<std::string, std::string>> issued;
+    for (std::string name, id; lines >> name >> id;) issued.emplace_back(name, id);
+    ASSERT_EQ(issued.size(), 3u) << r.out;
+    // Zero-padded to the width of the last number.
+    EXPECT_EQ(issued[0].first, "AMR-09");
+    EXPECT_EQ(issued[2].first, "AMR-11");
+    EXPECT_EQ(ok({"list", "things"}).out, "AMR-09\nAMR-10\nAMR-11\n");
+    for (const auto& [name, id] : issued) {
+        EXPECT_EQ(id.size(), 64u);
+        const auto described = ok({"describe", "cert", id}).out;
+        EXPECT_THAT(described, HasSubstr("status: ACTIVE\n"));
+        EXPECT_THAT(described, HasSubstr("things: " + name + "\n"));
+        EXPECT_THAT(described, HasSubstr("policies: device\n"));
+        EXPECT_EQ(fs::status(out / (name + ".key")).permissions() & fs::perms::all,
+                  fs::perms::owner_read | fs::perms::owner_write);
+        EXPECT_THAT(localcore::read_file(out / (name + ".pem")), StartsWith("-----BEGIN CERTIFICATE-----"));
+    }
+}
+
+TEST_F(LocalcoreCli, IssueBatchRefusesAnExistingThingAndLeavesNothingBehind) {
+    ok({"init"});
+    ok({"create-thing", "AMR-2"});
+    const auto out = root_ / "fleet";
+    expect_failure({"issue-batch", "--prefix", "AMR-", "--count", "3", "--out", out.string()}, 1,
+                   "thing 'AMR-2' already exists; choose another --prefix or --start");
+    EXPECT_EQ(ok({"list", "things"}).out, "AMR-2\n");
+    EXPECT_FALSE(fs::exists(out / "AMR-1.key"));
+    expect_failure({"issue-batch", "--prefix", "AMR-", "--count", "0", "--out", out.string()}, 2,
+                   "--count must be a whole number from 1 to 100000, not '0'");
+    expect_failure({"issue-batch", "--prefix", "bad name ", "--count", "1", "--out", out.string()}, 1,
+                   "invalid thing name 'bad name 1'; use 1 to 128 characters from a-z A-Z 0-9 : _ -");
+}
+
 TEST_F(LocalcoreCli, HelpListsEveryCommand) {
     auto r = run({"--help"}, false);
     EXPECT_EQ(r.status, 0);
     for (const char* cmd :
-         {"init", "create-thing", "issue-cert", "issue-claim-cert", "lock-thing", "unlock-thing",
+         {"init", "create-thing", "issue-cert", "issue-claim-cert", "issue-batch", "lock-thing", "unlock-thing",
           "put-policy", "attach-policy", "set-cert-status", "list", "describe", "mosquitto-conf"})
         EXPECT_THAT(r.out, HasSubstr(cmd));
 }
