@@ -1,0 +1,148 @@
+"""The fleet simulator's arithmetic: percentiles, connects per second, the reconnect-storm model
+for a larger fleet, and the printed table. Pure functions (tested by fleet_selftest.py)."""
+import math
+import random
+
+
+def percentile(values, p, digits=None):
+    """Nearest-rank percentile (p in 0..100) of a list; None when empty. Rounded to `digits`
+    decimals when given."""
+    if not values:
+        return None
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, math.ceil(p / 100.0 * len(s)) - 1))
+    return s[k] if digits is None else round(s[k], digits)
+
+
+def per_second(times, origin):
+    """[count in [origin+i, origin+i+1)) for i = 0..]: connects per second from `origin`."""
+    if not times:
+        return []
+    bins = [0] * max(0, math.floor(max(times) - origin) + 1)
+    for t in times:
+        i = math.floor(t - origin)  # not int(): -0.5 must not land in second 0
+        if i >= 0:
+            bins[i] += 1
+    return bins
+
+
+def backoff_delay(rng, attempt, minimum, maximum, floor=0.1):
+    """plugins/common Backoff::delay with full jitter: uniform(0, min(min * 2^attempt, max)),
+    never below the 100 ms floor (seconds)."""
+    ceiling = min(minimum * (2 ** min(attempt, 30)), maximum)
+    return max(floor, rng.uniform(0.0, ceiling))
+
+
+def simulate_storm(fleet, quota_per_s, first_delays, minimum=1.0, maximum=120.0, outage_s=0.0, seed=1,
+                   limit_s=3600.0):
+    """A fleet of `fleet` gateways that all lost their connection at t = 0 against an endpoint
+    that is back after `outage_s` and accepts at most `quota_per_s` CONNECTs per second (AWS's
+    per-account quota: the rest are refused, counted as failed attempts). Each gateway's first
+    attempt is drawn from `first_delays` (measured, seconds); later ones follow the plugin's
+    backoff (attempt 1, 2, ... after each failure).
+
+    Returns {'attempts_per_s': [...], 'accepted_per_s': [...], 'peak_attempts_per_s',
+    'refused', 'all_back_s'}."""
+    rng = random.Random(seed)
+    import heapq
+    heap = [(rng.choice(first_delays), 1) for _ in range(fleet)]
+    heapq.heapify(heap)
+    attempts, accepted = {}, {}
+    refused = 0
+    last = 0.0
+    while heap:
+        t, next_attempt = heapq.heappop(heap)
+        if t > limit_s:
+            break
+        sec = int(t)
+        attempts[sec] = attempts.get(sec, 0) + 1
+        if t >= outage_s and accepted.get(sec, 0) < quota_per_s:
+            accepted[sec] = accepted.get(sec, 0) + 1
+            last = max(last, t)
+            continue
+        refused += 1
+        heapq.heappush(heap, (t + backoff_delay(rng, next_attempt, minimum, maximum), next_attempt + 1))
+    n = max(list(attempts) + [0]) + 1
+    return {
+        "attempts_per_s": [attempts.get(i, 0) for i in range(n)],
+        "accepted_per_s": [accepted.get(i, 0) for i in range(n)],
+        "peak_attempts_per_s": max(attempts.values()) if attempts else 0,
+        "refused": refused,
+        "all_back_s": last if not heap else None,
+    }
+
+
+def fmt(v, digits=1):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{digits}f}"
+    return str(v)
+
+
+def table(rows, headers):
+    """A Markdown table (also readable as plain text)."""
+    cells = [[fmt(c) for c in r] for r in rows]
+    widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    for r in cells:
+        out.append("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths)) + " |")
+    return "\n".join(out)
+
+
+def _pair(a, b, unit):
+    return f"{fmt(a)} / {fmt(b)} {unit}"
+
+
+def summary_rows(out):
+    """The [figure, value] rows of the printed summary, from the JSON figures."""
+    reg, st = out["registration"], out.get("start", {})
+    rows = [["things registered (issue-batch)", f"{reg['things']} in {reg['seconds']} s"],
+            ["start: all connected after", f"{fmt(st.get('all_connected_s'))} s (spawned in {st.get('spawn_s')} s)"]]
+    ld = out.get("load")
+    if ld:
+        g, bm, c = ld["gateways"], ld["broker_memory"], ld["calls"]
+        rows += [
+            ["load window", f"{ld['seconds']} s"],
+            ["localcore CPU", f"{ld['broker_cpu_s']} s ({ld['broker_cpu_share_of_one_core'] * 100:.1f} % of a core)"],
+            ["localcore RSS / RssAnon / fds",
+             f"{bm.get('rss_kb', 0) / 1024:.1f} MB / {bm.get('anon_kb', 0) / 1024:.1f} MB / {bm.get('fds')}"],
+            ["gateways: RSS total (each)", f"{g['rss_mb_total']} MB ({g['rss_mb_each']} MB)"],
+            ["gateways: PSS total / RssAnon each", f"{g['pss_mb_total']} MB / {g['anon_mb_each']} MB"],
+            ["gateways: fds / threads each", f"{g['fds_each']} / {g['threads_each']}"],
+            ["gateways: CPU", f"{g['cpu_s']} s ({g['cpu_share_of_one_core'] * 100:.1f} % of a core)"],
+            ["calls sent / outcomes", f"{c['sent']} / {c['outcomes']}"],
+            ["call -> status moving p50 / p99", _pair(c["to_status_ms_p50"], c["to_status_ms_p99"], "ms")],
+            ["call -> delivered to the tap p50 / p99", _pair(c["call_to_tap_ms_p50"], c["call_to_tap_ms_p99"], "ms")],
+            ["call -> result p50 / p99", _pair(c["to_result_ms_p50"], c["to_result_ms_p99"], "ms")],
+        ]
+    if "pause" in out:
+        p = out["pause"]
+        rows.append([f"pause {p['seconds']} s: disconnects / calls",
+                     f"{p['disconnects']} / {p['outcomes']}, max call->status {fmt(p['to_status_ms_max'])} ms"])
+    if "kill" in out:
+        k = out["kill"]
+        rows.append(["killed AMRs: all back after restart",
+                     f"{k['killed']} killed, {fmt(k['all_back_after_restart_s'])} s"])
+    if "broker_restart" in out:
+        b = out["broker_restart"]
+        f = b["first_attempt_delay_s"]
+        model = b["storm_model"]
+        rows += [
+            ["broker restart: down", f"{b['down_s']} s"],
+            ["storm: all back after broker up (presence)", f"{fmt(b['all_back_after_up_s'])} s"],
+            ["storm: all back after stop (gateway logs)", f"{fmt(b['all_back_after_stop_s_gateway_logs'])} s"],
+            ["storm: CONNACKs per s from stop (gateway logs)", str(b["connacks_per_s_from_stop"][:20])],
+            ["storm: peak CONNACKs/s (gateway logs)", str(b["peak_connacks_per_s"])],
+            ["storm: connected events per s from up (presence)", str(b["connects_per_s_from_up"][:20])],
+            ["storm: CONNACK refusals (connect_failed)", str(b["connect_failed_events"])],
+            ["first attempts per s (from stop)", str(b["first_attempts_per_s_from_stop"][:20])],
+            ["first attempt delay: min/p50/p90/max", f"{f['min']}/{f['p50']}/{f['p90']}/{f['max']} s (n={f['count']})"],
+            [f"{model['fleet']} AMRs, unthrottled peak", f"{model['unthrottled_peak_attempts_per_s']} attempts/s"],
+        ]
+        for q, s in model["by_quota"].items():
+            rows.append([f"{model['fleet']} AMRs vs {q}/s quota",
+                         f"peak {s['peak_attempts_per_s']} attempts/s, {s['refused_attempts']} refused, "
+                         f"all back {fmt(s['all_back_s'])} s"])
+    return rows
