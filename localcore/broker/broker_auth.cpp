@@ -24,39 +24,24 @@ std::string random_session_id() {
     return out;
 }
 
-void add_policy(ClientState& state, const RegistryData& data, const std::string& name) {
-    const auto record = data.policies.find(name);
-    if (record == data.policies.end()) return;
-    try {
-        state.policies.add(Policy::parse(record->second.document, name));
-    } catch (const PolicyError& e) {
-        // A broken policy grants nothing (default deny) and says why.
-        mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: %s", e.what());
-    }
-}
-
 }  // namespace
 
-void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryData& data) const {
+void LocalCoreBroker::refresh_policies(ClientState& state, const RegistryIndex& registry) const {
     state.policies = PolicySet{};
     if (!state.token_policy.empty()) {
         // A console token carries no thing: iot:Connection.Thing.* stay unset, as for a Cognito
         // identity on AWS.
         state.policy_context.thing_attached = false;
         state.policy_context.thing_name = std::nullopt;
-        add_policy(state, data, state.token_policy);
+        if (const Policy* policy = registry.policy(state.token_policy)) state.policies.add(*policy);
         return;
     }
-    const auto cert = data.certificates.find(state.certificate_id);
-    if (cert == data.certificates.end()) return;
-    // iot:Connection.Thing.*: with a non-exclusive association the thing is the one attached to the
-    // certificate whose name equals the client id (docs/aws-iot-core.md section 2.3).
-    const auto& things = cert->second.things;
-    const bool attached = std::find(things.begin(), things.end(), state.client_id) != things.end();
+    const Certificate* cert = registry.certificate(state.certificate_id);
+    if (cert == nullptr) return;
+    bool attached = false;
+    attached_policies(registry, *cert, state.client_id, state.policies, attached);
     state.policy_context.thing_attached = attached;
-    state.policy_context.thing_name =
-        attached ? std::optional<std::string>(state.client_id) : std::nullopt;
-    for (const std::string& name : cert->second.policies) add_policy(state, data, name);
+    state.policy_context.thing_name = attached ? std::optional<std::string>(state.client_id) : std::nullopt;
 }
 
 std::optional<ClientState> LocalCoreBroker::authenticate_token(mosquitto_evt_basic_auth& event,
@@ -87,8 +72,8 @@ std::optional<ClientState> LocalCoreBroker::authenticate_token(mosquitto_evt_bas
                   "', the prefix its console token allows";
         return std::nullopt;
     }
-    const RegistryData data = registry_.snapshot();
-    if (!data.policies.count(claims.policy)) {
+    const RegistryIndex& registry = current_registry();
+    if (!registry.data().policies.count(claims.policy)) {
         refusal = "the console token's policy '" + claims.policy + "' does not exist";
         return std::nullopt;
     }
@@ -103,7 +88,7 @@ std::optional<ClientState> LocalCoreBroker::authenticate_token(mosquitto_evt_bas
     state.policy_context.client_id = client_id;
     state.policy_context.region = options_.region;
     state.policy_context.account_id = options_.account_id;
-    refresh_policies(state, data);
+    refresh_policies(state, registry);
     return state;
 }
 
@@ -119,15 +104,10 @@ std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto_evt_basic_aut
     }
     const auto peer = peer_certificate(client);
     if (!peer) return authenticate_token(event, client_id, refusal);
-    const RegistryData data = registry_.snapshot();
-    const auto cert = data.certificates.find(peer->fingerprint);
-    if (cert == data.certificates.end()) {
-        refusal = "certificate " + peer->fingerprint + " is not registered; register it with `localcore`";
-        return std::nullopt;
-    }
-    if (cert->second.status != CertStatus::Active) {
-        refusal = "certificate " + peer->fingerprint + " is " + std::string(to_string(cert->second.status)) +
-                  ", only ACTIVE certificates connect";
+    // A hash lookup in the index; the file is parsed again only if it changed (registry_index.hpp).
+    auto checked = authenticate_certificate(current_registry(), peer->fingerprint, client_id);
+    if (checked.certificate == nullptr) {
+        refusal = std::move(checked.refusal);
         return std::nullopt;
     }
     ClientState state;
@@ -140,7 +120,9 @@ std::optional<ClientState> LocalCoreBroker::authenticate(mosquitto_evt_basic_aut
     state.policy_context.certificate_subject = peer->subject;
     state.policy_context.region = options_.region;
     state.policy_context.account_id = options_.account_id;
-    refresh_policies(state, data);
+    state.policy_context.thing_attached = checked.thing_attached;
+    state.policy_context.thing_name = checked.thing_attached ? std::optional<std::string>(client_id) : std::nullopt;
+    state.policies = std::move(checked.policies);
     return state;
 }
 
@@ -169,6 +151,7 @@ int LocalCoreBroker::on_basic_auth(mosquitto_evt_basic_auth& event) {
     state->version_number = ++lifecycle_versions_[state->client_id];
     state->websocket = mosquitto_client_protocol(event.client) == mp_websockets;
     state->connected_at = std::chrono::steady_clock::now();
+    state->connected_ms = now_ms();
     state->persistent = !mosquitto_client_clean_session(event.client);
     // mosquitto may reuse the address of a context whose disconnection is not yet announced.
     if (ClientState* previous = state_of(event.client); previous && previous->disconnecting)

@@ -43,9 +43,11 @@ void LocalCoreBroker::publish_lifecycle(const ClientState& state, bool connected
     if (!eventable(state.client_id)) return;
     // No "thingName": AWS adds it only for an exclusive thing association, which localcore's
     // registry (non-exclusive, like AttachThingPrincipal's default) does not have.
+    // Stamped when the connection was accepted / ended (as AWS does), not when this TICK publishes.
+    const std::int64_t at = connected ? state.connected_ms : state.disconnected_ms;
     JsonOut event;
     event.field("clientId", state.client_id)
-        .field("timestamp", now_ms())
+        .field("timestamp", at != 0 ? at : now_ms())
         .field("eventType", connected ? "connected" : "disconnected")
         .field("sessionIdentifier", state.session_id)
         .field("principalIdentifier", principal_of(state));
@@ -101,6 +103,7 @@ int LocalCoreBroker::on_disconnect(mosquitto_evt_disconnect& event) {
         return MOSQ_ERR_SUCCESS;
     }
     state->disconnecting = true;
+    state->disconnected_ms = now_ms();
     // mosquitto 2.0 passes -1; newer versions may pass a real code.
     if (!state->pending_reason && event.reason >= 0) state->pending_reason = reason_from_mosquitto(event.reason);
     return MOSQ_ERR_SUCCESS;

@@ -20,33 +20,37 @@ int LocalCoreBroker::on_tick() {
 }
 
 void LocalCoreBroker::check_registry() {
-    const RegistryStamp stamp = registry_stamp_now();
-    if (registry_stamp_ && *registry_stamp_ == stamp) return;
-    registry_stamp_ = stamp;
-
-    RegistryData data;
+    // A CONNECT may have refreshed the index already: what matters is whether the connections
+    // were checked against this version of the registry.
+    const RegistryIndex* registry = nullptr;
     try {
-        data = registry_.snapshot();
+        registry = &current_registry();
     } catch (const std::exception& e) {
-        mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: cannot read the registry: %s", e.what());
+        // Logged once per broken version of the file, not at every poll.
+        if (registry_error_ != e.what())
+            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: cannot read the registry: %s", e.what());
+        registry_error_ = e.what();
         return;
     }
+    registry_error_.clear();
+    if (checked_generation_ == registry->generation()) return;
+    checked_generation_ = registry->generation();
     std::vector<std::string> to_kick;
     for (auto& [client, state] : clients_) {
         if (state.disconnecting || state.session_ended) continue;
         if (!state.token_policy.empty()) {
             // A console-token connection has no certificate to deactivate; its policy may change.
-            refresh_policies(state, data);
+            refresh_policies(state, *registry);
             continue;
         }
-        const auto cert = data.certificates.find(state.certificate_id);
-        if (state.offline && (cert == data.certificates.end() || cert->second.status != CertStatus::Active)) {
+        const Certificate* cert = registry->certificate(state.certificate_id);
+        if (state.offline && (cert == nullptr || cert->status != CertStatus::Active)) {
             // Nothing more is delivered to a dead certificate. The state stays (refusing) so that
             // the next delivery does not rebuild it from the session record.
             end_offline_session(state, "its certificate " + state.certificate_id + " is no longer ACTIVE");
             continue;
         }
-        if (cert == data.certificates.end() || cert->second.status != CertStatus::Active) {
+        if (cert == nullptr || cert->status != CertStatus::Active) {
             if (!state.kicked) {
                 state.kicked = true;
                 state.pending_reason = DisconnectReason::auth_error;
@@ -54,7 +58,7 @@ void LocalCoreBroker::check_registry() {
             }
             continue;
         }
-        refresh_policies(state, data);
+        refresh_policies(state, *registry);
     }
     // Kicking triggers on_disconnect, which edits clients_: collect first, kick after.
     for (const std::string& id : to_kick) {

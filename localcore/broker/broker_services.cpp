@@ -21,7 +21,8 @@ int LocalCoreBroker::on_message(mosquitto_evt_message& event) {
         replies = rotation_.handle(topic, payload, requester_of(*state), now_ms());
         // The old certificate may now be INACTIVE: disconnect its connections without waiting
         // for the next registry poll.
-        registry_stamp_.reset();
+        registry_index_.invalidate();
+        checked_generation_.reset();
         next_registry_check_ = {};
     } else {
         return MOSQ_ERR_SUCCESS;

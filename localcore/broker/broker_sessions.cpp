@@ -6,7 +6,6 @@
 // rebuilds its offline ClientState from it with the registry as it is now, so a certificate
 // deactivated or revoked meanwhile, or a detached policy, still stops the deliveries.
 #include "mosquitto_api.hpp"
-#include <sys/stat.h>
 
 #include "console_token.hpp"
 #include "localcore_broker.hpp"
@@ -48,17 +47,6 @@ void LocalCoreBroker::end_offline_session(ClientState& state, const std::string&
     forget_session_record(state.client_id);
 }
 
-LocalCoreBroker::RegistryStamp LocalCoreBroker::registry_stamp_now() const {
-    struct stat st {};
-    RegistryStamp stamp;
-    if (::stat(registry_.file().c_str(), &st) == 0) {
-        stamp.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-        stamp.size = static_cast<std::uintmax_t>(st.st_size);
-        stamp.inode = static_cast<std::uintmax_t>(st.st_ino);
-    }
-    return stamp;
-}
-
 ClientState* LocalCoreBroker::restore_offline_session(mosquitto* client) {
     const char* id = mosquitto_client_id(client);
     if (id == nullptr || *id == '\0') return nullptr;
@@ -86,10 +74,9 @@ ClientState* LocalCoreBroker::restore_offline_session(mosquitto* client) {
         state.token_id = record->token_id;
         state.token_policy = record->token_policy;
         state.token_expires_at = record->token_expires_at;
-        const RegistryStamp stamp = registry_stamp_now();
-        if (!restore_snapshot_ || restore_snapshot_->first != stamp)
-            restore_snapshot_.emplace(stamp, registry_.snapshot());
-        const RegistryData& data = restore_snapshot_->second;
+        // After a restart every restored session is rebuilt at its first delivery: they share the
+        // index, parsed once while the file is unchanged.
+        const RegistryIndex& registry = current_registry();
         if (!state.token_id.empty()) {
             const std::string jti = state.token_id.substr(state.token_id.find('/') + 1);
             if (now_ms() / 1000 >= state.token_expires_at)
@@ -97,14 +84,13 @@ ClientState* LocalCoreBroker::restore_offline_session(mosquitto* client) {
             else if (console_token_revocations(options_.data_dir).contains(jti))
                 ended = "its console token was revoked";
         } else {
-            const auto cert = data.certificates.find(state.certificate_id);
-            if (cert == data.certificates.end())
+            const Certificate* cert = registry.certificate(state.certificate_id);
+            if (cert == nullptr)
                 ended = "its certificate " + state.certificate_id + " is no longer registered";
-            else if (cert->second.status != CertStatus::Active)
-                ended = "its certificate " + state.certificate_id + " is " +
-                        std::string(to_string(cert->second.status));
+            else if (cert->status != CertStatus::Active)
+                ended = "its certificate " + state.certificate_id + " is " + std::string(to_string(cert->status));
         }
-        if (ended.empty()) refresh_policies(state, data);
+        if (ended.empty()) refresh_policies(state, registry);
     }
     ClientState& stored = clients_[client] = std::move(state);
     if (!ended.empty()) {

@@ -53,6 +53,7 @@ std::uint64_t new_connection_serial() {
 LocalCoreBroker::LocalCoreBroker(BrokerOptions options)
     : options_(std::move(options)),
       registry_(Registry::open(options_.data_dir)),
+      registry_index_(registry_.file()),
       ca_(Ca::open(options_.data_dir / "ca")),
       // No registry lookup: as on AWS, any thing name the policy allows has shadows.
       shadows_(options_.data_dir, shadow_limits(options_)),
@@ -73,6 +74,15 @@ std::int64_t LocalCoreBroker::now_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+const RegistryIndex& LocalCoreBroker::current_registry() {
+    if (registry_index_.refresh()) {
+        // Once per change of the file, not per CONNECT: a broken policy grants nothing until fixed.
+        for (const std::string& error : registry_index_.policy_errors())
+            mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: %s", error.c_str());
+    }
+    return registry_index_;
 }
 
 ClientState* LocalCoreBroker::state_of(const mosquitto* client) {

@@ -24,6 +24,7 @@
 #include "policy.hpp"
 #include "provisioning.hpp"
 #include "registry.hpp"
+#include "registry_index.hpp"
 #include "rotation.hpp"
 #include "session_records.hpp"
 #include "shadow.hpp"
@@ -66,6 +67,11 @@ struct ClientState {
     // Websocket connections end after options.max_websocket_connection (AWS: 24 h for SigV4).
     bool websocket = false;
     std::chrono::steady_clock::time_point connected_at{};
+    // Lifecycle event timestamps (epoch ms), taken when the connection was accepted and when
+    // mosquitto reported its end, as AWS stamps them: the events themselves go out on a later TICK
+    // (see below), and during a burst of connections that tick comes late.
+    std::int64_t connected_ms = 0;
+    std::int64_t disconnected_ms = 0;
     std::string session_id;  // lifecycle sessionIdentifier
     // Tells this connection from a later one at the same mosquitto* (mosquitto reuses freed
     // contexts' addresses) or with the same client id: replies are checked against it.
@@ -117,19 +123,14 @@ public:
     int on_tick();
 
 private:
-    struct RegistryStamp {
-        std::int64_t mtime_ns = 0;
-        std::uintmax_t size = 0;
-        std::uintmax_t inode = 0;
-        bool operator==(const RegistryStamp&) const = default;
-    };
-
     // Builds the policy context and policy set for a certificate; nullopt + reason when refused.
     std::optional<ClientState> authenticate(mosquitto_evt_basic_auth& event, std::string& refusal);
     // The console-token path of authenticate(): websocket connections without a certificate.
     std::optional<ClientState> authenticate_token(mosquitto_evt_basic_auth& event,
                                                   const std::string& client_id, std::string& refusal);
-    void refresh_policies(ClientState& state, const RegistryData& data) const;
+    void refresh_policies(ClientState& state, const RegistryIndex& registry) const;
+    // The registry as it is on disk now: one stat, and a parse only when the file changed.
+    const RegistryIndex& current_registry();
     // Denial under the configured protocol rules; `what` goes to the log.
     int deny(mosquitto* client, ClientState* state, const std::string& what, bool is_subscribe);
     int limit_violation(mosquitto* client, ClientState* state, const std::string& what);
@@ -163,7 +164,6 @@ private:
     ClientState* restore_offline_session(mosquitto* client);
     void end_offline_session(ClientState& state, const std::string& why);
     void forget_session_record(const std::string& client_id);
-    RegistryStamp registry_stamp_now() const;
     RequesterContext requester_of(const ClientState& state) const;
     // principalIdentifier of lifecycle events: the certificate id, or the console token's id.
     static const std::string& principal_of(const ClientState& state);
@@ -171,14 +171,13 @@ private:
 
     BrokerOptions options_;
     Registry registry_;
+    // CONNECT, the registry poll and restored sessions all read this, not the file.
+    RegistryIndex registry_index_;
     Ca ca_;
     ShadowService shadows_;
     FleetProvisioning provisioning_;
     CertificateRotation rotation_;
     SessionRecords sessions_;
-    // The registry as restore_offline_session last read it: after a restart every restored
-    // session is rebuilt at its first delivery, and they share one parse while the file is unchanged.
-    std::optional<std::pair<RegistryStamp, RegistryData>> restore_snapshot_;
     // A reply published for the connection that asked (fleet provisioning, rotation). It is
     // published to the topic's subscribers on the broker's next loop pass, and the delivery check
     // (iot:Receive time) lets it through only to that very connection: mosquitto's targeted publish
@@ -192,8 +191,10 @@ private:
     std::vector<PendingReply> pending_replies_;
     std::unordered_map<const mosquitto*, ClientState> clients_;
     std::map<std::string, std::int64_t> lifecycle_versions_;  // per client id
-    std::optional<RegistryStamp> registry_stamp_;
+    // The registry_index_ generation the connections were last checked against (check_registry).
+    std::optional<std::uint64_t> checked_generation_;
     std::chrono::steady_clock::time_point next_registry_check_{};
+    std::string registry_error_;     // the last failure to read the registry, logged once
     std::string revocations_error_;  // the last failure to read the revocation list, logged once
 };
 
