@@ -145,6 +145,7 @@ std::string RawMqttConnection::open() {
     ctx_ = ctx;
     if (SSL_CTX_load_verify_locations(ctx, options_.ca.c_str(), nullptr) != 1) return "cannot load the CA";
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
+    if (options_.tls12 && SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION) != 1) return "cannot limit TLS to 1.2";
     if (!options_.cert.empty() &&
         (SSL_CTX_use_certificate_file(ctx, options_.cert.c_str(), SSL_FILETYPE_PEM) != 1 ||
          SSL_CTX_use_PrivateKey_file(ctx, options_.key.c_str(), SSL_FILETYPE_PEM) != 1))

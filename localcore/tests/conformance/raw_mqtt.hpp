@@ -67,6 +67,10 @@ public:
         std::filesystem::path ca;
         std::filesystem::path cert, key;  // empty: no client certificate
         bool websocket = false;           // MQTT over WebSocket (wss://localhost:PORT/mqtt)
+        // TLS 1.2 only: the client's handshake then ends with the server's Finished, so when open()
+        // returns the broker has processed the whole handshake. With TLS 1.3 the client is done
+        // one flight earlier, and a broker paused right after may still owe the handshake's end.
+        bool tls12 = false;
     };
 
     explicit RawMqttConnection(Options options);
