@@ -21,8 +21,16 @@ milliseconds Backoff::ceiling(unsigned attempt) const {
 
 milliseconds Backoff::delay(unsigned attempt) {
     const int64_t c = ceiling(attempt).count();
-    const int64_t lowest = jitter_ == Jitter::equal ? c / 2 : 0;
+    // Drawn from above the floor rather than raised to it: raising would put every draw below the
+    // floor on the same instant (half of a fleet's second attempts at exactly 1 s).
+    const int64_t lowest = std::max(jitter_ == Jitter::equal ? c / 2 : 0, std::min(floor_.count(), c));
     return std::max(floor_, milliseconds(uniform(lowest, c)));
+}
+
+milliseconds Backoff::spread(milliseconds window) {
+    if (window <= milliseconds::zero()) return delay(0);
+    const int64_t hi = std::min(window, max_).count();
+    return std::max(floor_, milliseconds(uniform(std::min(floor_.count(), hi), hi)));
 }
 
 milliseconds Backoff::jittered(milliseconds base) {

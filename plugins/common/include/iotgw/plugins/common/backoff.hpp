@@ -3,7 +3,8 @@
 // below it, so that many gateways cut off at once (a broker restart) come back spread out instead
 // of in synchronized waves. Connections use full jitter (the whole window); the shadow's resyncs
 // use equal jitter (never sooner than half a step) and no floor, since their `retry_min` may be
-// below it.
+// below it. `spread` draws the first attempt after a loss every gateway may have seen at the same
+// moment (a broker restart) from a window sized for the fleet, not from `min`.
 #pragma once
 
 #include <chrono>
@@ -33,8 +34,12 @@ public:
 
     // min * 2^attempt, at most max (attempt 0 is the first retry).
     std::chrono::milliseconds ceiling(unsigned attempt) const;
-    // A random delay below ceiling(attempt), by the jitter, never below the floor.
+    // A random delay below ceiling(attempt), by the jitter, drawn from above the floor.
     std::chrono::milliseconds delay(unsigned attempt);
+    // A random delay in [floor, window] (window at most `max`), uniform: the first
+    // reconnect after a loss, spread so a fleet cut off at once stays under the account's connect
+    // rate. A zero window gives delay(0).
+    std::chrono::milliseconds spread(std::chrono::milliseconds window);
     // `base` plus up to 50 %: spreads two gateways that keep taking one client id from each other.
     std::chrono::milliseconds jittered(std::chrono::milliseconds base);
 
