@@ -1,6 +1,7 @@
 // `mqtt`: the connection to AWS IoT Core (or a local broker) over MQTT 3.1.1 or 5 with mutual TLS.
 // Pipelines address it as "name:topic" (publish) and "name:filter" (subscribe). It reconnects by
-// itself forever (exponential backoff with full jitter), queues what is published while offline,
+// itself forever (the first attempt after a loss spread over `reconnect_spread`, then exponential
+// backoff with full jitter: reconnect_backoff.hpp), queues what is published while offline,
 // notices when another connection takes its client id and backs off, and reports its link state
 // as the retained internal event "$iotgw/instance/<name>/link" (with the AWS certificate id it
 // connected with). When its credentials instance announces new credentials ("$iotgw/instance/
@@ -16,6 +17,7 @@
 #include "offline_queue.hpp"
 #include "publish_pacer.hpp"
 #include "publish_refusal.hpp"
+#include "reconnect_backoff.hpp"
 #include "schema.hpp"
 #include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
@@ -197,7 +199,8 @@ private:
           scope_(s.topic_scope),
           connect_(connect_settings(s)),
           max_buffered_(static_cast<int>(std::min<int64_t>(s.offline_queue_messages, 1000000) + 1000)),
-          backoff_({.min = s.reconnect_min, .max = s.reconnect_max}),
+          backoff_(reconnect_backoff_settings(s)),
+          reconnect_spread_(s.reconnect_spread),
           queue_(static_cast<std::size_t>(s.offline_queue_messages),
                  static_cast<std::size_t>(s.offline_queue_bytes),
                  s.drop_newest ? OfflineQueue::Drop::newest : OfflineQueue::Drop::oldest),
@@ -421,7 +424,8 @@ private:
                 "id): ",
                 how, "; waiting ", seconds_text(delay), " before reconnecting");
         } else {
-            delay = backoff_.delay(failures_++);
+            // After a stable connection failures_ is 0: the first attempt is spread over the window.
+            delay = delay_after_loss(backoff_, reconnect_spread_, failures_++);
             host().warning("connection to ", endpoint_, ":", port_, " lost: ", why, "; reconnecting in ",
                            seconds_text(delay));
         }
@@ -684,6 +688,7 @@ private:
     const paho::ConnectSettings connect_;
     const int max_buffered_;  // paho's own buffer: the offline queue's size and some room
     Backoff backoff_;
+    const milliseconds reconnect_spread_;
     OfflineQueue queue_;
     const bool drop_newest_;
     PublishPacer pacer_;

@@ -5,6 +5,8 @@
 #include <iotgw/sdk/errors.hpp>
 #include <iotgw/sdk/topic.hpp>
 
+#include <algorithm>
+
 namespace iotgw::plugins::mqtt {
 namespace {
 
@@ -29,6 +31,10 @@ MqttSettings read_settings(const sdk::Config& cfg) {
     s.publish_on_stop = cfg.boolean("publish_on_stop");
     s.reconnect_min = cfg.duration("reconnect_min");
     s.reconnect_max = cfg.duration("reconnect_max");
+    // No schema default: unset, it follows reconnect_max down, so a config with a short maximum
+    // (tests, a bench) stays valid; set, it must fit (check_settings).
+    s.reconnect_spread = cfg.has("reconnect_spread") ? cfg.duration("reconnect_spread")
+                                                     : std::min(kDefaultReconnectSpread, s.reconnect_max);
     s.takeover_backoff = cfg.duration("takeover_backoff");
     s.offline_queue_messages = cfg.integer("offline_queue_messages");
     s.offline_queue_bytes = cfg.integer("offline_queue_bytes");
@@ -55,6 +61,10 @@ std::vector<SettingsError> check_settings(const MqttSettings& s) {
         errors.push_back({"client_id", *why + " ('" + s.client_id + "')"});
     if (s.reconnect_max < s.reconnect_min)
         errors.push_back({"reconnect_max", "'reconnect_max' must not be shorter than 'reconnect_min'"});
+    if (s.reconnect_spread > s.reconnect_max)
+        errors.push_back({"reconnect_spread",
+                          "'reconnect_spread' must not be longer than 'reconnect_max' (no attempt waits longer "
+                          "than the maximum)"});
     for (const auto& filter : s.topic_scope)
         if (auto why = sdk::validate_topic_filter(filter))
             errors.push_back(

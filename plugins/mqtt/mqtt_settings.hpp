@@ -13,6 +13,12 @@
 
 namespace iotgw::plugins::mqtt {
 
+// reconnect_spread when not set: 10,000 gateways at AWS's 500 CONNECTs per second per account
+// need 20 s of window above the 1 s floor; 30 s (draws over 1-30 s) puts 345 in the average second
+// and 380-415 in the busiest (simulated), leaving room for the retries of attempts that found the
+// broker still down and for the account's other clients.
+inline constexpr std::chrono::milliseconds kDefaultReconnectSpread{30000};
+
 struct WillSettings {
     bool enabled = true;
     std::string topic;
@@ -38,6 +44,9 @@ struct MqttSettings {
     bool publish_on_stop = true;
     std::chrono::milliseconds reconnect_min{1000};
     std::chrono::milliseconds reconnect_max{120000};
+    // After read_settings: the configured value, or kDefaultReconnectSpread when it fits under
+    // reconnect_max, else reconnect_max.
+    std::chrono::milliseconds reconnect_spread{30000};
     std::chrono::milliseconds takeover_backoff{60000};
     int64_t offline_queue_messages = 1000;
     int64_t offline_queue_bytes = 1048576;

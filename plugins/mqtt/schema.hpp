@@ -54,12 +54,21 @@ inline constexpr iotgw_config_field kFields[] = {
     Field::integer("will_qos", "QoS of the Will message.").with_default("1").at_least(0).at_most(1),
     Field::boolean("will_retain", "Retain the Will message.").with_default("true"),
     Field::duration("reconnect_min",
-                    "Base of the exponential reconnect backoff (full jitter, at least 100 ms).")
+                    "Base of the exponential reconnect backoff (full jitter, at least 1 s: AWS accepts one "
+                    "CONNECT per second per client id).")
         .with_default("\"1s\"")
         .at_least(1),
     Field::duration("reconnect_max", "Upper bound of the reconnect backoff.")
         .with_default("\"2m\"")
         .at_least(1),
+    // No default in the schema: unset it is 30 s or reconnect_max if shorter (mqtt_settings.cpp).
+    Field::duration("reconnect_spread",
+                    "Window over which the first reconnect after a lost connection is spread (uniformly), so a "
+                    "fleet cut off at once stays under AWS's connect rate per account: draws start at 1 s, so "
+                    "at least 1 s + fleet size / connects per second, plus a margin (10,000 AMRs at 500/s: "
+                    "30 s). Default 30 s (or reconnect_max if shorter); at most reconnect_max; 0: over "
+                    "reconnect_min.")
+        .at_least(0),
     Field::duration("connect_timeout", "Time allowed for TCP, TLS and CONNACK of one attempt.")
         .with_default("\"10s\"")
         .at_least(100),

@@ -1,11 +1,14 @@
 // The mqtt connection's pure rules: AWS limits, topic scope, backoff bounds, offline queue policy.
 #include "offline_queue.hpp"
+#include "reconnect_backoff.hpp"
 #include "topic_rules.hpp"
 
 #include <iotgw/plugins/common/backoff.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -60,9 +63,10 @@ TEST(MqttRules, ClientIdsFollowAwsRules) {
 }
 
 using common::Backoff;
+using std::chrono::milliseconds;
 
 TEST(MqttBackoff, FullJitterStaysWithinTheCeilingAndAboveTheFloor) {
-    // The settings the mqtt plugin uses: full jitter, the default 100 ms floor.
+    // Full jitter with Backoff's default 100 ms floor (the plugin's own settings: MqttReconnect).
     Backoff b({.min = std::chrono::milliseconds(1000), .max = std::chrono::milliseconds(120000)}, 42);
     EXPECT_EQ(b.ceiling(0).count(), 1000);
     EXPECT_EQ(b.ceiling(3).count(), 8000);
@@ -89,6 +93,90 @@ TEST(MqttBackoff, FullJitterSpreadsOverTheWholeWindowAndTheFloorRaisesTinySettin
     EXPECT_EQ(tiny.ceiling(0).count(), 100);  // min and max raised to the floor
     EXPECT_EQ(tiny.ceiling(10).count(), 100);
     for (unsigned a = 0; a < 20; ++a) EXPECT_EQ(tiny.delay(a).count(), 100);
+}
+
+// The plugin's reconnect delays (reconnect_backoff.hpp) with the schema's defaults: reconnect_min
+// 1 s, reconnect_max 2 min, reconnect_spread 30 s. Seeded generators: the same draws every run.
+MqttSettings default_reconnect() {
+    MqttSettings s;
+    s.reconnect_min = milliseconds(1000);
+    s.reconnect_max = milliseconds(120000);
+    s.reconnect_spread = kDefaultReconnectSpread;
+    return s;
+}
+
+TEST(MqttReconnect, TheFirstAttemptAfterALossIsSpreadUniformlyOverTheWindow) {
+    const MqttSettings s = default_reconnect();
+    Backoff b(reconnect_backoff_settings(s), 11);
+    constexpr int kDraws = 60000;
+    std::vector<int> per_second(30, 0);
+    int at_floor = 0;
+    for (int i = 0; i < kDraws; ++i) {
+        const auto d = delay_after_loss(b, s.reconnect_spread, 0);
+        ASSERT_GE(d, kSameClientIdConnectInterval);
+        ASSERT_LE(d, s.reconnect_spread);
+        if (d == kSameClientIdConnectInterval) ++at_floor;
+        ++per_second[static_cast<std::size_t>(std::min<int64_t>(d.count() / 1000, 29))];
+    }
+    // Uniform over 1-30 s: ~2,069 in each second, none before the floor and no pile on it (a
+    // draw below the floor raised to it would put 1/30 of the fleet on the same millisecond).
+    EXPECT_EQ(per_second[0], 0);
+    EXPECT_LT(at_floor, 20);
+    for (std::size_t sec = 1; sec < 30; ++sec) EXPECT_NEAR(per_second[sec], kDraws / 29, 300) << "second " << sec;
+}
+
+TEST(MqttReconnect, TenThousandGatewaysCutOffAtOnceStayUnderFiveHundredConnectsPerSecond) {
+    // AWS IoT Core's default "Connect requests per second per account" is 500: the first attempts
+    // of a fleet of 10,000 that lost the broker in the same instant, one generator per gateway.
+    const MqttSettings s = default_reconnect();
+    std::vector<int> per_second(31, 0);
+    for (uint64_t gateway = 0; gateway < 10000; ++gateway) {
+        Backoff b(reconnect_backoff_settings(s), gateway * 7919 + 1);
+        ++per_second[static_cast<std::size_t>(delay_after_loss(b, s.reconnect_spread, 0).count() / 1000)];
+    }
+    const int peak = *std::max_element(per_second.begin(), per_second.end());
+    EXPECT_LT(peak, 500);
+    EXPECT_GT(peak, 300);  // the mean is 333: the draws did spread, not vanish
+}
+
+TEST(MqttReconnect, LaterAttemptsBackOffUpToTheMaximumAndNeverGiveUp) {
+    const MqttSettings s = default_reconnect();
+    Backoff b(reconnect_backoff_settings(s), 5);
+    EXPECT_EQ(b.ceiling(1).count(), 2000);
+    milliseconds longest{0};
+    // No attempt limit: any attempt number still gets a finite delay within the bounds.
+    for (unsigned attempt : {1u, 2u, 5u, 7u, 8u, 30u, 31u, 64u, 1000u, 100000u, 4294967295u})
+        for (int i = 0; i < 200; ++i) {
+            const auto d = delay_after_loss(b, s.reconnect_spread, attempt);
+            ASSERT_GE(d, kSameClientIdConnectInterval) << attempt;
+            ASSERT_LE(d, s.reconnect_max) << attempt;
+            longest = std::max(longest, d);
+        }
+    EXPECT_GT(longest, milliseconds(100000));  // full jitter reaches up to the cap
+}
+
+TEST(MqttReconnect, NoTwoAttemptsOfOneGatewayWithinASecond) {
+    // AWS accepts one CONNECT per second per client id: even with reconnect_min set below a
+    // second, no delay between two attempts (an attempt refused at once, then the next) is shorter.
+    MqttSettings s = default_reconnect();
+    s.reconnect_min = milliseconds(100);
+    s.reconnect_max = milliseconds(500);
+    s.reconnect_spread = milliseconds(300);
+    Backoff b(reconnect_backoff_settings(s), 3);
+    for (unsigned attempt = 0; attempt < 20; ++attempt)
+        for (int i = 0; i < 50; ++i) EXPECT_GE(delay_after_loss(b, s.reconnect_spread, attempt).count(), 1000);
+}
+
+TEST(MqttReconnect, TheSpreadIsCappedByTheMaximumAndZeroMeansReconnectMin) {
+    Backoff capped({.min = milliseconds(1000), .max = milliseconds(5000), .floor = kSameClientIdConnectInterval}, 9);
+    for (int i = 0; i < 500; ++i) EXPECT_LE(capped.spread(milliseconds(30000)).count(), 5000);
+
+    Backoff off({.min = milliseconds(2000), .max = milliseconds(120000), .floor = kSameClientIdConnectInterval}, 9);
+    for (int i = 0; i < 500; ++i) {
+        const auto d = off.spread(milliseconds(0));
+        EXPECT_GE(d.count(), 1000);
+        EXPECT_LE(d.count(), 2000);
+    }
 }
 
 TEST(MqttOfflineQueue, DropOldestKeepsTheNewestWithinCountAndBytes) {

@@ -69,10 +69,26 @@ TEST(MqttSettings, AReconnectMaximumBelowTheMinimumIsRefused) {
     MqttSettings s = usable();
     s.reconnect_min = std::chrono::seconds(10);
     s.reconnect_max = std::chrono::seconds(5);
+    s.reconnect_spread = s.reconnect_max;  // what an unset reconnect_spread becomes
     const auto errors = check_settings(s);
     ASSERT_EQ(fields_of(errors), std::vector<std::string>{"reconnect_max"});
     EXPECT_EQ(errors[0].message, "'reconnect_max' must not be shorter than 'reconnect_min'");
     s.reconnect_max = s.reconnect_min;
+    EXPECT_TRUE(check_settings(s).empty());
+}
+
+TEST(MqttSettings, AReconnectSpreadLongerThanTheMaximumIsRefused) {
+    MqttSettings s = usable();
+    s.reconnect_max = std::chrono::seconds(20);
+    s.reconnect_spread = std::chrono::seconds(21);
+    const auto errors = check_settings(s);
+    ASSERT_EQ(fields_of(errors), std::vector<std::string>{"reconnect_spread"});
+    EXPECT_EQ(errors[0].message,
+              "'reconnect_spread' must not be longer than 'reconnect_max' (no attempt waits longer than the "
+              "maximum)");
+    s.reconnect_spread = s.reconnect_max;
+    EXPECT_TRUE(check_settings(s).empty());
+    s.reconnect_spread = std::chrono::milliseconds(0);
     EXPECT_TRUE(check_settings(s).empty());
 }
 
@@ -112,6 +128,7 @@ TEST(MqttSettings, EveryProblemIsReportedInFieldOrder) {
     MqttSettings s = usable();
     s.endpoint.clear();
     s.reconnect_max = std::chrono::milliseconds(1);
+    s.reconnect_spread = s.reconnect_max;  // what an unset reconnect_spread becomes
     s.will.payload = std::string(131073, 'x');
     EXPECT_EQ(fields_of(check_settings(s)),
               (std::vector<std::string>{"endpoint", "reconnect_max", "will_payload"}));
