@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -252,6 +253,27 @@ TEST(AmrCallRules, AFloodOfRefusedIdsDoesNotEvictAnAcceptedOne) {
     EXPECT_FALSE(again.command);
     // The latest refusals are still answered as what they were.
     EXPECT_EQ(r.rules.decide(cmd("junk-4998", kNow), false).original_reason, reason::busy);
+}
+
+// Issue 16 (memory must be flat): a refusal past its ts + ttl is answered as stale anyway, so it
+// must not hold a place. They used to stay until dedupe_ids places were full: at the soak's
+// ~0.2 busy refusals per second the table grew for about an hour (~700 entries).
+TEST(AmrCallRules, RefusalsPastTheirTtlAreForgottenSoTheTableStaysAtRateTimesTtl) {
+    Rules r;  // ttl 30 s, dedupe_ids 1000
+    const int64_t start = kNow;
+    std::size_t most = 0;
+    // One busy refusal and one accepted call per second, for 20 minutes of the injected clock.
+    for (int s = 0; s < 1'200; ++s) {
+        r.now = start + int64_t{s} * 1'000;
+        ASSERT_EQ(r.rules.decide(cmd("busy-" + std::to_string(s), r.now), true).reason, reason::busy) << s;
+        ASSERT_EQ(r.rules.decide(cmd("ok-" + std::to_string(s), r.now), false).result, Result::accepted) << s;
+        most = std::max(most, r.rules.remembered());
+    }
+    // At most one ttl's worth of each (30 + 30), plus the ones expiring this very millisecond.
+    EXPECT_LE(most, 62u);
+    // What is still within its ttl is still answered as it was.
+    EXPECT_EQ(r.rules.decide(cmd("busy-1199", r.now), false).original_reason, reason::busy);
+    EXPECT_EQ(r.rules.decide(cmd("ok-1199", r.now), false).original, Result::accepted);
 }
 
 // What a plugin persists (accepted_ids) and gives a new instance after a restart (restore): the

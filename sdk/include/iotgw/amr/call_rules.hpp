@@ -20,7 +20,8 @@
 // What is remembered, and why. A redelivered command must never move the AMR twice, and after
 // ts + ttl a redelivery is refused as stale anyway, so an ACCEPTED id is kept until ts + ttl and
 // never evicted before: a flood of other ids cannot push it out. Refusals had no effect; they are
-// remembered in the places accepted ids leave free, least recently seen forgotten first, only so
+// remembered in the places accepted ids leave free, least recently seen forgotten first, and
+// forgotten at their ts + ttl too (the table holds about rate x ttl ids, not dedupe_ids), only so
 // that a redelivery gets the same answer (losing one means it is judged again: still at most one
 // move). Stale commands stay stale and are not remembered at all. When every place holds a live
 // accepted id, a new command is refused as dedupe_full rather than forgetting one: refusing is
@@ -502,11 +503,21 @@ private:
     };
     using RefusalOrder = std::list<std::pair<std::string, Refusal>>;
 
-    // A redelivery after ts + ttl is stale: its id no longer needs a place.
+    // A redelivery after ts + ttl is stale: its id no longer needs a place, accepted or refused.
+    // Without forgetting refusals here the table only ever shrank when full, so it grew to
+    // dedupe_ids entries (an hour at a few busy refusals a minute) before it was flat (issue 16).
+    // Refusals are kept least recently seen last, which for callers with a sane clock is also
+    // soonest expiry last: dropping expired ones from that end keeps the table at about
+    // rate x ttl. One with a far-off ts (refused as future) holds the rest back until make_room
+    // evicts it, which is the bound that held before.
     void forget_expired(int64_t now) {
         while (!by_expiry_.empty() && by_expiry_.begin()->first < now) {
             accepted_.erase(by_expiry_.begin()->second);
             by_expiry_.erase(by_expiry_.begin());
+        }
+        while (!refused_order_.empty() && refused_order_.back().second.expires_ms < now) {
+            refused_.erase(refused_order_.back().first);
+            refused_order_.pop_back();
         }
     }
 
