@@ -28,7 +28,6 @@ Long run: soak.py ... --duration 3600 --report-every 300 > /tmp/soak-1h.log 2>&1
 Everything runs on 127.0.0.1 (free ports) in a scratch directory, removed after a passing run
 unless --work is given; every child runs in its own process group, ended on exit or signal.
 """
-import argparse
 import math
 import os
 import shutil
@@ -38,6 +37,7 @@ import tempfile
 import threading
 import time
 
+import soak_cli
 import soak_procfs
 import soak_verdict
 from soak_clients import Console, HeartbeatWatcher, take_over_once
@@ -78,11 +78,7 @@ def clusters(times, gap=3.0):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iotgw", required=True)
-    ap.add_argument("--plugin-dir", required=True)
-    ap.add_argument("--localcore", required=True, help="the localcore command (its broker plugin beside it)")
+    ap = soak_cli.parser_with_binaries(__doc__)
     ap.add_argument("--duration", type=float, default=180, help="seconds of load (default 180)")
     ap.add_argument("--warmup", type=float, help="seconds excluded from the slope and baselines "
                     "(default: 20 %% of the duration, at most 300)")

@@ -38,6 +38,21 @@ def tls_client(client_id, clean_session, ca, cert, key):
     return c
 
 
+def json_object(payload):
+    """The payload's JSON object; None for anything else (a message we cannot read is skipped)."""
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def result_text(doc):
+    """A call result's outcome: "accepted", "refused:<reason>", "duplicate", ..."""
+    r = doc.get("result")
+    return f"refused:{doc.get('reason')}" if r == "refused" else str(r)
+
+
 class HeartbeatWatcher:
     def __init__(self, lc, client_id="console-soak-heartbeats"):
         self.topic = f"amr/{THING}/heartbeat"
@@ -128,18 +143,14 @@ class Console:
                 client.subscribe(t, qos=1)
 
     def _on_message(self, client, userdata, msg):
-        try:
-            doc = json.loads(msg.payload)
-        except ValueError:
-            return
-        if not isinstance(doc, dict):
+        doc = json_object(msg.payload)
+        if doc is None:
             return
         with self.lock:
             if msg.topic.endswith("/cmd/result"):
                 cid = doc.get("id")
                 if cid in self.sent and cid not in self.results:
-                    r = doc.get("result")
-                    self.results[cid] = f"refused:{doc.get('reason')}" if r == "refused" else str(r)
+                    self.results[cid] = result_text(doc)
             elif msg.topic.endswith("/status"):
                 self.statuses += 1
             elif msg.topic.endswith("/update/documents"):

@@ -32,13 +32,57 @@ def duration_text(seconds):
     return f"{int(round(seconds * 1000))}ms"
 
 
+def toml_string(text):
+    """A TOML basic string of `text` (paths from mkdtemp and names of our own: no quotes or
+    backslashes to escape)."""
+    return '"' + text + '"'
+
+
+def toml_list(texts):
+    return "[" + ", ".join(toml_string(t) for t in texts) + "]"
+
+
+def pipeline_toml(name, source, to, via=()):
+    """One [[pipelines]] table, after a blank line."""
+    via_line = f"via = {toml_list(via)}\n" if via else ""
+    return f"\n[[pipelines]]\nname = {toml_string(name)}\nfrom = {toml_string(source)}\n{via_line}to = {toml_list(to)}\n"
+
+
+def amr_toml(move_time_s, heartbeat_period_s):
+    """configs/local.toml's AMR: the call processor with the simulated driver, status, the robot
+    shadow, heartbeats, and their pipelines on the connection `cloud`. The soak and the fleet
+    simulator (tests/fleet/fleet_gateways.py) both write it, so their gateways do the same work."""
+    q = toml_string
+    return f"""[processors.amr]
+type = "amr_call"
+driver = "simulated"
+move_time = {q(duration_text(move_time_s))}
+command_ttl = "30s"
+
+[processors.status]
+type = "status"
+connection = "cloud"
+
+[processors.shadow]
+type = "shadow"
+connection = "cloud"
+shadow_name = "robot"
+
+[sources.heartbeat]
+type = "heartbeat"
+period = {q(duration_text(heartbeat_period_s))}
+""" + (pipeline_toml("call", "cloud:amr/${thing}/cmd/call", ["cloud"], via=["amr", "status", "shadow"])
+       + pipeline_toml("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", ["shadow"])
+       + pipeline_toml("heartbeat", "heartbeat", ["cloud"]))
+
+
 def write_config(path, lc, work, move_time_s, heartbeat_period_s, takeover_backoff_s, rotate_before_s):
     prod = os.path.join(work, "prod")
     os.makedirs(prod, exist_ok=True)
     sync_flag = os.path.join(work, "clock-synchronized")  # stands in for systemd-timesyncd's flag
     with open(sync_flag, "w") as f:
         f.write("\n")
-    q = lambda s: '"' + s + '"'  # noqa: E731 (paths from mkdtemp: no quotes or backslashes)
+    q = toml_string
     with open(path, "w") as f:
         f.write(f"""# Written by tests/bench/soak.py: configs/local.toml's pipelines against a scratch localcore,
 # with fleet_provisioning rotating a short-lived certificate during the run.
@@ -93,51 +137,11 @@ request_timeout = "10s"
 prove_timeout = "30s"
 clock_sync_file = {q(sync_flag)}
 
-[processors.amr]
-type = "amr_call"
-driver = "simulated"
-move_time = {q(duration_text(move_time_s))}
-command_ttl = "30s"
-
-[processors.status]
-type = "status"
-connection = "cloud"
-
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-shadow_name = "robot"
-
-[sources.heartbeat]
-type = "heartbeat"
-period = {q(duration_text(heartbeat_period_s))}
-
-[[pipelines]]
-name = "call"
-from = "cloud:amr/${{thing}}/cmd/call"
-via = ["amr", "status", "shadow"]
-to = ["cloud"]
-
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${{thing}}/shadow/name/robot/+/+"
-to = ["shadow"]
-
-[[pipelines]]
-name = "heartbeat"
-from = "heartbeat"
-to = ["cloud"]
-
-[[pipelines]]
-name = "rotation-report"
-from = "provisioning"
-to = ["cloud:amr/${{thing}}/certificate/rotated"]
-
-[[pipelines]]
-name = "rotation-reply"
-from = "cloud:amr/${{thing}}/certificate/rotated/+"
-to = ["provisioning"]
 """)
+        # The rotation's report and its reply, after configs/local.toml's pipelines.
+        f.write(amr_toml(move_time_s, heartbeat_period_s)
+                + pipeline_toml("rotation-report", "provisioning", ["cloud:amr/${thing}/certificate/rotated"])
+                + pipeline_toml("rotation-reply", "cloud:amr/${thing}/certificate/rotated/+", ["provisioning"]))
     return prod
 
 

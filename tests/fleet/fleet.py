@@ -31,7 +31,6 @@ fault) within the bounds (--connect-timeout, --recover-timeout); 2 when it could
 Everything runs on 127.0.0.1 in a scratch directory (kept with --work); Ctrl-C/SIGTERM stop every
 child; the run has an overall deadline.
 """
-import argparse
 import collections
 import json
 import math
@@ -51,6 +50,7 @@ from fleet_gateways import Fleet, cpu_seconds, rss_kb, write_config
 from fleet_localcore import FleetLocalCore, HarnessError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import soak_cli  # noqa: E402
 import soak_procfs  # noqa: E402
 
 # Who publishes each topic class (for the message table).
@@ -80,11 +80,7 @@ def on_deadline(signum, frame):
 
 
 def parse_args(argv):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--iotgw", required=True)
-    ap.add_argument("--plugin-dir", required=True)
-    ap.add_argument("--localcore", required=True, help="the localcore command (its broker plugin beside it)")
+    ap = soak_cli.parser_with_binaries(__doc__)
     ap.add_argument("--count", type=int, default=10, help="AMRs: gateways started (default 10)")
     ap.add_argument("--prefix", default="AMR-", help="thing names: PREFIX + zero-padded number")
     ap.add_argument("--spawn-rate", type=float, default=50, help="gateways started per second (default 50)")

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import paho.mqtt.client as mqtt  # noqa: E402
 
-from soak_clients import tls_client  # noqa: E402
+from soak_clients import json_object, result_text, tls_client  # noqa: E402
 import ssl  # noqa: E402
 
 # The browser console's per-AMR filters (client/public/js/app.js onConnected) with + for the thing.
@@ -143,18 +143,26 @@ def _connect(c, port, **kwargs):
     return Loop(c)
 
 
+def _console_client(lc, client_id, clean_session, observer, subscribed=None):
+    """(client, its Loop): MQTT 3.1.1 with the fleet-console identity, calling `observer`'s
+    _on_connect and _on_message, setting `subscribed` on each SUBACK, connected. The observer's
+    state must exist before: the callbacks start with the connection."""
+    cert, key = lc.console_cert()
+    c = tls_client(client_id, clean_session, lc.ca(), cert, key)
+    c.on_connect = observer._on_connect
+    c.on_message = observer._on_message
+    if subscribed is not None:
+        c.on_subscribe = lambda *a: subscribed.set()
+    return c, _connect(c, lc.port)
+
+
 class PresenceWatcher:
     def __init__(self, lc, client_id="console-fleet-presence"):
-        cert, key = lc.console_cert()
         self.lock = threading.Lock()
         self.events = []  # (eventType, clientId, broker timestamp s, received monotonic)
         self.state = {}  # clientId -> (timestamp ms, "connected"|"disconnected") of its latest event
-        self.c = tls_client(client_id, False, lc.ca(), cert, key)
-        self.c.on_connect = self._on_connect
-        self.c.on_message = self._on_message
         self.subscribed = threading.Event()
-        self.c.on_subscribe = lambda *a: self.subscribed.set()
-        self.loop = _connect(self.c, lc.port)
+        self.c, self.loop = _console_client(lc, client_id, False, self, self.subscribed)
 
     def _on_connect(self, client, userdata, flags, rc):
         nodelay(client)
@@ -230,12 +238,8 @@ class Tap:
 
 class ConsoleSession:
     def __init__(self, lc, index):
-        cert, key = lc.console_cert()
         self.counter = Counter()
-        self.c = tls_client(f"console-fleet-{index}", True, lc.ca(), cert, key)
-        self.c.on_connect = self._on_connect
-        self.c.on_message = self._on_message
-        self.loop = _connect(self.c, lc.port)
+        self.c, self.loop = _console_client(lc, f"console-fleet-{index}", True, self)
 
     def _on_connect(self, client, userdata, flags, rc):
         nodelay(client)
@@ -251,7 +255,6 @@ class ConsoleSession:
 
 class Operator:
     def __init__(self, lc, client_id="console-fleet-operator"):
-        cert, key = lc.console_cert()
         self.lock = threading.Lock()
         self.sent = {}  # call id -> (thing, monotonic sent, phase)
         self.status_at = {}  # call id -> monotonic time of the status `moving` with its id
@@ -259,12 +262,8 @@ class Operator:
         self.desired_sent = 0
         self.skipped_offline = 0
         self.sent_wall = {}  # call id -> epoch s sent (to match the gateways' log time stamps)
-        self.c = tls_client(client_id, True, lc.ca(), cert, key)
-        self.c.on_connect = self._on_connect
-        self.c.on_message = self._on_message
         self.ready = threading.Event()
-        self.c.on_subscribe = lambda *a: self.ready.set()
-        self.loop = _connect(self.c, lc.port)
+        self.c, self.loop = _console_client(lc, client_id, True, self, self.ready)
 
     def _on_connect(self, client, userdata, flags, rc):
         nodelay(client)
@@ -273,11 +272,8 @@ class Operator:
 
     def _on_message(self, client, userdata, msg):
         now = time.monotonic()
-        try:
-            doc = json.loads(msg.payload)
-        except ValueError:
-            return
-        if not isinstance(doc, dict):
+        doc = json_object(msg.payload)
+        if doc is None:
             return
         with self.lock:
             if msg.topic.endswith("/status"):
@@ -287,8 +283,7 @@ class Operator:
             elif msg.topic.endswith("/cmd/result"):
                 cid = doc.get("id")
                 if cid in self.sent and cid not in self.result:
-                    r = doc.get("result")
-                    self.result[cid] = (now, f"refused:{doc.get('reason')}" if r == "refused" else str(r))
+                    self.result[cid] = (now, result_text(doc))
 
     def call(self, thing, phase):
         if not self.c.is_connected():

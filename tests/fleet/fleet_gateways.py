@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
 
 import soak_procfs  # noqa: E402
-from soak_gateway import Gateway, duration_text  # noqa: E402
+from soak_gateway import Gateway, amr_toml, toml_string  # noqa: E402
 
 # "connection to localhost:PORT lost: <why>; reconnecting in 0.4s" (plugins/mqtt, seconds_text:
 # one decimal) — the first attempt's delay after a lost connection.
@@ -42,7 +42,7 @@ def log_time(line):
 
 
 def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max):
-    q = lambda s: '"' + s + '"'  # noqa: E731 (paths from mkdtemp: no quotes or backslashes)
+    q = toml_string
     backoff = ""
     if reconnect_min:
         backoff += f"reconnect_min = {q(reconnect_min)}\n"
@@ -75,41 +75,8 @@ offline_queue_messages = 1000
 offline_queue_bytes = 1048576
 offline_drop = "oldest"
 
-[processors.amr]
-type = "amr_call"
-driver = "simulated"
-move_time = {q(duration_text(move_time_s))}
-command_ttl = "30s"
-
-[processors.status]
-type = "status"
-connection = "cloud"
-
-[processors.shadow]
-type = "shadow"
-connection = "cloud"
-shadow_name = "robot"
-
-[sources.heartbeat]
-type = "heartbeat"
-period = {q(duration_text(heartbeat_period_s))}
-
-[[pipelines]]
-name = "call"
-from = "cloud:amr/${{thing}}/cmd/call"
-via = ["amr", "status", "shadow"]
-to = ["cloud"]
-
-[[pipelines]]
-name = "shadow"
-from = "cloud:$aws/things/${{thing}}/shadow/name/robot/+/+"
-to = ["shadow"]
-
-[[pipelines]]
-name = "heartbeat"
-from = "heartbeat"
-to = ["cloud"]
 """)
+        f.write(amr_toml(move_time_s, heartbeat_period_s))
 
 
 def cpu_seconds(pid):
