@@ -95,7 +95,7 @@ void BM_ConnectAuth_Indexed(benchmark::State& state) {
     for (auto _ : state) {
         const std::size_t n = i++ % things;
         index.refresh();  // what every CONNECT does: one stat
-        const auto result = localcore::authenticate_certificate(index, fleet_certificate_id(n), fleet_thing(n));
+        auto result = localcore::authenticate_certificate(index, fleet_certificate_id(n), fleet_thing(n));
         if (result.certificate == nullptr || !result.thing_attached) {
             state.SkipWithError(result.refusal.c_str());
             break;
