@@ -25,6 +25,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from soak_clients import json_object, result_text, tls_client  # noqa: E402
+from fleet_report import topic_class  # noqa: E402
 import ssl  # noqa: E402
 
 # The browser console's per-AMR filters (client/public/js/app.js onConnected) with + for the thing.
@@ -38,19 +39,6 @@ CONSOLE_FILTERS = [
     "$aws/events/presence/connected/+",
     "$aws/events/presence/disconnected/+",
 ]
-
-
-def topic_class(topic):
-    """'status', 'cmd/result', 'shadow:update/accepted', 'presence:connected', ...: the topic
-    without the thing name, so counts add up per kind of message."""
-    parts = topic.split("/")
-    if len(parts) >= 3 and parts[0] == "amr":
-        return "/".join(parts[2:])
-    if topic.startswith("$aws/things/") and len(parts) >= 7 and parts[3:6] == ["shadow", "name", "robot"]:
-        return "shadow:" + "/".join(parts[6:])
-    if topic.startswith("$aws/events/presence/") and len(parts) >= 5:
-        return "presence:" + parts[3]
-    return topic
 
 
 class Counter:

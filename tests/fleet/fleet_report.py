@@ -146,3 +146,16 @@ def summary_rows(out):
                          f"peak {s['peak_attempts_per_s']} attempts/s, {s['refused_attempts']} refused, "
                          f"all back {fmt(s['all_back_s'])} s"])
     return rows
+
+
+def topic_class(topic):
+    """'status', 'cmd/result', 'shadow:update/accepted', 'presence:connected', ...: the topic
+    without the thing name, so counts add up per kind of message."""
+    parts = topic.split("/")
+    if len(parts) >= 3 and parts[0] == "amr":
+        return "/".join(parts[2:])
+    if topic.startswith("$aws/things/") and len(parts) >= 7 and parts[3:6] == ["shadow", "name", "robot"]:
+        return "shadow:" + "/".join(parts[6:])
+    if topic.startswith("$aws/events/presence/") and len(parts) >= 5:
+        return "presence:" + parts[3]
+    return topic

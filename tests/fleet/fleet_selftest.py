@@ -11,7 +11,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import fleet_report as report  # noqa: E402
-from fleet_clients import topic_class  # noqa: E402
+from fleet_report import topic_class  # noqa: E402
 from fleet_gateways import RECONNECT_IN, RETRYING_IN, log_time  # noqa: E402
 
 
