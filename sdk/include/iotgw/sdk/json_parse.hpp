@@ -129,10 +129,7 @@ inline JsonParseResult parse_json(rapidjson::Document& doc, std::string_view tex
     bool too_deep = false;
     auto generator = [&](rapidjson::Document& sink) {
         detail::DepthLimitedHandler<rapidjson::Document> limited(sink, max_depth);
-        // Full precision: RapidJSON's default number parse is not correctly rounded, so a number
-        // written back by its Writer (shortest round-trip form) could parse one ulp away, and a
-        // stored value would change on every read.
-        constexpr unsigned kIterative = rapidjson::kParseIterativeFlag | rapidjson::kParseFullPrecisionFlag;
+        constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
         parsed = utf8 == JsonUtf8::validate
                      ? reader.Parse<kIterative | rapidjson::kParseValidateEncodingFlag>(in, limited)
                      : reader.Parse<kIterative>(in, limited);
