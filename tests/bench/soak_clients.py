@@ -19,6 +19,7 @@ import uuid
 
 import paho.mqtt.client as mqtt
 
+from mqtt_loop import Loop
 from soak_localcore import THING
 from soak_verdict import missing_heartbeats
 
@@ -74,7 +75,7 @@ class HeartbeatWatcher:
         self.c.on_subscribe = lambda *a: self.subscribed.set()
         self.c.on_message = self._on_message
         self.c.connect("localhost", lc.port, keepalive=30)
-        self.c.loop_start()
+        self.loop = Loop(self.c)
 
     def _on_connect(self, client, userdata, flags, rc):
         if rc != 0:
@@ -113,8 +114,7 @@ class HeartbeatWatcher:
             return missing_heartbeats(last, self.seqs)
 
     def close(self):
-        self.c.loop_stop()
-        self.c.disconnect()
+        self.loop.close()
 
 
 class Console:
@@ -135,7 +135,7 @@ class Console:
         self.c.on_connect = self._on_connect
         self.c.on_message = self._on_message
         self.c.connect("localhost", lc.port, keepalive=30)
-        self.c.loop_start()
+        self.loop = Loop(self.c)
 
     def _on_connect(self, client, userdata, flags, rc):
         if rc == 0 and not flags.get("session present"):
@@ -199,8 +199,7 @@ class Console:
             return len(self.sent), len(self.results), late, outcomes
 
     def close(self):
-        self.c.loop_stop()
-        self.c.disconnect()
+        self.loop.close()
 
 
 def take_over_once(lc, gateway, hold_s=2.0, limit_s=15.0):
