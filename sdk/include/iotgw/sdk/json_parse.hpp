@@ -9,6 +9,13 @@
 // so every DOM it returns is shallow enough for RapidJSON's recursive walks (copy, compare,
 // Writer/Accept) and for the caller's own.
 //
+// Numbers are converted here, not by RapidJSON: its default conversion is off by one unit in the
+// last place for many ordinary values (458.12455122160236 becomes 458.12455122160242), so a
+// position written to a shadow came back changed, and its full-precision mode reaches undefined
+// behaviour in RapidJSON 1.1 (a clz of 0 in diyfp.h, found by our fuzzers). The reader hands the
+// number's text over (kParseNumbersAsStringsFlag) and std::from_chars converts it, correctly
+// rounded, into the same kinds RapidJSON would choose (an integer when it fits 64 bits).
+//
 // Use it for every payload a plugin receives:
 //   rapidjson::Document doc;
 //   if (auto r = iotgw::sdk::parse_json(doc, payload); !r) return refuse(r.message);
@@ -24,9 +31,15 @@
 #include <rapidjson/memorystream.h>
 #include <rapidjson/reader.h>
 
+#include <charconv>
+#include <clocale>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <locale.h>
 #include <string>
+#include <system_error>
 #include <string_view>
 #include <utility>
 
@@ -47,7 +60,7 @@ enum class JsonUtf8 { validate, as_is };
 
 enum class JsonError {
     none,
-    syntax,    // not JSON (also: empty text, trailing garbage)
+    syntax,    // not JSON (also: empty text, trailing garbage, a number beyond a double's range)
     encoding,  // invalid UTF-8 inside a string
     too_deep,  // a container nested deeper than the limit
     nul_byte,  // a raw NUL byte, which JSON text never contains
@@ -63,6 +76,41 @@ struct JsonParseResult {
 
 namespace detail {
 
+// The double `text` (JSON number syntax, already checked by the reader) denotes, correctly
+// rounded; false if it is beyond a double's range. A value too small for a double becomes 0 or
+// the nearest subnormal, as RapidJSON does.
+inline bool json_text_to_double(const char* text, std::size_t n, double& out) {
+    const auto r = std::from_chars(text, text + n, out);
+    if (r.ec == std::errc{}) return true;
+    if (r.ec != std::errc::result_out_of_range) return false;
+    // from_chars reports underflow and overflow alike and leaves `out` alone: strtod in the C
+    // locale (JSON's '.' whatever the process locale) says which, with the rounded value.
+    static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", static_cast<locale_t>(nullptr));
+    const std::string copy(text, n);
+    out = strtod_l(copy.c_str(), nullptr, c_locale);
+    return !std::isinf(out);
+}
+
+// A JSON number's text as RapidJSON's own conversion would type it: an integer (Int64 when
+// negative, Uint64 otherwise) when it has no fraction or exponent and fits 64 bits, else a double.
+template <typename Handler>
+bool json_number(Handler& h, const char* text, std::size_t n) {
+    bool integral = true;
+    for (std::size_t i = 0; i < n; ++i)
+        if (text[i] == '.' || text[i] == 'e' || text[i] == 'E') integral = false;
+    if (integral) {
+        if (text[0] == '-') {
+            std::int64_t i = 0;
+            if (std::from_chars(text, text + n, i).ec == std::errc{}) return h.Int64(i);
+        } else {
+            std::uint64_t u = 0;
+            if (std::from_chars(text, text + n, u).ec == std::errc{}) return h.Uint64(u);
+        }
+    }
+    double d = 0;
+    return json_text_to_double(text, n, d) && h.Double(d);
+}
+
 // Forwards SAX events to `inner` and refuses the first container that would exceed `max_depth`.
 template <typename Handler>
 class DepthLimitedHandler {
@@ -70,6 +118,7 @@ public:
     DepthLimitedHandler(Handler& inner, unsigned max_depth) : inner_(inner), max_depth_(max_depth) {}
 
     bool too_deep() const { return too_deep_; }
+    bool too_big() const { return too_big_; }
 
     bool Null() { return inner_.Null(); }
     bool Bool(bool b) { return inner_.Bool(b); }
@@ -78,7 +127,12 @@ public:
     bool Int64(std::int64_t i) { return inner_.Int64(i); }
     bool Uint64(std::uint64_t u) { return inner_.Uint64(u); }
     bool Double(double d) { return inner_.Double(d); }
-    bool RawNumber(const char* s, rapidjson::SizeType n, bool copy) { return inner_.RawNumber(s, n, copy); }
+    // Every number arrives as text (kParseNumbersAsStringsFlag) and is converted here.
+    bool RawNumber(const char* s, rapidjson::SizeType n, bool) {
+        if (json_number(inner_, s, n)) return true;
+        too_big_ = true;  // the only way a number the reader accepted can fail (or the inner handler)
+        return false;
+    }
     bool String(const char* s, rapidjson::SizeType n, bool copy) { return inner_.String(s, n, copy); }
     bool Key(const char* s, rapidjson::SizeType n, bool copy) { return inner_.Key(s, n, copy); }
     bool StartObject() { return enter() && inner_.StartObject(); }
@@ -106,6 +160,7 @@ private:
     unsigned max_depth_;
     unsigned depth_ = 0;
     bool too_deep_ = false;
+    bool too_big_ = false;
 };
 
 inline JsonParseResult json_failure(JsonError error, std::size_t offset, std::string what) {
@@ -127,13 +182,15 @@ inline JsonParseResult parse_json(rapidjson::Document& doc, std::string_view tex
     rapidjson::Reader reader;
     rapidjson::ParseResult parsed;
     bool too_deep = false;
+    bool too_big = false;
     auto generator = [&](rapidjson::Document& sink) {
         detail::DepthLimitedHandler<rapidjson::Document> limited(sink, max_depth);
-        constexpr unsigned kIterative = rapidjson::kParseIterativeFlag;
+        constexpr unsigned kFlags = rapidjson::kParseIterativeFlag | rapidjson::kParseNumbersAsStringsFlag;
         parsed = utf8 == JsonUtf8::validate
-                     ? reader.Parse<kIterative | rapidjson::kParseValidateEncodingFlag>(in, limited)
-                     : reader.Parse<kIterative>(in, limited);
+                     ? reader.Parse<kFlags | rapidjson::kParseValidateEncodingFlag>(in, limited)
+                     : reader.Parse<kFlags>(in, limited);
         too_deep = limited.too_deep();
+        too_big = limited.too_big();
         return !parsed.IsError();
     };
     doc.Populate(generator);
@@ -142,6 +199,8 @@ inline JsonParseResult parse_json(rapidjson::Document& doc, std::string_view tex
     if (too_deep)
         return detail::json_failure(JsonError::too_deep, parsed.Offset(),
                                     "nesting deeper than " + std::to_string(max_depth));
+    // RapidJSON's own words for the same refusal, which its reader makes for most such numbers.
+    if (too_big) return detail::json_failure(JsonError::syntax, parsed.Offset(), "Number too big to be stored in double");
     std::string what = rapidjson::GetParseError_En(parsed.Code());
     if (!what.empty() && what.back() == '.')
         what.pop_back();  // "Invalid value." -> "Invalid value at offset 0"
