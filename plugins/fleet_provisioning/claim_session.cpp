@@ -40,10 +40,6 @@ ClaimSession::ClaimSession(sdk::Host host, ClaimSettings settings)
     connect_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
         const uint64_t gen = from_context(tok.get_user_context());
         std::string why = ok ? std::string() : paho::describe(tok.get_return_code(), paho::reason_code(tok));
-        if (!ok) {
-            const std::string tls = bridge->take_tls_error();
-            if (!tls.empty()) why += "; TLS: " + tls;
-        }
         bridge->post([self, gen, ok, why] { self->on_connect_result(gen, ok, why); });
     });
     subscribe_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
@@ -77,9 +73,7 @@ void ClaimSession::finish_error(const std::string& error) {
 void ClaimSession::connect(Done done) {
     step_done_ = std::move(done);
     begin([this](const std::string& e) { std::exchange(step_done_, nullptr)(e); });
-    auto bridge = bridge_;
-    auto tls = settings_.tls;
-    tls.on_error = [bridge](const std::string& text) { bridge->note_tls_error(text); };
+    const auto& tls = settings_.tls;
     paho::ConnectSettings c;
     c.mqtt5 = true;
     c.clean_start = true;

@@ -251,8 +251,7 @@ private:
             } else {
                 std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
                 const int rc = tok.get_return_code();
-                std::string tls = bridge->take_tls_error();
-                bridge->post([self, gen, why, rc, tls] { self->on_connect_failed(gen, why, rc, tls); });
+                bridge->post([self, gen, why, rc] { self->on_connect_failed(gen, why, rc); });
             }
         });
         publish_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
@@ -306,8 +305,6 @@ private:
         tls.cert_chain = creds.cert_chain_path;
         tls.private_key = creds.private_key_path;
         tls.alpn = alpn_;
-        auto bridge = bridge_;
-        tls.on_error = [bridge](const std::string& text) { bridge->note_tls_error(text); };
         cert_in_use_ = creds.cert_chain_path;
         const auto info = read_certificate_info(creds.cert_chain_path);
         cert_id_ = info ? info->id : std::string();
@@ -356,10 +353,9 @@ private:
         flush();
     }
 
-    void on_connect_failed(uint64_t gen, const std::string& why, int rc, const std::string& tls) {
+    void on_connect_failed(uint64_t gen, const std::string& why, int rc) {
         if (state_ != State::connecting || gen != generation_) return;
         std::string text = why;
-        if (!tls.empty()) text += "; TLS: " + tls;
         if (rc == -1)
             text +=
                 " (paho reports only this for an unreachable broker and, under TLS 1.3, for a client "

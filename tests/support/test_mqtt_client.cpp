@@ -66,24 +66,20 @@ TestMqttClient::~TestMqttClient() {
 void TestMqttClient::set_error(const std::string& e) {
     std::lock_guard lock(mutex_);
     last_error_ = e;
-    if (!tls_error_.empty()) last_error_ += " (TLS: " + tls_error_ + ")";
 }
 
 bool TestMqttClient::connect(std::chrono::milliseconds timeout) {
     {
         std::lock_guard lock(mutex_);
         last_error_.clear();
-        tls_error_.clear();
     }
     auto ssl = mqtt::ssl_options_builder()
                    .trust_store(ca_)
                    .key_store(cert_)
                    .private_key(key_)
                    .verify(true)  // hostname check; off by default in paho
-                   .error_handler([this](const std::string& msg) {
-                       std::lock_guard lock(mutex_);
-                       tls_error_ = msg;
-                   })
+                   // No error_handler: paho would call it through a dangling context (see
+                   // plugins/common/include/iotgw/plugins/common/paho_compat.hpp, make_ssl).
                    .finalize();
     // mqtt_version first: paho 1.2 rejects clean_start/clean_session that do not match it.
     mqtt::connect_options_builder builder;

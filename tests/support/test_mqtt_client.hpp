@@ -76,7 +76,6 @@ private:
     std::condition_variable cv_;
     std::vector<Received> received_;
     std::string last_error_;
-    std::string tls_error_;
     std::unique_ptr<mqtt::async_client> client_;  // last: destroyed first, before what its callbacks use
 };
 

@@ -17,14 +17,4 @@ void PahoBridge::close() noexcept {
     open_ = false;
 }
 
-void PahoBridge::note_tls_error(const std::string& text) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    tls_error_ = text;
-}
-
-std::string PahoBridge::take_tls_error() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return std::exchange(tls_error_, std::string());
-}
-
 }  // namespace iotgw::plugins::common

@@ -25,8 +25,7 @@ std::unique_ptr<::mqtt::async_client> make_client(const ClientSettings& s) {
         .private_key(t.private_key)
         .enable_server_cert_auth(true)
         .verify(true)  // host name check; paho's default is off
-        .ssl_version(MQTT_SSL_VERSION_TLS_1_2)
-        .error_handler(t.on_error);
+        .ssl_version(MQTT_SSL_VERSION_TLS_1_2);
     if (!t.alpn.empty()) b.alpn_protos(std::vector<std::string>{t.alpn});
     return b.finalize();
 }

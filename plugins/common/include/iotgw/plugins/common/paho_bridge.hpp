@@ -25,15 +25,10 @@ public:
     // After close() returns, no callback reaches the host again.
     void close() noexcept;
 
-    // OpenSSL's own words for the last TLS failure, kept for the connect-failure log line.
-    void note_tls_error(const std::string& text);
-    std::string take_tls_error();
-
 private:
     std::mutex mutex_;
     bool open_ = true;
     sdk::Host host_;
-    std::string tls_error_;
 };
 
 // An iaction_listener that forwards to a function (run on paho's thread: it must only post).

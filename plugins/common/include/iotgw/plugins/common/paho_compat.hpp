@@ -33,9 +33,13 @@ struct TlsSettings {
     std::string cert_chain;
     std::string private_key;
     std::string alpn;  // "" for none
-    ::mqtt::ssl_options::error_handler on_error;
 };
 
+// No SSL error handler, on purpose: async_client::connect() takes its options by value and the C
+// library keeps the handler's context pointer, which then points into that dead copy; the first
+// OpenSSL error on the connection made paho call through it (SIGSEGV on its receive thread,
+// plugins/common/tests/process/paho_tls_failure_test.cpp). Without a handler paho prints
+// OpenSSL's reasons to stderr, which is the journal under systemd, next to our own log line.
 ::mqtt::ssl_options make_ssl(const TlsSettings& t);
 
 struct ConnectSettings {
