@@ -20,8 +20,9 @@ Report (a table on stdout, --json FILE for the figures): the time until all N we
 after each fault the time until all were back; for the broker restart the reconnect storm:
 connects per second (from localcore's lifecycle events $aws/events/presence/connected/<thing>,
 stamped by the broker), peak, time until all were back, CONNACK refusals (connect_failed events),
-the first-attempt delays the gateways logged, and the storm this distribution makes for a larger
-fleet (--storm-fleet) against AWS's per-account connect quota (--connect-quota); localcore's CPU
+the first-attempt delays the gateways logged and how well they fit the plugin's model (uniform
+from 1 s to reconnect_spread), and the storm that model makes for a larger fleet (--storm-fleet)
+against AWS's per-account connect quota (--connect-quota, and 3,000/s); localcore's CPU
 seconds and memory; the gateways' total memory and CPU; messages per topic class per AMR per hour
 (published, retained, delivered to one console); call -> status `moving` and call -> result
 latency p50/p99 under load.
@@ -92,6 +93,8 @@ def parse_args(argv):
     ap.add_argument("--heartbeat-period", type=float, default=10, help="seconds (default 10)")
     ap.add_argument("--reconnect-min", help="the gateways' reconnect_min (default: the plugin's, 1s)")
     ap.add_argument("--reconnect-max", help="the gateways' reconnect_max (default: the plugin's, 120s)")
+    ap.add_argument("--reconnect-spread", help="the gateways' reconnect_spread, the window of the first attempt "
+                    "after a lost connection (default: the plugin's, 30s or reconnect_max if shorter)")
     ap.add_argument("--pause", type=float, default=5, help="seconds the broker is stopped (SIGSTOP); 0: no pause")
     ap.add_argument("--kill-share", type=float, default=0.1, help="share of AMRs killed and restarted; 0: none")
     ap.add_argument("--no-broker-restart", action="store_true", help="skip the broker restart")
@@ -107,18 +110,40 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.count < 1 or a.spawn_rate <= 0 or a.duration <= 0 or a.consoles < 0 or not 0 <= a.kill_share <= 1:
         ap.error("--count >= 1, --spawn-rate > 0, --duration > 0, --consoles >= 0, 0 <= --kill-share <= 1")
+    for opt in ("reconnect_min", "reconnect_max", "reconnect_spread"):
+        text = getattr(a, opt)
+        if text is not None and seconds_of(text) is None:
+            ap.error(f"--{opt.replace('_', '-')}: cannot read the duration '{text}' (use e.g. 500ms, 5s, 2m)")
+    model = backoff_model(a)
+    if model["spread"] > model["maximum"]:
+        # iotgw check refuses it (no attempt waits longer than the maximum): every gateway would
+        # fail to start.
+        ap.error(f"--reconnect-spread {a.reconnect_spread} is longer than --reconnect-max "
+                 f"{a.reconnect_max or '120s'}: the gateways refuse that (no attempt waits longer than the maximum)")
     if a.connect_timeout is None:
         a.connect_timeout = 60 + a.count / 5
     if a.recover_timeout is None:
-        a.recover_timeout = 2 * seconds_of(a.reconnect_max or "120s") + 60 + a.count / 5
+        a.recover_timeout = 2 * model["maximum"] + 60 + a.count / 5
     return a
 
 
 def seconds_of(text):
-    m = re.fullmatch(r"([0-9.]+)(ms|s|m)", text)
+    """Seconds of a duration as the gateway config takes it ("500ms", "5s", "2m"); None when it
+    cannot be read."""
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)", text)
     if not m:
-        raise SystemExit(f"fleet: cannot read the duration '{text}' (use e.g. 500ms, 5s, 2m)")
+        return None
     return float(m.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[m.group(2)]
+
+
+def backoff_model(a):
+    """The gateways' reconnect settings in seconds, as the mqtt plugin reads them: reconnect_min
+    1 s and reconnect_max 120 s unless given, reconnect_spread as given or the plugin's default
+    (30 s, or reconnect_max if shorter)."""
+    maximum = seconds_of(a.reconnect_max) if a.reconnect_max else 120.0
+    spread = seconds_of(a.reconnect_spread) if a.reconnect_spread else None
+    return {"minimum": seconds_of(a.reconnect_min) if a.reconnect_min else 1.0, "maximum": maximum,
+            "spread": report.effective_spread(spread, maximum)}
 
 
 class Sim:
@@ -154,7 +179,8 @@ class Sim:
         for n in self.names:
             cert, key = self.lc.thing_cert(n)
             write_config(self.fleet.config_path(n), n, cert, key, self.lc.ca(), self.lc.port, self.a.move_time,
-                         self.a.heartbeat_period, self.a.reconnect_min, self.a.reconnect_max)
+                         self.a.heartbeat_period, self.a.reconnect_min, self.a.reconnect_max,
+                         reconnect_spread=self.a.reconnect_spread)
         self.presence = PresenceWatcher(self.lc)
         if not self.presence.subscribed.wait(15):
             raise HarnessError("the presence watcher did not subscribe within 15 s")
@@ -390,16 +416,22 @@ class Sim:
         # fleet makes by itself (on AWS the endpoint would be up all along).
         attempt_bins = report.per_second(sorted(first_at.values()), stop_wall)
         fd = sorted(first.values())
+        # Each gateway's own first attempt -> CONNACK (its log stamps): what one attempt takes when
+        # the broker is up (paho's receive loop adds ~1 s to a fresh socket: docs/scaling.md).
+        to_connack = sorted(back_at[t] - first_at[t] for t in first_at if t in back_at)
+        # The plugin's model (fleet_report.first_delay): the storm of --storm-fleet gateways, and
+        # how well this run's measured first delays (logged with 0.1 s resolution) fit it.
+        model = backoff_model(self.a)
+        low, high = report.first_delay_window(model["spread"], model["minimum"], model["maximum"])
+        fit = report.uniform_fit(fd, low, high, resolution=0.1)
         storm = {}
-        if fd:
-            for quota in sorted({self.a.connect_quota, 3000.0}):
-                sim = report.simulate_storm(self.a.storm_fleet, quota, fd,
-                                            minimum=seconds_of(self.a.reconnect_min or "1s"),
-                                            maximum=seconds_of(self.a.reconnect_max or "120s"))
-                storm[str(int(quota))] = {"peak_attempts_per_s": sim["peak_attempts_per_s"],
-                                          "refused_attempts": sim["refused"], "all_back_s": sim["all_back_s"],
-                                          "attempts_per_s_first_10": sim["attempts_per_s"][:10]}
-        # Unthrottled: the measured first-attempt distribution scaled to the larger fleet.
+        for quota in sorted({self.a.connect_quota, 3000.0}):
+            sim = report.simulate_storm(self.a.storm_fleet, quota, seed=self.a.seed, **model)
+            storm[str(int(quota))] = {"peak_attempts_per_s": sim["peak_attempts_per_s"],
+                                      "peak_accepted_per_s": max(sim["accepted_per_s"]),
+                                      "refused_attempts": sim["refused"], "all_back_s": sim["all_back_s"],
+                                      "attempts_per_s_first_10": sim["attempts_per_s"][:10]}
+        unthrottled = report.simulate_storm(self.a.storm_fleet, math.inf, seed=self.a.seed, **model)
         first_bins = report.per_second(fd, 0.0) if fd else []
         self.out["broker_restart"] = {
             "down_s": round(up_wall - stop_wall, 2),
@@ -419,10 +451,16 @@ class Sim:
             "all_back_after_stop_s_gateway_logs":
                 round(max(back_at.values()) - stop_wall, 2) if len(back_at) == len(self.names) else None,
             "retry_delays_logged": len(retries),
+            "first_attempt_to_connack_s": {"count": len(to_connack),
+                                           "p50": report.percentile(to_connack, 50, 3),
+                                           "p90": report.percentile(to_connack, 90, 3),
+                                           "max": round(to_connack[-1], 3) if to_connack else None},
             "storm_model": {"fleet": self.a.storm_fleet,
-                            "first_second_share": round(max(first_bins) / len(fd), 3) if fd else None,
-                            "unthrottled_peak_attempts_per_s":
-                                round(max(first_bins) / len(fd) * self.a.storm_fleet) if fd else None,
+                            "reconnect_min_s": model["minimum"], "reconnect_max_s": model["maximum"],
+                            "reconnect_spread_s": model["spread"], "first_delay_window_s": [low, high],
+                            "measured_fit": fit,
+                            "unthrottled_peak_attempts_per_s": unthrottled["peak_attempts_per_s"],
+                            "unthrottled_all_back_s": unthrottled["all_back_s"],
                             "by_quota": storm},
         }
         self.say(f"storm: peak {max(bins) if bins else 0} connects/s, all back {report.fmt(took)} s after the "

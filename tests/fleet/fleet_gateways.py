@@ -41,13 +41,16 @@ def log_time(line):
     return calendar.timegm(time.strptime(date, "%Y-%m-%dT%H:%M:%S")) + int(frac) / 1000.0
 
 
-def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max):
+def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max,
+                 reconnect_spread=None):
+    """The reconnect settings are durations as the config takes them ("20s"); None leaves the
+    plugin's default."""
     q = toml_string
     backoff = ""
-    if reconnect_min:
-        backoff += f"reconnect_min = {q(reconnect_min)}\n"
-    if reconnect_max:
-        backoff += f"reconnect_max = {q(reconnect_max)}\n"
+    for setting, value in (("reconnect_min", reconnect_min), ("reconnect_max", reconnect_max),
+                           ("reconnect_spread", reconnect_spread)):
+        if value:
+            backoff += f"{setting} = {q(value)}\n"
     with open(path, "w") as f:
         f.write(f"""# Written by tests/fleet/fleet.py: configs/local.toml for one simulated AMR of the fleet.
 [gateway]

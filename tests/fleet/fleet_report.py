@@ -26,26 +26,108 @@ def per_second(times, origin):
     return bins
 
 
-def backoff_delay(rng, attempt, minimum, maximum, floor=0.1):
-    """plugins/common Backoff::delay with full jitter: uniform(0, min(min * 2^attempt, max)),
-    never below the 100 ms floor (seconds)."""
-    ceiling = min(minimum * (2 ** min(attempt, 30)), maximum)
-    return max(floor, rng.uniform(0.0, ceiling))
+# plugins/mqtt/reconnect_backoff.hpp kSameClientIdConnectInterval: no two attempts of one gateway
+# less than 1 s apart (AWS accepts one CONNECT per second per client id), reconnect_min raised to it.
+SAME_CLIENT_ID_INTERVAL_S = 1.0
+# plugins/mqtt/mqtt_settings.hpp kDefaultReconnectSpread: the first attempt's window when unset.
+DEFAULT_RECONNECT_SPREAD_S = 30.0
 
 
-def simulate_storm(fleet, quota_per_s, first_delays, minimum=1.0, maximum=120.0, outage_s=0.0, seed=1,
-                   limit_s=3600.0):
-    """A fleet of `fleet` gateways that all lost their connection at t = 0 against an endpoint
+def _uniform_ms(rng, lo_s, hi_s):
+    """std::uniform_int_distribution over whole milliseconds [lo, hi], in seconds: the plugin
+    draws integers of std::chrono::milliseconds."""
+    return rng.randint(round(lo_s * 1000), round(hi_s * 1000)) / 1000.0
+
+
+def _bounds(minimum, maximum, floor):
+    """Backoff's constructor: min raised to the floor, max raised to min."""
+    lo = max(minimum, floor)
+    return lo, max(maximum, lo)
+
+
+def backoff_delay(rng, attempt, minimum, maximum, floor=SAME_CLIENT_ID_INTERVAL_S):
+    """plugins/common Backoff::delay with full jitter (seconds): the ceiling min * 2^attempt, at
+    most max; a whole-millisecond draw from [floor, ceiling], never below the floor (drawn from
+    above it, not raised to it, so nobody piles up on the floor). `attempt` n is the n-th failure
+    in a row (plugins/mqtt: delay(failures_++), so the retry after the spread first attempt is
+    attempt 1, ceiling 2 * reconnect_min)."""
+    lo, hi = _bounds(minimum, maximum, floor)
+    ceiling = min(lo * (2 ** min(attempt, 30)), hi)
+    return max(floor, _uniform_ms(rng, min(floor, ceiling), ceiling))
+
+
+def effective_spread(spread, maximum):
+    """reconnect_spread as plugins/mqtt reads it (mqtt_settings.cpp): the configured value, or
+    kDefaultReconnectSpread (30 s) when unset, or reconnect_max if that is shorter."""
+    return min(DEFAULT_RECONNECT_SPREAD_S, maximum) if spread is None else spread
+
+
+def first_delay_window(spread, minimum, maximum, floor=SAME_CLIENT_ID_INTERVAL_S):
+    """(low, high) seconds of the first attempt after a loss: Backoff::spread's [floor,
+    min(spread, max)], or for a zero window delay(0)'s [floor, reconnect_min]."""
+    lo_min, hi_max = _bounds(minimum, maximum, floor)
+    hi = min(spread, hi_max) if spread > 0 else min(lo_min, hi_max)
+    return min(floor, hi), hi
+
+
+def first_delay(rng, spread, minimum, maximum, floor=SAME_CLIENT_ID_INTERVAL_S):
+    """The first attempt after a lost connection, when no attempt has failed since the last
+    connection that lived >= 10 s or since the start (plugins/mqtt on_lost: failures_ is 0 ->
+    delay_after_loss(attempt 0) -> Backoff::spread): a whole-millisecond draw from
+    first_delay_window, never below the floor."""
+    lo, hi = first_delay_window(spread, minimum, maximum, floor)
+    return max(floor, _uniform_ms(rng, lo, hi))
+
+
+def uniform_fit(delays, lo, hi, resolution=0.0):
+    """How well measured first delays fit the model's uniform [lo, hi]: the Kolmogorov-Smirnov
+    distance D (largest gap between the measured and the model's cumulative share) and the 5 %
+    critical value 1.36 / sqrt(n) (a D above it says the delays do not follow the model). The
+    gateway logs delays rounded to `resolution` (0.1 s), so a logged v stands for
+    [v - resolution/2, v + resolution/2): the model's share is read at that interval's ends, and
+    rounding alone adds no distance."""
+    if not delays or hi <= lo:
+        return None
+    s = sorted(delays)
+    n = len(s)
+
+    def cdf(x):
+        return min(1.0, max(0.0, (x - lo) / (hi - lo)))
+
+    d = 0.0
+    i = 0
+    while i < n:
+        j = i
+        while j < n and s[j] == s[i]:
+            j += 1
+        # Below this value the measured share is i/n, after it j/n.
+        d = max(d, abs(i / n - cdf(s[i] - resolution / 2)), abs(j / n - cdf(s[i] + resolution / 2)))
+        i = j
+    return {"count": n, "ks_distance": round(d, 4), "ks_critical_5pct": round(1.36 / math.sqrt(n), 4),
+            "mean": round(sum(s) / n, 3), "model_mean": (lo + hi) / 2, "model_low": lo, "model_high": hi}
+
+
+def simulate_storm(fleet, quota_per_s, first_delays=None, minimum=1.0, maximum=120.0, spread=None, outage_s=0.0,
+                   seed=1, limit_s=3600.0):
+    """A fleet of `fleet` gateways that all lost a stable connection at t = 0 against an endpoint
     that is back after `outage_s` and accepts at most `quota_per_s` CONNECTs per second (AWS's
     per-account quota: the rest are refused, counted as failed attempts). Each gateway's first
-    attempt is drawn from `first_delays` (measured, seconds); later ones follow the plugin's
-    backoff (attempt 1, 2, ... after each failure).
+    attempt is drawn from `first_delays` (measured, seconds) when given, else from the plugin's
+    window (first_delay: reconnect_spread `spread`, unset = the plugin's default); later ones
+    follow the plugin's backoff (attempt 1, 2, ... after each failure). An attempt is refused at
+    once (AWS answers a throttled CONNECT within a round trip); paho's ~1 s per connect attempt
+    on a fresh socket (docs/scaling.md) would only space retries further.
 
     Returns {'attempts_per_s': [...], 'accepted_per_s': [...], 'peak_attempts_per_s',
     'refused', 'all_back_s'}."""
-    rng = random.Random(seed)
     import heapq
-    heap = [(rng.choice(first_delays), 1) for _ in range(fleet)]
+    rng = random.Random(seed)
+    window = effective_spread(spread, maximum)
+
+    def first():
+        return rng.choice(first_delays) if first_delays else first_delay(rng, window, minimum, maximum)
+
+    heap = [(first(), 1) for _ in range(fleet)]
     heapq.heapify(heap)
     attempts, accepted = {}, {}
     refused = 0
@@ -139,10 +221,23 @@ def summary_rows(out):
             ["storm: CONNACK refusals (connect_failed)", str(b["connect_failed_events"])],
             ["first attempts per s (from stop)", str(b["first_attempts_per_s_from_stop"][:20])],
             ["first attempt delay: min/p50/p90/max", f"{f['min']}/{f['p50']}/{f['p90']}/{f['max']} s (n={f['count']})"],
-            [f"{model['fleet']} AMRs, unthrottled peak", f"{model['unthrottled_peak_attempts_per_s']} attempts/s"],
         ]
+        c = b.get("first_attempt_to_connack_s")
+        if c:
+            rows.append(["first attempt -> CONNACK p50/p90/max", f"{fmt(c['p50'], 3)}/{fmt(c['p90'], 3)}/"
+                         f"{fmt(c['max'], 3)} s (n={c['count']})"])
+        lo, hi = model["first_delay_window_s"]
+        fit = model.get("measured_fit")
+        if fit:
+            rows.append([f"first delays vs the model, uniform {fmt(lo)}-{fmt(hi)} s",
+                         f"mean {fit['mean']} s (model {fit['model_mean']} s), KS distance {fit['ks_distance']} "
+                         f"({'within' if fit['ks_distance'] <= fit['ks_critical_5pct'] else 'ABOVE'} the 5 % "
+                         f"critical value {fit['ks_critical_5pct']})"])
+        rows.append([f"model: {model['fleet']} AMRs, unthrottled",
+                     f"peak {model['unthrottled_peak_attempts_per_s']} attempts/s, all back "
+                     f"{fmt(model['unthrottled_all_back_s'])} s"])
         for q, s in model["by_quota"].items():
-            rows.append([f"{model['fleet']} AMRs vs {q}/s quota",
+            rows.append([f"model: {model['fleet']} AMRs vs {q}/s quota",
                          f"peak {s['peak_attempts_per_s']} attempts/s, {s['refused_attempts']} refused, "
                          f"all back {fmt(s['all_back_s'])} s"])
     return rows
