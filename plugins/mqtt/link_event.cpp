@@ -30,6 +30,14 @@ std::string link_event_json(const LinkEvent& e) {
         w.Key("failures");
         w.Uint64(*e.failures);
     }
+    if (e.refusals) {
+        w.Key("refusals");
+        w.Uint64(*e.refusals);
+    }
+    if (e.last_failure) {
+        w.Key("last_failure");
+        string(*e.last_failure);
+    }
     if (e.certificate_id) {
         w.Key("certificate_id");
         string(*e.certificate_id);

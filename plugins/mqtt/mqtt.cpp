@@ -8,10 +8,13 @@
 // <credentials>/changed", after a renewal), it reconnects with them at once, keeping its queue.
 // Publishes are paced under AWS's per-connection rate (publish_pacer.hpp); a QoS 1 publish the
 // broker refuses for its rate (PUBACK 0x97, localcore 0x87) is queued again and retried after a
-// backoff (publish_refusal.hpp).
+// backoff (publish_refusal.hpp). A failed connect is classified (connect_failure.hpp): the link
+// event counts the attempts in a row that refused this identity apart from the others, so that
+// fleet_provisioning replaces a refused certificate but not one that met an outage.
 //
 // Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
 // is touched on the loop thread only.
+#include "connect_failure.hpp"
 #include "link_event.hpp"
 #include "mqtt_settings.hpp"
 #include "offline_queue.hpp"
@@ -59,6 +62,19 @@ constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
 // second, so the first pauses are short, and they grow (with jitter) while refusals go on.
 constexpr milliseconds kRefusalBackoffMin{200};
 constexpr milliseconds kRefusalBackoffMax{5000};
+
+// paho C's words for a failed connect ("TCP connect completion failure", ...): paho.mqtt.cpp keeps
+// them in the token but hands them out only in the exception that get_connect_response() throws
+// for a failed token (1.2 and 1.5 alike; the token is complete here, so it does not wait).
+std::string failure_message(const ::mqtt::token& tok) {
+    try {
+        (void)tok.get_connect_response();
+    } catch (const ::mqtt::exception& e) {
+        return e.get_message();
+    } catch (const std::exception&) {
+    }
+    return {};
+}
 
 // What paho needs to connect, from the checked settings.
 paho::ConnectSettings connect_settings(const MqttSettings& s) {
@@ -249,9 +265,8 @@ private:
                 const bool sp = paho::session_present(tok);
                 bridge->post([self, gen, sp] { self->on_connected(gen, sp); });
             } else {
-                std::string why = paho::describe(tok.get_return_code(), paho::reason_code(tok));
-                const int rc = tok.get_return_code();
-                bridge->post([self, gen, why, rc] { self->on_connect_failed(gen, why, rc); });
+                ConnectReport report{tok.get_return_code(), paho::reason_code(tok), failure_message(tok)};
+                bridge->post([self, gen, report] { self->on_connect_failed(gen, report); });
             }
         });
         publish_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
@@ -297,7 +312,8 @@ private:
         try {
             creds = host().credentials(credentials_);
         } catch (const std::exception& e) {
-            fail_attempt(std::string("no credentials: ") + e.what());
+            fail_attempt(std::string("no credentials: ") + e.what(),
+                         ConnectFailureKind::credentials_unusable);
             return;
         }
         paho::TlsSettings tls;
@@ -311,9 +327,10 @@ private:
         try {
             paho::connect(*client_, connect_, paho::make_ssl(tls), to_context(gen), *connect_listener_);
         } catch (const ::mqtt::exception& e) {
-            fail_attempt(paho::describe(e.get_return_code(), e.get_reason_code()));
+            fail_attempt(paho::describe(e.get_return_code(), e.get_reason_code()),
+                         ConnectFailureKind::client_error);
         } catch (const std::exception& e) {
-            fail_attempt(e.what());
+            fail_attempt(e.what(), ConnectFailureKind::client_error);
         }
     }
 
@@ -327,6 +344,7 @@ private:
         }
         state_ = State::connected;
         connected_at_ns_ = sdk::Timer::now_ns();
+        refusals_ = 0;  // the broker accepted this identity
         connects_.add();
         connected_gauge_.set(1);
         const uint64_t reconnects = successful_connects_++;
@@ -353,23 +371,30 @@ private:
         flush();
     }
 
-    void on_connect_failed(uint64_t gen, const std::string& why, int rc) {
+    void on_connect_failed(uint64_t gen, const ConnectReport& report) {
         if (state_ != State::connecting || gen != generation_) return;
-        std::string text = why;
-        if (rc == -1)
+        const ConnectFailure failure = classify_connect_failure(report);
+        std::string text = describe_connect_failure(failure, report);
+        if (failure.kind == ConnectFailureKind::network && report.rc == -1)
             text +=
                 " (paho reports only this for an unreachable broker and, under TLS 1.3, for a client "
                 "certificate the broker refuses: check that the broker is reachable and that " +
                 cert_in_use_ + " is valid, not revoked and issued by a CA the broker trusts)";
-        fail_attempt(text);
+        // Under TLS 1.3 a certificate refused in the handshake can also end up here, when the
+        // alert arrives after CONNECT was written.
+        if (failure.kind == ConnectFailureKind::closed_before_connack)
+            text += " (check that " + cert_in_use_ +
+                    " is valid, not revoked and issued by a CA the broker trusts, and ACTIVE in its registry)";
+        fail_attempt(text, failure.kind);
     }
 
-    void fail_attempt(const std::string& why) {
+    void fail_attempt(const std::string& why, ConnectFailureKind failure_kind) {
         state_ = State::waiting;
         if (switch_requested_) {
             // The attempt used the credentials from before the change: try the new ones now.
             switch_requested_ = false;
             failures_ = 0;
+            refusals_ = 0;
             last_failure_.clear();
             host().debug("connect attempt failed (", why, "); retrying at once with the changed credentials");
             connect_now();
@@ -384,9 +409,18 @@ private:
         } else {
             host().debug("connect attempt failed again: ", why, "; retrying in ", seconds_text(delay));
         }
-        // Every failed attempt, with the count and the certificate tried: fleet_provisioning
-        // recovers through the claim path when a certificate it checked itself keeps failing.
-        publish_link(link_attempt_failed(why, failures_, cert_id_));
+        // Refusals of this identity in a row: any other failure in between, or another
+        // certificate, starts them again (an outage says nothing about the certificate).
+        if (refuses_identity(failure_kind))
+            refusals_ = refused_cert_id_ == cert_id_ ? refusals_ + 1 : 1;
+        else
+            refusals_ = 0;
+        refused_cert_id_ = cert_id_;
+        // Every failed attempt, with the counts, its kind and the certificate tried:
+        // fleet_provisioning recovers through the claim path when the broker keeps refusing a
+        // certificate it checked itself.
+        publish_link(
+            link_attempt_failed(why, failures_, refusals_, connect_failure_name(failure_kind), cert_id_));
         reconnect_timer_.arm_in(delay);
     }
 
@@ -444,6 +478,7 @@ private:
             case State::waiting:
                 reconnect_timer_.cancel();
                 failures_ = 0;
+                refusals_ = 0;
                 last_failure_.clear();
                 connect_now();
                 break;
@@ -477,6 +512,7 @@ private:
         if (state_ != State::switching || gen != generation_) return;
         host().info("disconnected; connecting with the changed credentials");
         failures_ = 0;
+        refusals_ = 0;
         last_failure_.clear();
         connect_now();
     }
@@ -702,6 +738,8 @@ private:
     uint64_t attempts_ = 0;
     uint64_t successful_connects_ = 0;
     unsigned failures_ = 0;
+    unsigned refusals_ = 0;        // of the failed attempts in a row, the last ones that refused the identity
+    std::string refused_cert_id_;  // the certificate of the last failed attempt
     unsigned quick_losses_ = 0;
     int64_t connected_at_ns_ = 0;
     std::string last_failure_;
@@ -735,7 +773,7 @@ IOTGW_DECLARE_PLUGIN(
     {.abi_major = 1,
      .abi_minor = 0,
      .name = "mqtt",
-     .version = "1.2.0",
+     .version = "1.3.0",
      .description = "MQTT 3.1.1/5 over mutual TLS to AWS IoT Core or a local broker, with reconnect "
                     "backoff, offline queue and takeover detection.",
      .fields = iotgw::plugins::mqtt::kFields})

@@ -395,11 +395,11 @@ TEST_P(MqttRefusals, AClientCertificateFromAnotherCaIsRefusedWithAClearLine) {
     const auto foreign = pki.device("AMR-001-foreign", "--ca other");
     ASSERT_EQ(h.start(config("client_id = \"AMR-001\"\n", "", &foreign)), "");
     ASSERT_TRUE(wait_logged("cannot connect to localhost:")) << h.log().joined();
+    // Under TLS 1.3 the broker's alert arrives after the client's side of the handshake: paho
+    // reports a failed handshake or, if CONNECT was written first, a close before CONNACK. Both
+    // lines name the certificate to check.
     const auto lines = h.lines_with("cannot connect to localhost:");
-    EXPECT_NE(
-        lines[0].find("check that the broker is reachable and that " + foreign.cert.string() + " is valid"),
-        std::string::npos)
-        << lines[0];
+    EXPECT_NE(lines[0].find("that " + foreign.cert.string() + " is valid"), std::string::npos) << lines[0];
     EXPECT_EQ(counter("connects"), 0u);
 }
 

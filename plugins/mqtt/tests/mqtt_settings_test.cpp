@@ -145,9 +145,14 @@ TEST(MqttLinkEvent, AConnectCarriesSessionReconnectsAndCertificate) {
               R"({"connected":true,"session_present":false,"reconnects":3,"certificate_id":"abc123"})");
 }
 
-TEST(MqttLinkEvent, AFailedAttemptCarriesReasonFailuresAndCertificate) {
-    EXPECT_EQ(link_event_json(link_attempt_failed("refused", 2, "")),
-              R"({"connected":false,"reason":"refused","failures":2,"certificate_id":""})");
+TEST(MqttLinkEvent, AFailedAttemptCarriesReasonCountsKindAndCertificate) {
+    // `refusals` and `last_failure` come after the fields older readers know, which keep their order.
+    EXPECT_EQ(link_event_json(link_attempt_failed("refused", 2, 1, "not_authorized", "")),
+              R"({"connected":false,"reason":"refused","failures":2,"refusals":1,)"
+              R"("last_failure":"not_authorized","certificate_id":""})");
+    EXPECT_EQ(link_event_json(link_attempt_failed("TCP/TLS connect failure (rc -1)", 5, 0, "network", "ab")),
+              R"x({"connected":false,"reason":"TCP/TLS connect failure (rc -1)","failures":5,"refusals":0,)x"
+              R"("last_failure":"network","certificate_id":"ab"})");
 }
 
 TEST(MqttLinkEvent, ALossCarriesOnlyTheReason) {
