@@ -88,6 +88,10 @@ public:
             "link", connected ? R"({"connected":true})" : R"({"connected":false,"reason":"test"})", true);
         return true;
     }
+    bool event(const std::string& payload) const {
+        host().publish_event("link", payload, true);
+        return true;
+    }
 
 private:
     struct Endpoint {
@@ -155,6 +159,11 @@ bool link_receive(const std::string& instance, const std::string& address, const
 bool link_state(const std::string& instance, bool connected) {
     Link* l = find<Link>(instance);
     return l != nullptr && l->state(connected);
+}
+
+bool link_event(const std::string& instance, const std::string& payload) {
+    Link* l = find<Link>(instance);
+    return l != nullptr && l->event(payload);
 }
 
 }  // namespace iotgw::test::doubles

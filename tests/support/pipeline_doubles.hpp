@@ -41,5 +41,7 @@ bool link_receive(const std::string& instance, const std::string& address, const
                   const std::string& payload);
 // Publish "$iotgw/instance/<instance>/link" (retained), as the MQTT connection does.
 bool link_state(const std::string& instance, bool connected);
+// Publish that link event with `payload` as is (e.g. a failed attempt with its failure counts).
+bool link_event(const std::string& instance, const std::string& payload);
 
 }  // namespace iotgw::test::doubles
