@@ -18,9 +18,15 @@
 //   the backend never answers goes to the durable list of pending reports (pending_reports.hpp),
 //   sent again one at a time with backoff after every reconnect until the backend answers each,
 //   so a later rotation cannot make the gateway forget it.
-// - Recovery: when the production connection keeps failing with a certificate this gateway
-//   checked itself (valid dates, matching key), the broker probably refuses it (revoked,
-//   inactive); the same exchange gets a new one. An expired or missing certificate provisions.
+// - Recovery: when the broker keeps refusing the production connection's certificate although
+//   this gateway checked it itself (valid dates, matching key), it is probably revoked or
+//   inactive; the same exchange gets a new one. Only refusals count (the link event's
+//   `refusals`, plugins/mqtt/connect_failure.hpp), not an unreachable, slow or throttling
+//   endpoint: an outage or a reconnect storm must not make a whole fleet re-provision once the
+//   endpoint is back. A recovery first waits a random delay within `recover_spread` (a fleet
+//   refused at once, e.g. after its CA was deactivated, must not call the provisioning API in
+//   the same second) and is abandoned if the connection succeeds meanwhile. An expired or
+//   missing certificate provisions.
 // - Expiry is judged only on a trustworthy clock (clock_gate.hpp): never on one earlier than the
 //   build, and only after a bounded wait for NTP synchronisation.
 // - Restarts: a rotation record (rotation_record.hpp) and the provider's pending slot let a
@@ -117,6 +123,7 @@ public:
           request_timeout_(cfg.duration("request_timeout")),
           prove_timeout_(cfg.duration("prove_timeout")),
           recover_after_(cfg.integer("recover_after")),
+          recover_spread_(cfg.duration("recover_spread")),
           create_keys_(cfg.string("method") == "create_keys"),
           claim_scope_(cfg.string("claim_scope") == "fleet" ? ClaimScope::fleet : ClaimScope::device),
           backoff_({.min = cfg.duration("retry_min"), .max = cfg.duration("retry_max")}),
@@ -135,7 +142,8 @@ public:
           days_left_(host.gauge("days_to_expiry", "days until the production certificate expires")),
           timer_(host.timer([this] { on_timer(); })),
           phase_timer_(host.timer([this] { on_phase_timeout(); })),
-          report_timer_(host.timer([this] { on_report_timer(); })) {
+          report_timer_(host.timer([this] { on_report_timer(); })),
+          recover_timer_(host.timer([this] { on_recover_timer(); })) {
         policy_.share = cfg.number("rotate_at");
         policy_.before_s = std::chrono::duration_cast<seconds>(cfg.duration("rotate_before")).count();
         policy_.jitter_s = std::chrono::duration_cast<seconds>(cfg.duration("jitter")).count();
@@ -189,6 +197,7 @@ public:
         timer_.cancel();
         phase_timer_.cancel();
         report_timer_.cancel();
+        recover_timer_.cancel();
         link_.reset();
         if (session_) session_->close();
     }
@@ -507,20 +516,66 @@ private:
             report_attempt_ = 0;  // a reconnect: the backend may be back
             schedule_pending_reports(report_backoff_.delay(0));
         }
-        auto f = d.FindMember("failures");
-        const int64_t failures =
-            !link_connected_ && f != d.MemberEnd() && f->value.IsInt64() ? f->value.GetInt64() : 0;
-        if (recover_after_ > 0 && failures >= recover_after_ && phase_ == Phase::idle && clock_->accepted() &&
-            SteadyClock::now() >= recover_not_before_ && !stopped_)
-            recover(failures);
+        // Only refusals of the identity count, not `failures` (which counts outages and
+        // throttling as well). A connection that has no `refusals` never triggers a recovery.
+        auto r = d.FindMember("refusals");
+        link_refusals_ =
+            !link_connected_ && r != d.MemberEnd() && r->value.IsInt64() ? r->value.GetInt64() : 0;
+        auto k = d.FindMember("last_failure");
+        link_last_failure_ =
+            !link_connected_ && k != d.MemberEnd() && k->value.IsString() ? k->value.GetString() : "";
+        if (link_connected_) {
+            abandon_recovery();
+            return;
+        }
+        if (recover_after_ > 0 && link_refusals_ >= recover_after_ && !recovery_waiting_ &&
+            recovery_allowed())
+            schedule_recovery();
     }
 
-    // The production connection keeps failing: with a certificate that is unusable by our own
-    // checks (expired, missing) that is provisioning; with one that looks valid, the broker
-    // probably refuses it (revoked or inactive in the registry), and a new one is fetched. A
-    // network outage looks the same from here, but then the claim connection fails as well and
-    // the attempt ends in backoff.
-    void recover(int64_t failures) {
+    bool recovery_allowed() const {
+        return phase_ == Phase::idle && clock_->accepted() && SteadyClock::now() >= recover_not_before_ &&
+               !stopped_;
+    }
+
+    // A random delay within recover_spread first: a fleet whose certificates were refused at
+    // once (a deactivated CA, a registry mistake) spreads its calls to the provisioning API.
+    void schedule_recovery() {
+        const auto spread_ms = static_cast<int64_t>(recover_spread_.count());
+        const milliseconds delay{std::uniform_int_distribution<int64_t>(0, spread_ms)(rng_)};
+        host().notice("'", connection_, "': the broker refused the certificate ", link_refusals_,
+                      " times in a row: recovery through the claim certificate in ", seconds_text(delay),
+                      ", unless '", connection_, "' connects meanwhile (last refusal: ", link_last_failure_,
+                      "; recover_spread ", seconds_text(recover_spread_), ")");
+        recovery_waiting_ = true;
+        recover_timer_.arm_in(delay);
+    }
+
+    void on_recover_timer() {
+        recovery_waiting_ = false;
+        if (stopped_ || link_connected_) return;
+        // Still refused when the delay is over (an outage in between breaks the run: the next
+        // refusals schedule it again), and nothing else started meanwhile.
+        if (link_refusals_ < recover_after_ || !recovery_allowed()) {
+            host().debug("recovery not started: ", link_refusals_, " refusal(s) in a row now, phase ",
+                         static_cast<int>(phase_));
+            return;
+        }
+        recover(link_refusals_);
+    }
+
+    void abandon_recovery() {
+        if (!recovery_waiting_) return;
+        recovery_waiting_ = false;
+        recover_timer_.cancel();
+        host().notice("recovery through the claim certificate is not needed: '", connection_, "' connected",
+                      link_cert_id_.empty() ? std::string() : " with certificate " + short_id(link_cert_id_));
+    }
+
+    // The broker keeps refusing the production connection: with a certificate that is unusable
+    // by our own checks (expired, missing) that is provisioning; with one that looks valid, the
+    // broker refuses it (revoked or inactive in the registry), and a new one is fetched.
+    void recover(int64_t refusals) {
         sdk::Credentials creds;
         try {
             creds = host().credentials(credentials_);
@@ -531,11 +586,11 @@ private:
         }
         const auto info = read_certificate_info(creds.cert_chain_path);
         if (!info) return;
-        host().warning(
-            "'", connection_, "' failed to connect ", failures, " times in a row with certificate ",
-            short_id(info->id), ", valid until ", iso8601_utc(info->not_after),
-            " by this gateway's own check: the broker may refuse it (revoked or inactive); getting a "
-            "new certificate through the claim certificate");
+        host().warning("'", connection_, "' failed to connect ", refusals,
+                       " times in a row with certificate ", short_id(info->id), ", valid until ",
+                       iso8601_utc(info->not_after),
+                       " by this gateway's own check: the broker refuses it (last: ", link_last_failure_,
+                       "; revoked or inactive?); getting a new certificate through the claim certificate");
         current_cert_id_ = info->id;
         current_cert_path_ = creds.cert_chain_path;
         timer_.cancel();
@@ -759,6 +814,7 @@ private:
     const std::string subject_;
     const milliseconds request_timeout_, prove_timeout_;
     const int64_t recover_after_;
+    const milliseconds recover_spread_;
     const bool create_keys_;
     const ClaimScope claim_scope_;
     RotationPolicy policy_;
@@ -770,6 +826,8 @@ private:
     sdk::Counter attempts_, succeeded_, failed_, rollbacks_, refused_;
     sdk::Gauge days_left_;
     sdk::Timer timer_, phase_timer_, report_timer_;
+    sdk::Timer recover_timer_;  // a recovery waiting out its random delay (recovery_waiting_)
+    bool recovery_waiting_ = false;
     sdk::EventSubscription link_;
 
     Phase phase_ = Phase::idle;
@@ -786,6 +844,8 @@ private:
     int64_t last_expiry_log_ = 0;
     bool link_connected_ = false;
     std::string link_cert_id_;
+    int64_t link_refusals_ = 0;      // the link event's refusals in a row (0 when connected)
+    std::string link_last_failure_;  // the link event's kind of the last failed attempt
     int report_tries_ = 0;
     std::string report_token_;
     PendingReports pending_;
@@ -802,7 +862,7 @@ IOTGW_DECLARE_PLUGIN(iotgw::plugins::fleet_provisioning::FleetProvisioning,
                      {.abi_major = 1,
                       .abi_minor = 1,
                       .name = "fleet_provisioning",
-                      .version = "1.0.0",
+                      .version = "1.1.0",
                       .description = "First-boot provisioning through a claim certificate and automatic "
                                      "certificate rotation ahead of expiry (AWS IoT fleet provisioning).",
                       .fields = iotgw::plugins::fleet_provisioning::kFields})

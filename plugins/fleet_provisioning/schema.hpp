@@ -86,11 +86,21 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"csr\"")
         .one_of("csr|create_keys"),
     Field::integer("recover_after",
-                   "Failed connects in a row of the production connection, with a certificate this gateway "
-                   "checked as valid, after which it assumes the broker refuses the certificate (revoked, "
-                   "inactive) and gets a new one through the claim certificate; 0: never.")
+                   "Connects in a row the broker refused (the production connection's link event `refusals`: "
+                   "CONNACK not authorized, or closed after CONNECT as AWS does for a revoked or inactive "
+                   "certificate; not an unreachable, slow or throttling endpoint) with a certificate this "
+                   "gateway checked as valid, after which it gets a new one through the claim certificate; "
+                   "0: never.")
         .with_default("3")
         .at_least(0),
+    Field::duration(
+        "recover_spread",
+        "Before such a recovery, a random wait of up to this long (uniform), abandoned if the "
+        "connection succeeds meanwhile: a fleet refused at once spreads its provisioning requests "
+        "over it (fleet size / the provisioning requests per second the account can take).")
+        .with_default("\"1m\"")
+        .at_least(0)
+        .at_most(86400000),
     Field::duration("clock_wait",
                     "How long to wait for a synchronised clock (kernel NTP state or systemd-timesyncd) "
                     "before judging certificate expiry on an unconfirmed one, with a warning.")

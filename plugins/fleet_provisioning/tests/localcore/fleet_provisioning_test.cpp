@@ -44,8 +44,9 @@ protected:
         std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
+    // A recovery waits at most 1 s (recover_spread) here, not the default minute.
     std::string config(const std::string& thing, const std::string& provisioning_extra = "") const {
-        return fleet_config(*lc, thing, prod_dir, sync_flag, provisioning_extra);
+        return fleet_config(*lc, thing, prod_dir, sync_flag, "recover_spread = \"1s\"\n" + provisioning_extra);
     }
 
     std::unique_ptr<TestMqttClient> watcher(const std::string& thing) {
@@ -270,9 +271,12 @@ TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOper
     // Revoked in the registry: localcore drops the connection and refuses new ones with it.
     lc->cli({"set-cert-status", old_id, "REVOKED"});
     ASSERT_TRUE(h.run_until_logged("recovery started", std::chrono::seconds(20))) << h.log().joined();
-    EXPECT_TRUE(
-        h.log().contains("failed to connect 3 times in a row with certificate " + old_id.substr(0, 12)))
+    // localcore refuses the revoked certificate in its CONNACK: refusals, not mere failures.
+    EXPECT_TRUE(h.log().contains("the broker refused the certificate 3 times in a row: recovery through the "
+                                 "claim certificate in "))
         << h.log().joined();
+    EXPECT_TRUE(h.log().contains("times in a row with certificate " + old_id.substr(0, 12))) << h.log().joined();
+    EXPECT_TRUE(h.log().contains("(last: not_authorized;")) << h.log().joined();
     ASSERT_TRUE(h.run_until_logged("recovery succeeded", std::chrono::seconds(30))) << h.log().joined();
     const std::string new_id = certificate_id_of(prod_dir / "cert.pem");
     ASSERT_EQ(new_id.size(), 64u);
@@ -285,6 +289,29 @@ TEST_F(FleetProvisioningTest, ARevokedProductionCertificateIsReplacedWithoutOper
                             std::chrono::seconds(10)))
         << h.log().joined();
     EXPECT_FALSE(fs::exists(prod_dir / "cert.pem.rotation"));
+}
+
+// The fleet-wide case: the endpoint goes away (every gateway's connects fail at once, and the
+// claim connection would work again as soon as it is back). Failed connects that never reached
+// a broker say nothing about the certificate: no gateway may replace its certificate for them.
+TEST_F(FleetProvisioningTest, AnEndpointOutageDoesNotReplaceTheCertificate) {
+    const std::string thing = "AMR-001";
+    const std::string id = install_cert(thing, "1y");
+    GatewayHarness h;
+    ASSERT_EQ(h.start(config(thing, "recover_after = 2")), "") << h.log().joined();
+    const auto connects = [&] { return metric(h, "cloud.connects"); };
+    ASSERT_TRUE(h.run_until([&] { return connects() >= 1; }, std::chrono::seconds(15))) << h.log().joined();
+    lc->stop_broker();
+    // Well past recover_after failed attempts (and the 1 s spread a recovery would wait).
+    ASSERT_TRUE(h.run_until([&] { return metric(h, "cloud.reconnect_attempts") >= 6; }, std::chrono::seconds(30)))
+        << h.log().joined();
+    h.run_for(std::chrono::milliseconds(1500));
+    EXPECT_FALSE(h.log().contains("recovery started")) << h.log().joined();
+    EXPECT_FALSE(h.log().contains("refused the certificate")) << h.log().joined();
+    lc->start_broker();
+    ASSERT_TRUE(h.run_until([&] { return connects() >= 2; }, std::chrono::seconds(30))) << h.log().joined();
+    EXPECT_EQ(certificate_id_of(prod_dir / "cert.pem"), id);
+    EXPECT_EQ(metric(h, "provisioning.attempts"), 0) << h.log().joined();
 }
 
 TEST_F(FleetProvisioningTest, NothingIsJudgedOrProvisionedWhileTheClockIsBeforeTheEarliestPlausibleTime) {

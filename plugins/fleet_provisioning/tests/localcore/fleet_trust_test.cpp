@@ -54,8 +54,10 @@ protected:
         std::tie(prod_dir, sync_flag) = make_gateway_scratch(*lc);
     }
 
+    // A recovery waits at most 200 ms (recover_spread) here, not the default minute, so the
+    // refusal backoff's growth stays what the timing below sees.
     std::string config(const std::string& thing, const std::string& extra = "") const {
-        return fleet_config(*lc, thing, prod_dir, sync_flag, extra);
+        return fleet_config(*lc, thing, prod_dir, sync_flag, "recover_spread = \"200ms\"\n" + extra);
     }
 
     double metric(GatewayHarness& h, const std::string& name) {
