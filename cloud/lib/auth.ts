@@ -5,7 +5,9 @@
 //   redirect and sign-out URIs exactly as given in the parameters, scope
 //   aws.cognito.signin.user.admin (passkey list/delete needs the access token with it);
 // - an identity pool for authenticated identities only, whose role (appendix A) may connect only
-//   with a client id starting console-<own identity id>- and reach only the configured AMRs;
+//   with a client id starting console-<own identity id>- and reach only the configured AMRs (or,
+//   with thingNamePrefix, the AMRs named with that prefix); a role that would exceed IAM's size
+//   limit fails the synth here rather than the deployment;
 // - the reconciler that attaches the IoT policy `console` to the identities (lambda/console-policy.ts).
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
@@ -18,7 +20,7 @@ import { Construct } from 'constructs';
 import { lambdaFunction } from './lambda-function';
 import { acknowledge, iam5Resource } from './nag';
 import { DeploymentParams, relyingPartyId } from './params';
-import { consoleRoleStatements, PolicyDocument } from './policy-files';
+import { consoleRoleStatements, IAM_ROLE_POLICY_SIZE_LIMIT, iamPolicySize, PolicyDocument } from './policy-files';
 
 export const OPERATOR_USERNAME = 'org-operator';
 
@@ -130,7 +132,15 @@ export class Auth extends Construct {
       }],
     });
 
-    const roleStatements = consoleRoleStatements(props.consolePolicyDocument, p.thingNames);
+    const roleStatements = consoleRoleStatements(props.consolePolicyDocument, p.thingNames, p.thingNamePrefix);
+    const rolePolicy = new iam.PolicyDocument({
+      statements: roleStatements.map((s) => new iam.PolicyStatement({
+        effect: s.Effect === 'Deny' ? iam.Effect.DENY : iam.Effect.ALLOW, actions: s.Action, resources: s.Resource,
+      })),
+    });
+    // The role's only inline policy (test/console-role-scale.test.ts checks that nothing adds another).
+    const rolePolicySize = iamPolicySize(stack.resolve(rolePolicy));
+    if (rolePolicySize > IAM_ROLE_POLICY_SIZE_LIMIT) throw new Error(roleTooLarge(p.thingNames, rolePolicySize));
     this.authenticatedRole = new iam.Role(this, 'AuthenticatedRole', {
       description: 'Browser console (Cognito authenticated identity): MQTT over WSS to the configured AMRs only',
       maxSessionDuration: Duration.hours(1),
@@ -138,18 +148,17 @@ export class Auth extends Construct {
         StringEquals: { 'cognito-identity.amazonaws.com:aud': this.identityPool.ref },
         'ForAnyValue:StringLike': { 'cognito-identity.amazonaws.com:amr': 'authenticated' },
       }, 'sts:AssumeRoleWithWebIdentity'),
-      inlinePolicies: {
-        iot: new iam.PolicyDocument({
-          statements: roleStatements.map((s) =>
-            new iam.PolicyStatement({ effect: iam.Effect.ALLOW, actions: s.Action, resources: s.Resource })),
-        }),
-      },
+      inlinePolicies: { iot: rolePolicy },
     });
     acknowledge(this.authenticatedRole,
       'Appendix A least privilege: the wildcards are the suffix of the client id after the caller\'s own identity id '
       + '(console-<identity id>-*) and the topics below each configured AMR (amr/<thing>/*, its robot shadow, its '
-      + 'presence events); no action wildcard, no other AMR.',
-      ...new Set(roleStatements.flatMap((s) => s.Resource).filter((r) => r.includes('*')).map(iam5Resource)));
+      + 'presence events); no action wildcard, no other AMR'
+      + (p.thingNamePrefix === undefined ? '.'
+        : `. With thingNamePrefix the thing is ${p.thingNamePrefix}*: every AMR named with the prefix, and a Deny `
+          + 'keeps publishing to one topic level per thing (lib/policy-files.ts).'),
+      ...new Set(roleStatements.filter((s) => s.Effect === 'Allow').flatMap((s) => s.Resource)
+        .filter((r) => r.includes('*')).map(iam5Resource)));
     new cognito.CfnIdentityPoolRoleAttachment(this, 'Roles', {
       identityPoolId: this.identityPool.ref,
       roles: { authenticated: this.authenticatedRole.roleArn },
@@ -188,4 +197,18 @@ export class Auth extends Construct {
       targets: [new targets.LambdaFunction(reconciler, { retryAttempts: 0 })],
     });
   }
+}
+
+// Names every number a deployer needs to act on it; the fix is a parameter, not an edit here.
+function roleTooLarge(things: string[], size: number): string {
+  const n = (v: number) => v.toLocaleString('en-US');
+  let common = things.reduce((a, t) => { let i = 0; while (i < a.length && a[i] === t[i]) i++; return a.slice(0, i); });
+  const separator = Math.max(common.lastIndexOf('-'), common.lastIndexOf('_'), common.lastIndexOf(':'));
+  if (separator >= 0) common = common.slice(0, separator + 1);
+  const hint = common !== '' && things.length > 1 ? ` (all ${n(things.length)} configured names start with ${JSON.stringify(common)})` : '';
+  return `the browser console's IAM role would have an inline policy of ${n(size)} characters for ${n(things.length)} things `
+    + `in thingNames, over IAM's limit of ${n(IAM_ROLE_POLICY_SIZE_LIMIT)} characters per role `
+    + '(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html), so CloudFormation would fail to create it. '
+    + `Without thingNamePrefix the role names every thing (one ARN per thing and topic). Set thingNamePrefix${hint} `
+    + 'in the parameters file: the role then allows the things by that prefix, whatever their number.';
 }

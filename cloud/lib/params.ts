@@ -20,8 +20,15 @@ export interface DeploymentParams {
   /** Optional custom domain of the console (CloudFront alias) and its ACM certificate in us-east-1. */
   readonly consoleDomainName?: string;
   readonly consoleCertificateArn?: string;
-  /** The AMRs the console may see and call; the browser role is scoped to exactly these. */
+  /** The AMRs the console may see and call; without thingNamePrefix the browser role names exactly these. */
   readonly thingNames: string[];
+  /**
+   * Optional thing-name prefix (e.g. "AMR-"): the browser role then allows every thing whose name
+   * starts with it, with one wildcard per resource instead of one ARN per thing, so that its size
+   * does not grow with the fleet (IAM's role policy limit stops a role naming each thing at a few
+   * dozen AMRs). Every name in thingNames must start with it.
+   */
+  readonly thingNamePrefix?: string;
   /** Email attribute of the shared user org-operator (optional). */
   readonly operatorEmail?: string;
   /** Where alarms are mailed (optional: the SNS topics exist either way). */
@@ -56,7 +63,7 @@ type Raw = Record<string, unknown>;
 
 const KNOWN_KEYS = new Set([
   'account', 'region', 'cognitoDomainPrefix', 'callbackUrls', 'logoutUrls', 'passkeyRelyingPartyId',
-  'consoleDomainName', 'consoleCertificateArn', 'thingNames', 'operatorEmail', 'alarmEmail', 'allowedIpCidrs',
+  'consoleDomainName', 'consoleCertificateArn', 'thingNames', 'thingNamePrefix', 'operatorEmail', 'alarmEmail', 'allowedIpCidrs',
   'geoAllowCountries', 'wafRateLimit', 'logRetentionDays', 'consoleDir', 'iotLogging', 'deviceDefenderAudit',
   'fleetClaimCertificateIds',
 ]);
@@ -121,6 +128,19 @@ export function parseParams(raw: unknown, where: string): DeploymentParams {
   if (!logoutUrls.includes(callbackUrls[0])) {
     fail('logoutUrls', `must include callbackUrls[0] (${callbackUrls[0]}): the console signs out to it`);
   }
+  // Thing names: AWS IoT's character set, so none of IAM's wildcards (`*`, `?`), no `/` (a topic
+  // level) and no `$` (a policy variable) can enter the role's ARNs through them.
+  const thingName = /^[a-zA-Z0-9:_-]{1,128}$/;
+  const thingNames = list('thingNames', thingName, 'AWS IoT thing names', 1);
+  const thingNamePrefix = str('thingNamePrefix', thingName, 'the start of an AWS IoT thing name (letters, digits, : _ -)', true);
+  if (thingNamePrefix !== undefined) {
+    thingNames.forEach((t, i) => {
+      if (!t.startsWith(thingNamePrefix)) {
+        fail(`thingNames[${i}]`, `(${JSON.stringify(t)}) does not start with thingNamePrefix ${JSON.stringify(thingNamePrefix)}: `
+          + 'the browser role allows only things named with the prefix, so the console could not reach it');
+      }
+    });
+  }
   const logRetentionDays = int('logRetentionDays', 1, 3653, 90);
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     fail('logRetentionDays', `must be one of ${RETENTION_DAYS.join(', ')} (CloudWatch Logs values)`);
@@ -135,7 +155,8 @@ export function parseParams(raw: unknown, where: string): DeploymentParams {
     passkeyRelyingPartyId: str('passkeyRelyingPartyId', hostname, 'a host name', true),
     consoleDomainName,
     consoleCertificateArn,
-    thingNames: list('thingNames', /^[a-zA-Z0-9:_-]{1,128}$/, 'AWS IoT thing names', 1),
+    thingNames,
+    thingNamePrefix,
     operatorEmail: str('operatorEmail', email, 'an email address', true),
     alarmEmail: str('alarmEmail', email, 'an email address', true),
     allowedIpCidrs: list('allowedIpCidrs',

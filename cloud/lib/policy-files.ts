@@ -71,7 +71,8 @@ export function templatePolicyNames(template: Record<string, unknown>): string[]
 // The browser's IAM role (seed appendix A) mirrors console.json, narrowed two ways: the client id
 // must start with the caller's own Cognito identity id (so one identity cannot take over another's
 // session), every `*` that stands for a thing in a topic (publish, receive) is replaced by each
-// configured thing name (so the console reaches only the AMRs of this deployment), and the topic
+// configured thing name (so the console reaches only the AMRs of this deployment) or, with
+// thingNamePrefix, by `<prefix>*` (CONSOLE_THING_PREFIX below explains why that is no wider), and the topic
 // filters are the fleet view's wildcard filters (CONSOLE_SUBSCRIBE_FILTERS). AWS grants a Cognito
 // identity only what BOTH the role and the attached IoT policy allow. An unknown resource shape is
 // an error: a new line in console.json must be mapped here deliberately, not passed through wide
@@ -94,7 +95,29 @@ const CONSOLE_SUBSCRIBE_FILTERS: Record<string, string[]> = {
 export const COGNITO_IDENTITY = '${cognito-identity.amazonaws.com:sub}';
 export const CONSOLE_CLIENT_ID_PREFIX = 'console-';
 
-export function consoleRoleResources(resource: string, things: string[]): string[] {
+// CONSOLE_THING_PREFIX: with thingNamePrefix the role names `<prefix>*` where it would name each
+// thing, so its size stays the same whatever the fleet's size. IAM's `*` matches any characters,
+// '/' included, while a thing name cannot contain '/' (params.ts), so per resource:
+// - `amr/<prefix>*/*` (receive) allows exactly the union of `amr/<thing>/*` over all things named
+//   with the prefix: a topic beyond the first level after the prefix is a deeper topic of the thing
+//   named by that first level, which `amr/<thing>/*` allows too.
+// - `$aws/things/<prefix>*/shadow/name/robot/*` (receive) and `$aws/events/presence/*/<prefix>*`
+//   (receive) also match topics with extra levels, e.g. `$aws/things/AMR-1/x/shadow/name/robot/get`.
+//   Receiving needs a subscription, and the role allows only the eight filters of
+//   CONSOLE_SUBSCRIBE_FILTERS, whose `+` stands for exactly one level: no subscription of the console
+//   ever matches such a topic, so nothing more arrives than with the per-thing list.
+// - `amr/<prefix>*/cmd/call` and `$aws/things/<prefix>*/shadow/name/robot/get` (publish) would let
+//   the console publish to `amr/AMR-1/x/cmd/call` or `amr/AMR-1/status/cmd/call`, which no
+//   per-thing ARN allows. A Deny of `<prefix>*/*` before the same literal tail takes exactly these
+//   back: with a literal tail, a topic matches the Deny if and only if the part between the prefix
+//   and the tail contains a '/', i.e. is more than one topic level. This is done for every resource
+//   whose tail after `<prefix>*` is literal (consolePrefixDenyResources). What remains allowed is
+//   `amr/<one level starting with the prefix>/cmd/call` (and the same for the shadow get); a level
+//   that is no valid thing name (say `AMR-1.5`) reaches no AMR, since each gateway subscribes only
+//   below its own thing name (policies/device.json).
+// What the prefix does widen, on purpose: every thing named with the prefix, configured or not
+// (e.g. an AMR provisioned after the deployment), is reachable as if it were listed.
+export function consoleRoleResources(resource: string, things: string[], thingNamePrefix?: string): string[] {
   const m = /^(arn:aws:iot:[^:]+:[0-9]+:)(client|topic|topicfilter)\/(.*)$/.exec(resource);
   if (!m) throw new Error(`console.json: resource ${resource} is not an IoT client/topic ARN`);
   const [, prefix, kind, rest] = m;
@@ -107,7 +130,9 @@ export function consoleRoleResources(resource: string, things: string[]): string
     if (!filters) throw new Error(`console.json: no browser-role mapping for resource ${resource}; add one in lib/policy-files.ts`);
     return filters.map((f) => `${prefix}topicfilter/${f}`);
   }
-  const perThing = (f: (t: string) => string) => things.map((t) => `${prefix}${kind}/${f(t)}`);
+  const perThing = (f: (t: string) => string) => (thingNamePrefix !== undefined
+    ? [`${prefix}${kind}/${f(`${thingNamePrefix}*`)}`]
+    : things.map((t) => `${prefix}${kind}/${f(t)}`));
   if (rest === 'amr/*') return perThing((t) => `amr/${t}/*`);
   if (rest === 'amr/*/cmd/call') return perThing((t) => `amr/${t}/cmd/call`);
   const shadow = /^\$aws\/things\/\*\/(shadow\/name\/[A-Za-z0-9:_-]+\/(?:\*|get))$/.exec(rest);
@@ -117,9 +142,40 @@ export function consoleRoleResources(resource: string, things: string[]): string
   throw new Error(`console.json: no browser-role mapping for resource ${resource}; add one in lib/policy-files.ts`);
 }
 
-export function consoleRoleStatements(consolePolicy: PolicyDocument, things: string[]): PolicyStatement[] {
-  return consolePolicy.Statement.map((s) => {
+/**
+ * The Deny that takes back the deeper topics `<prefix>*` matches in one allowed resource of the
+ * role (see CONSOLE_THING_PREFIX): for `<head>/<prefix>*<tail>` with a literal head and a literal
+ * tail starting with '/', `<head>/<prefix>*` + `/*` + `<tail>`; nothing for the others.
+ */
+export function consolePrefixDenyResources(resource: string, thingNamePrefix: string): string[] {
+  const at = resource.indexOf(`/${thingNamePrefix}*/`);
+  if (at < 0) return [];
+  const head = resource.slice(0, at + 1);
+  const tail = resource.slice(at + 1 + thingNamePrefix.length + 1);
+  if (/[*?]/.test(head) || /[*?]/.test(tail)) return [];
+  return [`${head}${thingNamePrefix}*/*${tail}`];
+}
+
+export function consoleRoleStatements(consolePolicy: PolicyDocument, things: string[], thingNamePrefix?: string): PolicyStatement[] {
+  const allow: PolicyStatement[] = consolePolicy.Statement.map((s) => {
     if (s.Effect !== 'Allow' || s.Condition) throw new Error('console.json: only unconditional Allow statements are mapped');
-    return { Effect: 'Allow', Action: s.Action, Resource: s.Resource.flatMap((r) => consoleRoleResources(r, things)) };
+    return { Effect: 'Allow', Action: s.Action, Resource: s.Resource.flatMap((r) => consoleRoleResources(r, things, thingNamePrefix)) };
   });
+  if (thingNamePrefix === undefined) return allow;
+  const deny: PolicyStatement[] = allow
+    .map((s) => ({ Effect: 'Deny' as const, Action: s.Action,
+      Resource: s.Resource.flatMap((r) => consolePrefixDenyResources(r, thingNamePrefix)) }))
+    .filter((s) => s.Resource.length > 0);
+  return [...allow, ...deny];
+}
+
+// IAM's quota on a role's inline policies, all of them together, whitespace not counted
+// (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html, the character
+// quotas, "For inline policies"; not adjustable). CloudFormation would find out only in the middle
+// of a deployment (PutRolePolicy: LimitExceeded).
+export const IAM_ROLE_POLICY_SIZE_LIMIT = 10240;
+
+/** The size of a policy document as IAM counts it: its JSON without whitespace. */
+export function iamPolicySize(document: unknown): number {
+  return JSON.stringify(document).replace(/\s/g, '').length;
 }

@@ -1,6 +1,7 @@
 // cdk-nag's AWS Solutions pack runs on every synth (lib/app.ts): zero unsuppressed findings, every
 // acknowledgement with a written reason — for the full parameter set and for the minimal one (no
-// custom domain, no IP allow list, no email, no account singletons), whose resources differ.
+// custom domain, no IP allow list, no email, no account singletons), whose resources differ, and for
+// a fleet named by thingNamePrefix (other wildcards in the browser role).
 // cdk-nag 3 reports only unacknowledged findings and then fails the synth.
 import { strict as assert } from 'assert';
 import { after, describe, it } from 'node:test';
@@ -26,6 +27,8 @@ for (const [name, overrides] of [
   ['full parameters', {}],
   ['minimal parameters', { consoleDomainName: undefined, consoleCertificateArn: undefined, allowedIpCidrs: [],
     alarmEmail: undefined, operatorEmail: undefined, iotLogging: false, deviceDefenderAudit: false }],
+  // The browser role's wildcards (and its Deny) differ with a thing-name prefix.
+  ['thing-name prefix', { thingNamePrefix: 'AMR-', thingNames: ['AMR-001', 'AMR-002'] }],
 ] as const) {
   describe(`cdk-nag AwsSolutions, ${name}`, () => {
     const s = synth(overrides as Record<string, unknown>);

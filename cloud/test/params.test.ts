@@ -5,7 +5,9 @@ import { parseParams } from '../lib/params';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as vm from 'vm';
-import { CLOUD_DIR, consoleRoleResources, consoleRoleStatements, loadIotPolicy } from '../lib/policy-files';
+import {
+  CLOUD_DIR, consolePrefixDenyResources, consoleRoleResources, consoleRoleStatements, iamPolicySize, loadIotPolicy,
+} from '../lib/policy-files';
 
 const base = {
   account: '123456789012', cognitoDomainPrefix: 'amr-console', callbackUrls: ['https://c.example.jp/'],
@@ -21,6 +23,7 @@ describe('parameters', () => {
     assert.equal(p.logRetentionDays, 90);
     assert.equal(p.consoleDir, '../client/public');
     assert.deepEqual(p.fleetClaimCertificateIds, [], 'per-device claim certificates only, unless asked for');
+    assert.equal(p.thingNamePrefix, undefined, 'the browser role names each thing, unless asked for');
   });
   for (const [name, over, msg] of [
     ['short account', { account: '123' }, /f.json: "account" must be a 12-digit/],
@@ -33,12 +36,22 @@ describe('parameters', () => {
     ['typo key', { thingName: ['x'] }, /"thingName" is not a known parameter/],
     ['domain without certificate', { consoleDomainName: 'c.example.jp' }, /must be given together/],
     ['thing with slash', { thingNames: ['a/b'] }, /"thingNames\[0\]"/],
+    ['thing name prefix with an IAM wildcard', { thingNamePrefix: 'AMR-*' }, /"thingNamePrefix" must be the start of an AWS IoT thing name/],
+    ['thing name prefix with a topic level', { thingNamePrefix: 'amr/AMR-' }, /"thingNamePrefix" must be/],
+    ['empty thing name prefix', { thingNamePrefix: '' }, /"thingNamePrefix" must be/],
+    ['thing outside the prefix', { thingNamePrefix: 'AMR-', thingNames: ['AMR-001', 'AMR-002', 'amr-003'] },
+      /f.json: "thingNames\[2\]" \("amr-003"\) does not start with thingNamePrefix "AMR-"/],
     ['fleet claim id not a certificate id', { fleetClaimCertificateIds: ['AMR-001'] }, /"fleetClaimCertificateIds\[0\]" must be AWS IoT certificate ids/],
     ['redirect not a logout URL', { logoutUrls: ['https://other.example.jp/'] },
       /"logoutUrls" must include callbackUrls\[0\] \(https:\/\/c.example.jp\/\): the console signs out to it/],
   ] as const) {
     it(`refuses ${name}`, () => assert.throws(() => parseParams({ ...base, ...over }, 'f.json'), msg));
   }
+  it('accepts a thing name prefix that every thing starts with', () => {
+    const p = parseParams({ ...base, thingNamePrefix: 'AMR-', thingNames: ['AMR-001', 'AMR-'] }, 'f.json');
+    assert.equal(p.thingNamePrefix, 'AMR-');
+    assert.deepEqual(p.thingNames, ['AMR-001', 'AMR-']);
+  });
   it('allows http only for localhost', () => {
     const local = ['http://localhost:8080/'];
     assert.deepEqual(parseParams({ ...base, callbackUrls: local, logoutUrls: local }, 'f').callbackUrls, local);
@@ -73,6 +86,34 @@ describe('browser role mapping of console.json', () => {
       .filter((s) => s.Action.includes('iot:Subscribe')).flatMap((s) => s.Resource)
       .map((r) => r.replace(/^arn:aws:iot:[^:]+:[0-9]+:topicfilter\//, '')).sort();
     assert.deepEqual(role, consoleFilters);
+  });
+  it('with a thing name prefix, maps each thing resource to one wildcard whatever the number of things', () => {
+    const many = Array.from({ length: 10000 }, (_, i) => `AMR-${i}`);
+    assert.deepEqual(consoleRoleResources(`${a}topic/amr/*`, many, 'AMR-'), [`${a}topic/amr/AMR-*/*`]);
+    assert.deepEqual(consoleRoleResources(`${a}topic/amr/*/cmd/call`, many, 'AMR-'), [`${a}topic/amr/AMR-*/cmd/call`]);
+    assert.deepEqual(consoleRoleResources(`${a}topic/$aws/events/presence/*`, many, 'AMR-'), [`${a}topic/$aws/events/presence/*/AMR-*`]);
+    assert.deepEqual(consoleRoleResources(`${a}topic/$aws/things/*/shadow/name/robot/get`, many, 'AMR-'),
+      [`${a}topic/$aws/things/AMR-*/shadow/name/robot/get`]);
+    // Client id and subscribe filters do not name things: unchanged.
+    assert.deepEqual(consoleRoleResources(`${a}client/console-*`, many, 'AMR-'), consoleRoleResources(`${a}client/console-*`, ['A']));
+    assert.deepEqual(consoleRoleResources(`${a}topicfilter/amr/*`, many, 'AMR-'), consoleRoleResources(`${a}topicfilter/amr/*`, ['A']));
+    const doc = loadIotPolicy('console', 'ap-northeast-1', '123456789012');
+    assert.equal(iamPolicySize(consoleRoleStatements(doc, many, 'AMR-')), iamPolicySize(consoleRoleStatements(doc, ['AMR-1'], 'AMR-')));
+  });
+  it('denies the deeper topics `<prefix>*` matches only where the tail after it is literal', () => {
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/amr/AMR-*/cmd/call`, 'AMR-'), [`${a}topic/amr/AMR-*/*/cmd/call`]);
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/$aws/things/AMR-*/shadow/name/robot/get`, 'AMR-'),
+      [`${a}topic/$aws/things/AMR-*/*/shadow/name/robot/get`]);
+    // amr/AMR-*/* already equals the union of amr/<thing>/*; a Deny of amr/AMR-*/*/* would take
+    // back amr/AMR-1/cmd/result. The others are receive-only, bounded by the subscribe filters.
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/amr/AMR-*/*`, 'AMR-'), []);
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/$aws/things/AMR-*/shadow/name/robot/*`, 'AMR-'), []);
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/$aws/events/presence/*/AMR-*`, 'AMR-'), []);
+    const statements = consoleRoleStatements(loadIotPolicy('console', 'ap-northeast-1', '123456789012'), ['AMR-1'], 'AMR-');
+    assert.deepEqual(statements.filter((st) => st.Effect === 'Deny'), [{ Effect: 'Deny', Action: ['iot:Publish'], Resource: [
+      `${a}topic/amr/AMR-*/*/cmd/call`, `${a}topic/$aws/things/AMR-*/*/shadow/name/robot/get`] }]);
+    assert.equal(consoleRoleStatements(loadIotPolicy('console', 'ap-northeast-1', '123456789012'), ['AMR-1'])
+      .filter((st) => st.Effect === 'Deny').length, 0, 'no Deny without a prefix: the role is unchanged');
   });
   it('refuses a resource it has no mapping for, instead of passing it through', () => {
     assert.throws(() => consoleRoleResources(`${a}topic/*`, ['A']), /no browser-role mapping/);

@@ -37,7 +37,14 @@ export function synth(overrides: Record<string, unknown> = {}, mutate?: (a: AmrA
   const params = testParams(overrides);
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'iotgw-cloud-test-'));
   const app = new App({ outdir, context: APP_CONTEXT });
-  const built = buildApp(params, app);
+  let built: AmrApp;
+  try {
+    built = buildApp(params, app);
+  } catch (e) {
+    // A construct refused the parameters (e.g. a browser role over IAM's size limit): nothing to read.
+    fs.rmSync(outdir, { recursive: true, force: true });
+    throw e;
+  }
   mutate?.(built);
   let error: Error | undefined;
   try {
