@@ -76,6 +76,14 @@ std::string failure_message(const ::mqtt::token& tok) {
     return {};
 }
 
+// A QoS 1 publish that paho failed because the connection went, not one the broker refused:
+// paho.mqtt.c's MQTTASYNC_FAILURE, MQTTASYNC_DISCONNECTED or MQTTASYNC_OPERATION_INCOMPLETE
+// ("discarded before completion") without a reason code from the broker.
+bool lost_with_the_connection(int rc, int reason) {
+    return (rc == MQTTASYNC_FAILURE || rc == MQTTASYNC_DISCONNECTED || rc == MQTTASYNC_OPERATION_INCOMPLETE) &&
+           (reason == 0 || reason == 0xFF);
+}
+
 // What paho needs to connect, from the checked settings.
 paho::ConnectSettings connect_settings(const MqttSettings& s) {
     paho::ConnectSettings c;
@@ -121,13 +129,13 @@ public:
     }
 
     void start() override {
-        paho::ClientSettings cs;
-        cs.server_uri = "ssl://" + endpoint_ + ":" + std::to_string(port_);
-        cs.client_id = client_id_;
-        cs.mqtt5 = mqtt5_;
-        cs.max_buffered = max_buffered_;
-        client_ = paho::make_client(cs);
-        install_handlers();
+        client_settings_.server_uri = "ssl://" + endpoint_ + ":" + std::to_string(port_);
+        client_settings_.client_id = client_id_;
+        client_settings_.mqtt5 = mqtt5_;
+        client_settings_.max_buffered = max_buffered_;
+        client_ = paho::make_client(client_settings_);
+        install_client_callbacks();
+        install_listeners();
         credentials_changed_ = host().subscribe_events("$iotgw/instance/" + credentials_ + "/changed",
                                                        [this](std::string_view, std::string_view payload) {
                                                            on_credentials_changed(std::string(payload));
@@ -241,7 +249,8 @@ private:
           reconnect_timer_(host.timer([this] { connect_now(); })),
           send_timer_(host.timer([this] { flush(); })) {}
 
-    void install_handlers() {
+    // The client's own callbacks; set again on every new client (replace_client()).
+    void install_client_callbacks() {
         auto bridge = bridge_;
         Mqtt* self = this;
         client_->set_message_callback([bridge, self](::mqtt::const_message_ptr msg) {
@@ -259,6 +268,13 @@ private:
                 self->on_lost("the broker sent DISCONNECT: " + paho::describe(0, code), code);
             });
         });
+    }
+
+    // The token listeners, created once: they hold no client, so they serve every client this
+    // instance makes.
+    void install_listeners() {
+        auto bridge = bridge_;
+        Mqtt* self = this;
         connect_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
             const uint64_t gen = from_context(tok.get_user_context());
             if (ok) {
@@ -283,9 +299,10 @@ private:
                                static_cast<unsigned>(from_context(tok.get_user_context()))};
             }
             const int reason = paho::reason_code(tok);
-            std::string why = paho::describe(tok.get_return_code(), reason);
-            bridge->post([self, m = std::move(m), reason, why]() mutable {
-                self->on_publish_refused(std::move(m), reason, why);
+            const int rc = tok.get_return_code();
+            std::string why = paho::describe(rc, reason);
+            bridge->post([self, m = std::move(m), reason, rc, why]() mutable {
+                self->on_publish_refused(std::move(m), reason, rc, why);
             });
         });
         switch_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool) {
@@ -324,6 +341,7 @@ private:
         cert_in_use_ = creds.cert_chain_path;
         const auto info = read_certificate_info(creds.cert_chain_path);
         cert_id_ = info ? info->id : std::string();
+        if (replace_client_) replace_client();
         try {
             paho::connect(*client_, connect_, paho::make_ssl(tls), to_context(gen), *connect_listener_);
         } catch (const ::mqtt::exception& e) {
@@ -386,6 +404,17 @@ private:
             text += " (check that " + cert_in_use_ +
                     " is valid, not revoked and issued by a CA the broker trusts, and ACTIVE in its registry)";
         fail_attempt(text, failure.kind);
+    }
+
+    // A new paho client in place of the old one, whose in-flight state must not be resumed (see
+    // on_publish_refused). The broker keeps our session: same client id, clean start off.
+    void replace_client() {
+        replace_client_ = false;
+        client_.reset();
+        client_ = paho::make_client(client_settings_);
+        install_client_callbacks();
+        host().info("publishes in flight went with the connection and are queued again; connecting with a "
+                    "new MQTT client so that they are sent once, from the queue");
     }
 
     void fail_attempt(const std::string& why, ConnectFailureKind failure_kind) {
@@ -609,10 +638,23 @@ private:
     }
 
     // A QoS 1 publish the broker refused in its PUBACK (or paho gave up on).
-    void on_publish_refused(OutMessage m, int reason, const std::string& why) {
+    void on_publish_refused(OutMessage m, int reason, int rc, const std::string& why) {
         if (state_ == State::stopped) return;
         if (m.topic.empty()) {  // paho did not say which message: nothing to send again
             report_failure(m.topic, why);
+            return;
+        }
+        if (lost_with_the_connection(rc, reason)) {
+            // Sent but not acknowledged when the connection went. paho says it failed, yet keeps
+            // it for the resumed session and sends it again after the reconnect, from memory it
+            // has freed: seen in the soak as a PUBLISH whose topic was garbage, which the broker
+            // refused as malformed at every reconnect from then on (the gateway never stayed
+            // connected again). The message goes back into our queue, in order, and the next
+            // connect uses a new client, so paho has nothing of its own to resend.
+            host().debug("publish to '", m.topic, "' went with the connection (", why, "): queued again");
+            publish_retried_.add();
+            count_drops(queue_.requeue(std::move(m)));
+            replace_client_ = true;
             return;
         }
         ++m.sends;
@@ -763,6 +805,8 @@ private:
     std::shared_ptr<PahoBridge> bridge_ = std::make_shared<PahoBridge>(host());
     std::unique_ptr<Listener> connect_listener_, publish_listener_, subscribe_listener_, switch_listener_;
     std::unique_ptr<::mqtt::async_client> client_;
+    paho::ClientSettings client_settings_;
+    bool replace_client_ = false;  // paho failed in-flight publishes: its own state is not to be resumed
 };
 
 }  // namespace

@@ -285,6 +285,10 @@ void MosquittoBroker::stop() { reap(SIGTERM, kStopGraceMs); }
 
 void MosquittoBroker::kill_hard() { reap(SIGKILL, 0); }
 
+void MosquittoBroker::freeze() {
+    if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
 void MosquittoBroker::start() {
     if (pid_ > 0) return;
     spawn();

@@ -42,6 +42,7 @@ public:
     void stop();       // stop now (SIGTERM: persistence is saved; port kept for restart)
     void start();      // (re)start on the same port with the same config and persistence dir
     void kill_hard();  // SIGKILL (for crash tests: nothing is saved)
+    void freeze();     // SIGSTOP: connections stay open, nothing is read or acknowledged
     bool running() const noexcept { return pid_ > 0; }
 
     uint16_t port() const noexcept { return port_; }
