@@ -46,7 +46,6 @@ import threading
 import time
 
 import fleet_report as report
-from fleet_clients import ConsoleSession, Operator, PresenceWatcher, Tap, diff
 from fleet_gateways import Fleet, cpu_seconds, rss_kb, write_config
 from fleet_localcore import FleetLocalCore, HarnessError
 
@@ -181,6 +180,9 @@ class Sim:
             write_config(self.fleet.config_path(n), n, cert, key, self.lc.ca(), self.lc.port, self.a.move_time,
                          self.a.heartbeat_period, self.a.reconnect_min, self.a.reconnect_max,
                          reconnect_spread=self.a.reconnect_spread)
+        # Imported here, not at the top: fleet_clients needs paho-mqtt, and the selftests import
+        # this module for its argument parsing on machines without it (the Debian 13 chroot).
+        from fleet_clients import ConsoleSession, Operator, PresenceWatcher, Tap
         self.presence = PresenceWatcher(self.lc)
         if not self.presence.subscribed.wait(15):
             raise HarnessError("the presence watcher did not subscribe within 15 s")
@@ -292,6 +294,7 @@ class Sim:
         self.phase = "faults"
         hours = (w1 - w0) / 3600.0
         n = len(self.names)
+        from fleet_clients import diff
         tap = diff(c1["tap"], c0["tap"])
         cons = [diff(a, b) for a, b in zip(c1["consoles"], c0["consoles"])]
         classes = sorted(set(tap["msgs"]) | {k for c in cons for k in c["msgs"]})
