@@ -30,6 +30,7 @@ unless --work is given; every child runs in its own process group, ended on exit
 """
 import math
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -95,6 +96,10 @@ def parse_args(argv):
     ap.add_argument("--fd-slack", type=int, default=4, help="fds above the baseline that are not a leak")
     ap.add_argument("--thread-slack", type=int, default=2, help="threads above the baseline that are not a leak")
     ap.add_argument("--work", help="scratch directory (kept); default: a new temporary one")
+    ap.add_argument("--gateway-wrapper", default="", metavar="WORDS",
+                    help="a command line (shell words) to run the gateway under, e.g. a heap profiler; it "
+                    "must exec the gateway in the same process, as `env` and `valgrind` do (not the "
+                    "heaptrack script: see tests/bench/README.md)")
     args = ap.parse_args(argv)
     if args.duration <= 0 or args.call_rate < 0 or args.heartbeat_period < 1 or args.report_every <= 0:
         ap.error("--duration and --report-every must be > 0, --call-rate >= 0, --heartbeat-period >= 1")
@@ -154,7 +159,7 @@ class Soak:
         self.console = Console(self.lc)
         self.t0 = time.monotonic()
         self.gw = Gateway(a.iotgw, a.plugin_dir, os.path.join(self.work, "gateway.toml"),
-                          os.path.join(self.work, "gateway.log"))
+                          os.path.join(self.work, "gateway.log"), wrapper=shlex.split(a.gateway_wrapper))
         print(f"soak: scratch {self.work}; localcore on 127.0.0.1:{self.lc.port}; gateway pid {self.gw.pid}; "
               f"{a.duration:.0f} s, calls {a.call_rate:g}/s (move {a.move_time:g} s), "
               f"heartbeat {a.heartbeat_period:g} s, "

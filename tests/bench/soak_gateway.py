@@ -146,10 +146,13 @@ clock_sync_file = {q(sync_flag)}
 
 
 class Gateway:
-    def __init__(self, iotgw, plugin_dir, config, log_path):
+    def __init__(self, iotgw, plugin_dir, config, log_path, wrapper=()):
+        """`wrapper`: words put before the gateway's command line (a profiler, soak.py's
+        --gateway-wrapper). It must exec the gateway in its own process (`env`, `valgrind`): the
+        soak reads /proc of this pid and signals it."""
         self.log_path = log_path
         self._log = open(log_path, "w")
-        self.proc = subprocess.Popen([iotgw, "run", "--config", config, "--plugin-dir", plugin_dir],
+        self.proc = subprocess.Popen([*wrapper, iotgw, "run", "--config", config, "--plugin-dir", plugin_dir],
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
                                      start_new_session=True)
         self._log.close()
