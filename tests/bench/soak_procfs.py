@@ -43,6 +43,17 @@ def slope_per_hour(points):
     return cov / var_t * 3600.0
 
 
+def last_half(points):
+    """The points in the later half of their time span. Memory that is still settling after the
+    warm-up (malloc arenas reaching their working size, tables filling up to their bound) grows
+    mostly early and then flattens, while a leak grows at the same rate throughout: the slope over
+    the last half tells the two apart where the slope over the whole window does not."""
+    if not points:
+        return []
+    middle = (points[0][0] + points[-1][0]) / 2
+    return [p for p in points if p[0] >= middle]
+
+
 def fitted_at(points, t):
     """The least-squares line through `points` evaluated at time `t` (the mean when flat)."""
     n = len(points)

@@ -2,6 +2,7 @@
 """The soak's arithmetic and verdict rules, checked without any process or socket: the slope
 that reports memory growth, the heartbeat accounting that decides "uncounted lost message", the
 leak bound, and the parsing of the gateway's metrics lines. Run by ctest (soak_selftest)."""
+import math
 import os
 import sys
 import unittest
@@ -27,6 +28,28 @@ class SlopeTest(unittest.TestCase):
         self.assertIsNone(soak_procfs.slope_per_hour([(1, 5)]))
         self.assertIsNone(soak_procfs.slope_per_hour([(1, 5), (1, 7)]))
         self.assertEqual(soak_procfs.fitted_at([(1, 5), (1, 7)], 9), 6)
+
+    def test_a_leak_grows_as_fast_in_the_last_half_as_over_the_whole_window(self):
+        points = [(t, 2048 + t / 36) for t in range(600, 3600, 2)]  # +100 kB/h, linear
+        whole = soak_procfs.slope_per_hour(points)
+        late = soak_procfs.slope_per_hour(soak_procfs.last_half(points))
+        self.assertAlmostEqual(whole, 100.0, places=6)
+        self.assertAlmostEqual(late, 100.0, places=6)
+
+    def test_memory_still_settling_after_warm_up_grows_mostly_in_the_first_half(self):
+        # 150 kB approached with a 10-minute time constant from t = 600 s (malloc arenas and
+        # bounded tables filling up): over 600..3600 s the least-squares slope is several %/h of
+        # 2 MB, over the last half it is a small fraction of that.
+        points = [(t, 2048 + 150 * (1 - math.exp(-(t - 600) / 600))) for t in range(600, 3600, 2)]
+        whole = soak_procfs.slope_per_hour(points)
+        late = soak_procfs.slope_per_hour(soak_procfs.last_half(points))
+        self.assertGreater(whole, 60.0)
+        self.assertLess(late, 0.25 * whole)
+
+    def test_the_last_half_is_the_later_half_of_the_time_span(self):
+        points = [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]
+        self.assertEqual(soak_procfs.last_half(points), [(30, 3), (40, 4), (50, 5)])
+        self.assertEqual(soak_procfs.last_half([]), [])
 
     def test_a_live_process_can_be_sampled(self):
         s = soak_procfs.sample(os.getpid())
