@@ -1,5 +1,6 @@
 #include "amr_messages.hpp"
 
+#include <iotgw/sdk/json_document.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include "document.hpp"
@@ -24,7 +25,7 @@ std::optional<std::string> string_member(const Value& object, const char* name) 
 }  // namespace
 
 std::optional<AmrState> parse_status(std::string_view payload, std::string& problem) {
-    rapidjson::Document doc;
+    sdk::MessageDocument doc;
     if (!parse_object(payload, doc)) {
         problem = "not a JSON object";
         return std::nullopt;
@@ -38,7 +39,7 @@ std::optional<AmrState> parse_status(std::string_view payload, std::string& prob
 }
 
 std::optional<CallResult> parse_result(std::string_view payload) {
-    rapidjson::Document doc;
+    sdk::MessageDocument doc;
     if (!parse_object(payload, doc)) return std::nullopt;
     auto id = string_member(doc, "id");
     auto result = string_member(doc, "result");

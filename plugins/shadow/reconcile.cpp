@@ -6,6 +6,7 @@
 #include "desired_request.hpp"
 
 #include <iotgw/amr/call_rules.hpp>
+#include <iotgw/sdk/json_document.hpp>
 
 #include <algorithm>
 
@@ -46,7 +47,7 @@ void ShadowProcessor::handle_desired() {
         it = find_member(desired, it->first) != nullptr ? std::next(it) : handled_.erase(it);
     if (call_ || desired.ObjectEmpty()) return;
 
-    rapidjson::Document fresh(rapidjson::kObjectType);
+    sdk::MessageDocument fresh(rapidjson::kObjectType);
     std::vector<std::string> keys;
     for (const auto& m : desired.GetObject()) {
         std::string key(m.name.GetString(), m.name.GetStringLength());
@@ -170,7 +171,7 @@ Value ShadowProcessor::desired_to_clear(Allocator& a) const {
 }
 
 void ShadowProcessor::send_report() {
-    rapidjson::Document update(rapidjson::kObjectType);
+    sdk::MessageDocument update(rapidjson::kObjectType);
     auto& a = update.GetAllocator();
     std::string reported_state;
     Value reported = reported_changes(a, reported_state);
@@ -186,7 +187,7 @@ void ShadowProcessor::send_report() {
     if (state_json == refused_report_) return;  // refused as it is: wait for something to change
 
     // The limits apply to what the shadow would hold afterwards, not only to this update.
-    rapidjson::Document after;
+    sdk::MessageDocument after;
     after.CopyFrom(replica_.state(), after.GetAllocator());
     merge_into(after, state, after.GetAllocator());
     if (auto problem = limit_problem(after, limits_)) {

@@ -13,6 +13,8 @@
 
 #include "document.hpp"
 
+#include <iotgw/sdk/json_document.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -81,11 +83,14 @@ public:
 
 private:
     // A document and the pool it allocates from; heap-held because the document points at the pool.
+    // Its pool takes message-sized chunks, not RapidJSON's 64 KiB: a fresh pool per compaction
+    // would otherwise be a 64 KiB malloc for a document of a few KB (json_document.hpp says why
+    // that matters).
     struct Store {
-        Allocator pool;
+        Allocator pool{sdk::kMessageChunkBytes};
         rapidjson::Document doc{&pool};
     };
-    // Below this much garbage a copy is not worth it (one pool chunk is 64 KB anyway).
+    // Below this much garbage a copy is not worth it: a few chunks, and copies stay rare.
     static constexpr std::size_t kSlackBytes = 16 * 1024;
 
     void compact_if_bloated() {

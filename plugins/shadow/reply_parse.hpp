@@ -6,6 +6,8 @@
 #include "document.hpp"
 #include "topics.hpp"
 
+#include <iotgw/sdk/json_document.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -14,7 +16,7 @@
 namespace iotgw::plugins::shadow {
 
 struct ParsedReply {
-    rapidjson::Document doc;
+    sdk::MessageDocument doc;
     std::optional<std::string> token;  // clientToken, when it is a string
     int64_t version = 0;               // every kind but the rejections
     const Value* state = nullptr;      // get/accepted, update/accepted, delta, documents' "current"

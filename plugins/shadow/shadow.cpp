@@ -5,6 +5,7 @@
 #include "schema.hpp"
 
 #include <iotgw/amr/call_rules.hpp>
+#include <iotgw/sdk/json_document.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <chrono>
@@ -133,7 +134,7 @@ void ShadowProcessor::on_message(const sdk::Delivery& d, uint32_t, const sdk::Me
 }
 
 void ShadowProcessor::on_link(std::string_view payload) {
-    rapidjson::Document doc;
+    sdk::MessageDocument doc;
     iotgw::sdk::parse_json(doc, payload);  // on failure doc is Null: refused below
     const auto it = doc.IsObject() ? doc.FindMember("connected") : rapidjson::Value::MemberIterator();
     if (!doc.IsObject() || it == doc.MemberEnd() || !it->value.IsBool()) {

@@ -6,6 +6,7 @@
 #include "schema.hpp"
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_document.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <optional>
@@ -47,7 +48,7 @@ public:
 
 private:
     void on_link(std::string_view payload) {
-        rapidjson::Document doc;
+        sdk::MessageDocument doc;
         if (!iotgw::sdk::parse_json(doc, payload) || !doc.IsObject()) {
             host().warning("link event of '", connection_, "' is not a JSON object, ignored: ", payload);
             return;

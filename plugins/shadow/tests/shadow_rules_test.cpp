@@ -149,6 +149,18 @@ TEST(ShadowReplica, MemoryStaysFlatUnderAStreamOfUpdates) {
     EXPECT_LE(r.pool_bytes(), std::size_t{256} * 1024) << "after 1,000 steps: " << after_warmup;
 }
 
+// Every clear() and every compaction starts a fresh pool. For a document of a few hundred bytes
+// that must cost a message-sized chunk, not RapidJSON's default 64 KiB (json_document.hpp).
+TEST(ShadowReplica, ASmallDocumentTakesASmallPool) {
+    Replica r;
+    EXPECT_LE(r.pool_bytes(), sdk::kMessageChunkBytes);
+    auto doc = json(R"({"state":{"desired":{"state":"idle"},"reported":{"state":"idle","pos":{"x":1,"y":2}}},
+                        "metadata":{"desired":{"state":{"timestamp":1764900000}}}})");
+    r.replace(doc["state"], &doc["metadata"], 7);
+    EXPECT_EQ(r.version(), 7);
+    EXPECT_LE(r.pool_bytes(), 2 * sdk::kMessageChunkBytes);
+}
+
 TEST(ShadowDesiredRules, MovingAndIdleAreTheOnlyRequests) {
     auto moving = judge_desired(json(R"({"state":"moving","target":"dock-3"})"));
     ASSERT_TRUE(moving.call) << moving.problem;

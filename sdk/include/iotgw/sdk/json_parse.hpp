@@ -16,14 +16,17 @@
 // number's text over (kParseNumbersAsStringsFlag) and std::from_chars converts it, correctly
 // rounded, into the same kinds RapidJSON would choose (an integer when it fits 64 bits).
 //
-// Use it for every payload a plugin receives:
-//   rapidjson::Document doc;
+// Use it for every payload a plugin receives, into a document sized for one message
+// (<iotgw/sdk/json_document.hpp> says why):
+//   iotgw::sdk::MessageDocument doc;
 //   if (auto r = iotgw::sdk::parse_json(doc, payload); !r) return refuse(r.message);
 //
 // Header-only; needs RapidJSON's headers (Debian: rapidjson-dev), which the CMake target
 // iotgw::json provides (find_package(iotgw-sdk COMPONENTS json)). Not included by <iotgw/sdk.hpp>,
 // so plugins that never parse JSON do not need RapidJSON.
 #pragma once
+
+#include <iotgw/sdk/json_document.hpp>
 
 #include <rapidjson/document.h>
 #include <rapidjson/encodedstream.h>
