@@ -7,6 +7,7 @@
 #include "systemd_notify.hpp"
 
 #include <iotgw/core/gateway.hpp>
+#include <iotgw/core/heap_trim.hpp>
 #include <iotgw/core/plugin_registry.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -187,6 +188,9 @@ int run_command(const Options& o) {
     // A gateway whose instances wait only on the network has no pending Asio work of its own:
     // the guard keeps run() blocking until a stop signal calls io.stop().
     auto work = boost::asio::make_work_guard(st.io);
+    // Free heap pages go back to the kernel every few minutes (heap_trim.hpp says why).
+    core::HeapTrimmer heap_trimmer(st.io, core::kHeapTrimInterval);
+    heap_trimmer.start();
     std::thread signals([&] { signal_loop(st, gw, registry); });
     st.io.run();
     gw.stop();
