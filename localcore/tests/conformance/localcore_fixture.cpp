@@ -446,6 +446,29 @@ void LocalCore::restart_broker() {
     start_broker();
 }
 
+void LocalCore::set_plugin_option(const std::string& key, const std::string& value) {
+    const fs::path file = dir_.path() / "mosquitto.conf";
+    std::istringstream in(read_text(file));
+    std::string conf;
+    bool placed = false;
+    for (std::string line; std::getline(in, line);) {
+        if (line.starts_with("plugin_opt_" + key + " ")) continue;
+        conf += line + "\n";
+        // Right after the plugin's first option, so the option belongs to the localcore plugin
+        // whatever the conf says after it.
+        if (!placed && line.starts_with("plugin_opt_data_dir ")) {
+            conf += "plugin_opt_" + key + " " + value + "\n";
+            placed = true;
+        }
+    }
+    if (!placed)
+        throw std::runtime_error(file.string() + " has no plugin_opt_data_dir line to put plugin_opt_" + key +
+                                 " after");
+    std::ofstream out(file, std::ios::trunc);
+    out << conf;
+    if (!out) throw std::runtime_error("cannot write " + file.string());
+}
+
 std::string LocalCore::broker_log() const {
     std::string out;
     for (const auto& log : broker_logs_) out += read_text(log);

@@ -161,6 +161,9 @@ public:
     void start_broker();
     void stop_broker();  // SIGTERM (mosquitto saves persistence), bounded wait, then SIGKILL
     void restart_broker();
+    // Sets `plugin_opt_<key> <value>` in the broker's conf (replacing an earlier value of that key),
+    // e.g. ("device_cert_lifetime", "10m"); the broker reads it at its next start (restart_broker).
+    void set_plugin_option(const std::string& key, const std::string& value);
     std::string broker_log() const;  // every run's log, oldest first
     bool wait_broker_log(const std::string& needle, std::chrono::milliseconds limit = 5s,
                          std::size_t times = 1) const;

@@ -111,4 +111,18 @@ inline std::string certificate_id_of(const fs::path& pem) {
     return info ? info->id : "";
 }
 
+// A policy for the tests' observers: clients "watch-*" may subscribe to and receive anything
+// under amr/ (the heartbeats, statuses and reports the tests wait for).
+inline constexpr const char* kWatchPolicy = R"({"Version": "2012-10-17", "Statement": [
+  {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": ["arn:aws:iot:*:*:client/watch-*"]},
+  {"Effect": "Allow", "Action": ["iot:Subscribe"], "Resource": ["arn:aws:iot:*:*:topicfilter/amr/*"]},
+  {"Effect": "Allow", "Action": ["iot:Receive"], "Resource": ["arn:aws:iot:*:*:topic/amr/*"]}]})";
+
+// `s` without leading and trailing whitespace: the CLI's outputs (ids, paths) end with a newline.
+inline std::string trimmed(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
 }  // namespace localcore::conformance

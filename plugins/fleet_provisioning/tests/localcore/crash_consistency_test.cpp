@@ -34,12 +34,6 @@ std::string case_name(const ::testing::TestParamInfo<CrashCase>& info) {
     return name;
 }
 
-std::string trimmed(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 class CrashConsistencyTest : public LocalCoreTest, public ::testing::WithParamInterface<CrashCase> {
 protected:
     void SetUp() override {

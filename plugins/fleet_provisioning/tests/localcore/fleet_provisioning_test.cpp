@@ -24,17 +24,6 @@ namespace {
 using iotgw::test::GatewayHarness;
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kWatchPolicy = R"({"Version": "2012-10-17", "Statement": [
-  {"Effect": "Allow", "Action": ["iot:Connect"], "Resource": ["arn:aws:iot:*:*:client/watch-*"]},
-  {"Effect": "Allow", "Action": ["iot:Subscribe"], "Resource": ["arn:aws:iot:*:*:topicfilter/amr/*"]},
-  {"Effect": "Allow", "Action": ["iot:Receive"], "Resource": ["arn:aws:iot:*:*:topic/amr/*"]}]})";
-
-std::string trimmed(const std::string& s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-
 class FleetProvisioningTest : public LocalCoreTest {
 protected:
     void SetUp() override {
