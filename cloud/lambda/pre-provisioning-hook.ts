@@ -1,8 +1,9 @@
 // Lambda entry point of the pre-provisioning hook (lambda/pre-provisioning.ts), bound to the AWS SDK
 // v3 that the Node.js runtime ships. Environment: FLEET_CLAIM_CERTIFICATE_IDS (comma-separated claim
 // certificate ids that may name any serial; empty = every claim certificate is bound to its own
-// device), METRIC_NAMESPACE (of the refusal count).
-import { handlePreProvisioning, HookPort, parseCertificateIdList } from './pre-provisioning';
+// device), METRIC_NAMESPACE (of the refusal count), THING_NAME_PREFIX (the deployment's
+// thingNamePrefix: every provisioned thing name must start with it; empty = no prefix rule).
+import { handlePreProvisioning, HookPort, parseCertificateIdList, parseThingNamePrefix } from './pre-provisioning';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 // The SDK is provided by the runtime, not installed here: load it untyped at run time.
@@ -35,6 +36,7 @@ const port: HookPort = {
 const config = {
   fleetClaimCertificateIds: parseCertificateIdList(process.env.FLEET_CLAIM_CERTIFICATE_IDS),
   metricNamespace: process.env.METRIC_NAMESPACE || 'AmrGateway',
+  thingNamePrefix: parseThingNamePrefix(process.env.THING_NAME_PREFIX),
 };
 
 // Straight to stdout, not console.log: the runtime prefixes console lines with a timestamp and the

@@ -14,7 +14,8 @@ export const LOCK_ATTRIBUTE = 'locked';
 /** The metric each refusal counts (namespace from the environment: lib/monitoring.ts's). */
 export const REFUSAL_METRIC = 'ProvisioningRefused';
 
-export type RefusalReason = 'invalid_parameters' | 'claim_not_device_bound' | 'serial_mismatch' | 'thing_locked';
+export type RefusalReason = 'invalid_parameters' | 'name_outside_prefix' | 'claim_not_device_bound' | 'serial_mismatch'
+  | 'thing_locked';
 export type Reason = 'allowed' | RefusalReason;
 
 /** What the hook knows about one RegisterThing request: the fields of the shared case table. */
@@ -25,6 +26,12 @@ export interface HookFacts {
   parameters: unknown;
   /** The requested thing, null when it does not exist. */
   thing: { attributes: Record<string, string> } | null;
+  /**
+   * The deployment's thingNamePrefix (absent or empty: none). The browser role allows the AMRs as
+   * `<prefix>*`, so a thing named otherwise would be out of the console's reach: the hook is where
+   * that naming rule is enforced for every thing fleet provisioning creates.
+   */
+  thingNamePrefix?: string;
 }
 
 export interface Decision {
@@ -54,6 +61,13 @@ export function decide(f: HookFacts): Decision {
   const serial = (p as Record<string, unknown>)[SERIAL_PARAMETER];
   if (typeof serial !== 'string' || !THING_NAME.test(serial)) {
     return refuse('invalid_parameters', `${SERIAL_PARAMETER} must be a thing name (${THING_NAME.source}); got ${quote(serial)}`);
+  }
+  // Before the claim binding, and for fleet-wide claims too: no claim certificate may create a
+  // thing outside the name space the console's role is written for.
+  const prefix = f.thingNamePrefix ?? '';
+  if (!serial.startsWith(prefix)) {
+    return refuse('name_outside_prefix', `thing name ${quote(serial)} does not start with the required prefix ${quote(prefix)} `
+      + `(thingNamePrefix): the console's role covers only things named ${prefix}*`);
   }
   const cn = f.claim.subjectCommonName;
   if (!f.claim.fleetWide) {
@@ -99,10 +113,26 @@ export interface HookPort {
   describeThing(thingName: string): Promise<{ attributes: Record<string, string> } | null>;
 }
 
+/**
+ * The thing-name prefix as the environment carries it (THING_NAME_PREFIX): unset or empty = none;
+ * otherwise it must be the start of a thing name. The stack passes the validated thingNamePrefix,
+ * so anything else is a broken deployment: throwing fails every invocation, so RegisterThing is
+ * refused (and the hook's error alarm fires) rather than checked against a prefix that means nothing.
+ */
+export function parseThingNamePrefix(value: string | undefined): string {
+  if (value === undefined || value === '') return '';
+  if (!THING_NAME.test(value)) {
+    throw new Error(`THING_NAME_PREFIX must be empty or the start of a thing name (${THING_NAME.source}); got ${quote(value)}`);
+  }
+  return value;
+}
+
 export interface HookConfig {
   /** Claim certificate ids that may name any serial (the explicit, weaker fleet-wide mode). */
   fleetClaimCertificateIds: ReadonlySet<string>;
   metricNamespace: string;
+  /** Every requested thing name must start with it; empty = no prefix rule (parseThingNamePrefix). */
+  thingNamePrefix: string;
 }
 
 const CERTIFICATE_ID = /^[0-9a-f]{64}$/;
@@ -127,6 +157,7 @@ export async function handlePreProvisioning(event: Record<string, unknown>, port
     },
     parameters,
     thing: null,
+    thingNamePrefix: config.thingNamePrefix,
   };
   // The thing matters only to the last rule: it is looked up only for a request the others allow,
   // so a malformed or foreign serial never reaches DescribeThing.
@@ -143,6 +174,7 @@ export async function handlePreProvisioning(event: Record<string, unknown>, port
     claimCertificateId: knownId ? claimId : quote(event.claimCertificateId),
     fleetWide: facts.claim.fleetWide,
     requestedSerial: typeof serial === 'string' ? serial.slice(0, 128) : null,
+    thingNamePrefix: config.thingNamePrefix === '' ? null : config.thingNamePrefix,
     certificateId: typeof event.certificateId === 'string' ? event.certificateId.slice(0, 64) : null,
     clientId: typeof event.clientId === 'string' ? event.clientId.slice(0, 128) : null,
   };

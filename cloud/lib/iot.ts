@@ -205,6 +205,9 @@ export class IotCore extends Construct {
       environment: {
         FLEET_CLAIM_CERTIFICATE_IDS: p.fleetClaimCertificateIds.join(','),
         METRIC_NAMESPACE,
+        // The naming rule the browser role's `<prefix>*` relies on is enforced here, where things
+        // are created. Without thingNamePrefix the role names each thing, so no rule is needed.
+        THING_NAME_PREFIX: p.thingNamePrefix ?? '',
       },
       reservedConcurrentExecutions: 10,
     });

@@ -9,7 +9,7 @@ import Module from 'module';
 import * as path from 'path';
 import { describe, it } from 'node:test';
 import { PROVISIONING_DIR } from '../lib/policy-files';
-import { decide, handlePreProvisioning, HookFacts, HookPort, parseCertificateIdList, REFUSAL_METRIC,
+import { decide, handlePreProvisioning, HookFacts, HookPort, parseCertificateIdList, parseThingNamePrefix, REFUSAL_METRIC,
   subjectCommonName } from '../lambda/pre-provisioning';
 import { FIXTURE_DIR } from './synth';
 
@@ -20,7 +20,8 @@ const table = JSON.parse(fs.readFileSync(path.join(PROVISIONING_DIR, 'pre-provis
 describe('pre-provisioning decision: the shared case table', () => {
   it('has cases for every reason', () => {
     const reasons = new Set(table.cases.map((c) => c.expect.reason));
-    for (const r of ['allowed', 'invalid_parameters', 'claim_not_device_bound', 'serial_mismatch', 'thing_locked']) {
+    for (const r of ['allowed', 'invalid_parameters', 'name_outside_prefix', 'claim_not_device_bound', 'serial_mismatch',
+      'thing_locked']) {
       assert.ok(reasons.has(r), `no case for ${r}`);
     }
   });
@@ -44,6 +45,12 @@ describe('pre-provisioning decision: the sentences', () => {
   it('tells how a lock is lifted', () => {
     assert.match(decide(facts('AMR-001', { locked: 'true' })).message, /AMR-001 is locked .*explicit unlock/);
   });
+  it('names the requested thing and the required prefix when the name is outside it', () => {
+    const d = decide({ ...facts('ROBOT-001'), claim: { subjectCommonName: 'ROBOT-001', fleetWide: false }, thingNamePrefix: 'AMR-' });
+    assert.equal(d.reason, 'name_outside_prefix');
+    assert.equal(d.message, 'thing name "ROBOT-001" does not start with the required prefix "AMR-" (thingNamePrefix): '
+      + 'the console\'s role covers only things named AMR-*');
+  });
   it('shortens a long value a device sent', () => {
     const d = decide({ ...facts('x'), parameters: { SerialNumber: 'x'.repeat(10000) } });
     assert.equal(d.reason, 'invalid_parameters');
@@ -62,6 +69,16 @@ describe('claim certificate subject', () => {
     assert.equal(subjectCommonName(pem('no-common-name')), null);
     assert.equal(subjectCommonName(pem('two-common-names')), null);
     assert.equal(subjectCommonName('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'), null);
+  });
+  it('reads the thing-name prefix from the environment value: empty or unset is none, anything else a valid start', () => {
+    assert.equal(parseThingNamePrefix(undefined), '');
+    assert.equal(parseThingNamePrefix(''), '');
+    assert.equal(parseThingNamePrefix('AMR-'), 'AMR-');
+    // A broken deployment fails every invocation (so RegisterThing is refused and the error alarm
+    // fires) instead of checking against a prefix no thing name can have.
+    for (const bad of ['AMR-*', 'amr/AMR-', ' AMR-', 'x'.repeat(129)]) {
+      assert.throws(() => parseThingNamePrefix(bad), /THING_NAME_PREFIX must be empty or the start of a thing name/, bad);
+    }
   });
   it('reads the fleet-wide allow-list from the environment value', () => {
     assert.deepEqual([...parseCertificateIdList(undefined)], []);
@@ -100,10 +117,11 @@ const request = (serial: unknown, claim = CLAIM_001) => ({
   parameters: { SerialNumber: serial },
 });
 
-async function run(event: Record<string, unknown>, iot = new FakeIot(), fleet: string[] = []) {
+async function run(event: Record<string, unknown>, iot = new FakeIot(), fleet: string[] = [], thingNamePrefix = '') {
   const lines: string[] = [];
   const out = await handlePreProvisioning(event, iot,
-    { fleetClaimCertificateIds: new Set(fleet), metricNamespace: 'AmrGateway' }, (l) => lines.push(l), () => 1700000000000);
+    { fleetClaimCertificateIds: new Set(fleet), metricNamespace: 'AmrGateway', thingNamePrefix }, (l) => lines.push(l),
+    () => 1700000000000);
   assert.equal(lines.length, 1, 'one log line per decision');
   return { out, log: JSON.parse(lines[0]) as Record<string, unknown>, raw: lines[0], iot };
 }
@@ -175,6 +193,23 @@ describe('pre-provisioning hook: facts, log line and refusal metric', () => {
     assert.equal((await run(request('AMR-002', FLEET), iot)).log.reason, 'claim_not_device_bound');
   });
 
+  it('refuses a name outside the configured prefix, also for a fleet-wide claim, with name and prefix in the log', async () => {
+    const iot = new FakeIot();
+    iot.certs[CLAIM_002] = pem('amr-002-with-org');
+    const outside = await run(request('ROBOT-7', FLEET), iot, [FLEET], 'AMR-');
+    assert.deepEqual(outside.out, { allowProvisioning: false });
+    assert.equal(outside.log.reason, 'name_outside_prefix');
+    assert.match(String(outside.log.message), /"ROBOT-7" does not start with the required prefix "AMR-"/);
+    assert.equal(outside.log.requestedSerial, 'ROBOT-7');
+    assert.equal(outside.log.thingNamePrefix, 'AMR-');
+    assert.equal(outside.log[REFUSAL_METRIC], 1);
+    assert.ok(!iot.calls.some((c) => c.startsWith('describeThing')), 'a name outside the prefix is never looked up');
+    // The same prefix lets the devices named with it through, and no prefix is no rule.
+    assert.equal((await run(request('AMR-002', CLAIM_002), iot, [], 'AMR-')).log.reason, 'allowed');
+    assert.equal((await run(request('ROBOT-7', FLEET), iot, [FLEET])).log.reason, 'allowed');
+    assert.equal((await run(request('ROBOT-7', FLEET), iot, [FLEET])).log.thingNamePrefix, null);
+  });
+
   it('does not look up another device\'s thing', async () => {
     const { iot } = await run(request('AMR-002'));
     assert.deepEqual(iot.calls, ['describeCertificate 1']);
@@ -196,7 +231,8 @@ describe('pre-provisioning hook: facts, log line and refusal metric', () => {
     iot.failOn = 'describeCertificate';
     const lines: string[] = [];
     await assert.rejects(handlePreProvisioning(request('AMR-001'), iot,
-      { fleetClaimCertificateIds: new Set(), metricNamespace: 'AmrGateway' }, (l) => lines.push(l)), /Rate exceeded/);
+      { fleetClaimCertificateIds: new Set(), metricNamespace: 'AmrGateway', thingNamePrefix: '' }, (l) => lines.push(l)),
+    /Rate exceeded/);
     assert.deepEqual(lines, []);
   });
 });
@@ -242,6 +278,7 @@ describe('pre-provisioning hook: Lambda entry point with a stand-in AWS SDK', ()
   mod._resolveFilename = (request, ...rest) => (request === '@aws-sdk/client-iot' ? stand : resolve(request, ...rest));
   process.env.FLEET_CLAIM_CERTIFICATE_IDS = '';
   process.env.METRIC_NAMESPACE = 'AmrGateway';
+  process.env.THING_NAME_PREFIX = 'AMR-';
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { handler } = require('../lambda/pre-provisioning-hook') as typeof import('../lambda/pre-provisioning-hook');
   mod._resolveFilename = resolve;
@@ -286,6 +323,16 @@ describe('pre-provisioning hook: Lambda entry point with a stand-in AWS SDK', ()
     assert.equal(log.reason, 'serial_mismatch');
     assert.equal(log[REFUSAL_METRIC], 1);
     assert.equal(log._aws.CloudWatchMetrics[0].Namespace, 'AmrGateway');
+  });
+
+  it('refuses a name outside THING_NAME_PREFIX before any thing lookup', async () => {
+    sent.length = 0;
+    const { out, lines } = await invoke(request('ROBOT-7', CLAIM_002));
+    assert.deepEqual(out, { allowProvisioning: false });
+    const log = JSON.parse(lines[0]);
+    assert.equal(log.reason, 'name_outside_prefix');
+    assert.match(log.message, /"ROBOT-7" does not start with the required prefix "AMR-"/);
+    assert.deepEqual(sent.map((c) => c.command), ['DescribeCertificateCommand']);
   });
 
   it('takes an unknown claim certificate as not device-bound, and fails on other AWS errors', async () => {

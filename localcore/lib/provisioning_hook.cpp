@@ -66,6 +66,14 @@ std::optional<std::string> requested_serial(const rapidjson::Value* parameters) 
 PreProvisioningDecision decide_pre_provisioning(const PreProvisioningFacts& facts) {
     if (auto problem = parameters_problem(facts.parameters)) return refuse("invalid_parameters", *problem);
     const std::string serial = *requested_serial(facts.parameters);
+    // Before the claim binding, and for fleet-wide claims too: no claim certificate may create a thing
+    // outside the name space the console's role is written for.
+    if (!serial.starts_with(facts.thing_name_prefix))
+        return refuse("name_outside_prefix",
+                      "thing name " + serial + " does not start with the required prefix " +
+                          facts.thing_name_prefix +
+                          " (thingNamePrefix): the console's role covers only things named " +
+                          facts.thing_name_prefix + "*");
     if (!facts.claim_fleet_wide) {
         if (!facts.claim_common_name || facts.claim_common_name->empty())
             return refuse("claim_not_device_bound",
@@ -111,6 +119,10 @@ std::string decide_pre_provisioning_json(std::string_view input_json) {
         }
         facts.thing_attributes = std::move(attributes);
     }
+    if (const auto prefix = doc.FindMember("thingNamePrefix"); prefix != doc.MemberEnd()) {
+        if (!prefix->value.IsString()) throw std::invalid_argument("thingNamePrefix must be a string");
+        facts.thing_name_prefix.assign(prefix->value.GetString(), prefix->value.GetStringLength());
+    }
 
     const auto decision = decide_pre_provisioning(facts);
     rapidjson::StringBuffer buf;
@@ -135,6 +147,7 @@ PreProvisioningDecision run_pre_provisioning_hook(const PreProvisioningHookConfi
         facts.claim_common_name = cert->second.subject_cn;
     facts.claim_fleet_wide = !claim_id.empty() && config.fleet_wide_claim_certificate_ids.count(claim_id) > 0;
     facts.parameters = parameters;
+    facts.thing_name_prefix = config.thing_name_prefix;
     if (const auto serial = requested_serial(parameters)) {
         if (const auto thing = data.things.find(*serial); thing != data.things.end())
             facts.thing_attributes = thing->second.attributes;
@@ -157,8 +170,10 @@ std::optional<PreProvisioningHookConfig> PreProvisioningHookConfig::load(const s
 
 PreProvisioningHookConfig PreProvisioningHookConfig::parse(std::string_view json, const std::string& source) {
     const auto invalid = [&](const std::string& what) {
-        return Error("pre-provisioning hook " + source + ": " + what +
-                     "; write {\"rules\": \"device-bound-claim\", \"fleetWideClaimCertificateIds\": []}");
+        return Error(
+            "pre-provisioning hook " + source + ": " + what +
+            "; write {\"rules\": \"device-bound-claim\", \"fleetWideClaimCertificateIds\": []} (optionally "
+            "with \"thingNamePrefix\": \"AMR-\")");
     };
     rapidjson::Document doc;
     if (const auto parsed = iotgw::sdk::parse_json(doc, json); !parsed)
@@ -177,6 +192,15 @@ PreProvisioningHookConfig PreProvisioningHookConfig::parse(std::string_view json
                 if (!id.IsString()) throw invalid("\"fleetWideClaimCertificateIds\" must hold strings");
                 config.fleet_wide_claim_certificate_ids.emplace(id.GetString(), id.GetStringLength());
             }
+        } else if (name == "thingNamePrefix") {
+            // The rule of cloud/lib/params.ts: the start of a thing name, so no IAM wildcard, topic
+            // level or policy variable; "" is refused (leave the member out for no prefix rule).
+            if (!m.value.IsString() ||
+                !valid_thing_name(std::string_view(m.value.GetString(), m.value.GetStringLength())))
+                throw invalid(
+                    "\"thingNamePrefix\" must be the start of a thing name (1 to 128 characters from "
+                    "a-z A-Z 0-9 : _ -)");
+            config.thing_name_prefix.assign(m.value.GetString(), m.value.GetStringLength());
         } else {
             throw invalid("unknown member \"" + std::string(name) + "\"");
         }

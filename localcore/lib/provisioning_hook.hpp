@@ -6,6 +6,8 @@
 // Rules, first match wins:
 //   invalid_parameters      parameters not an object, a key other than SerialNumber, or SerialNumber
 //                           missing / not a string / not a valid thing name
+//   name_outside_prefix     a thing-name prefix is configured and SerialNumber does not start with it
+//                           (fleet-wide claims included)
 //   claim_not_device_bound  not fleet-wide and the claim certificate has no (or an empty) common name
 //   serial_mismatch         not fleet-wide and SerialNumber != the claim certificate's common name
 //   thing_locked            the requested thing exists with attribute `locked` other than "false"
@@ -33,11 +35,15 @@ struct PreProvisioningFacts {
     const rapidjson::Value* parameters = nullptr;
     // The attributes of the requested thing; nullopt when it does not exist.
     std::optional<std::map<std::string, std::string>> thing_attributes;
+    // The deployment's thingNamePrefix (cloud/lib/params.ts); empty = no prefix rule. The console's
+    // role allows the AMRs as `<prefix>*`, so the hook is where that naming rule is enforced.
+    std::string thing_name_prefix;
 };
 
 struct PreProvisioningDecision {
     bool allow = false;
-    // allowed | invalid_parameters | claim_not_device_bound | serial_mismatch | thing_locked
+    // allowed | invalid_parameters | name_outside_prefix | claim_not_device_bound | serial_mismatch |
+    // thing_locked
     std::string reason;
     // A sentence for logs and the device ("claim certificate is bound to AMR-001, not AMR-002");
     // never contains keys or tokens.
@@ -48,7 +54,8 @@ PreProvisioningDecision decide_pre_provisioning(const PreProvisioningFacts& fact
 
 // The same decision over the case table's JSON form: input
 // {"claim": {"subjectCommonName": string|null, "fleetWide": bool}, "parameters": any,
-//  "thing": null | {"attributes": {...}}}, output {"allowProvisioning": bool, "reason": string}.
+//  "thing": null | {"attributes": {...}}, "thingNamePrefix"?: string (absent or "": none)},
+// output {"allowProvisioning": bool, "reason": string}.
 // Throws std::invalid_argument when the input does not have that shape.
 std::string decide_pre_provisioning_json(std::string_view input_json);
 
@@ -68,9 +75,12 @@ PreProvisioningDecision run_pre_provisioning_hook(const PreProvisioningHookConfi
 
 // A template's hook configuration: the file NAME-hook.json next to NAME-template.json, standing in
 // for the template's PreProvisioningHook property (AWS: the Lambda and its environment):
-// {"rules": "device-bound-claim", "fleetWideClaimCertificateIds": ["<certificate id>", ...]}.
+// {"rules": "device-bound-claim", "fleetWideClaimCertificateIds": ["<certificate id>", ...],
+//  "thingNamePrefix": "AMR-"}; thingNamePrefix is optional (AWS: the Lambda's THING_NAME_PREFIX).
 struct PreProvisioningHookConfig {
     std::set<std::string> fleet_wide_claim_certificate_ids;
+    // Every requested thing name must start with it; empty (member absent) = no prefix rule.
+    std::string thing_name_prefix;
 
     // dir / "NAME-hook.json".
     static std::filesystem::path file_for(const std::filesystem::path& dir, std::string_view template_name);

@@ -152,6 +152,33 @@ TEST_F(ProvisioningHookFlow, FleetWideClaimOnTheAllowListMayRegisterAnySerial) {
     }
 }
 
+TEST_F(ProvisioningHookFlow, TheRepositoryHookRefusesANameOutsideThePrefix) {
+    // amr-hook.json has thingNamePrefix AMR- (as cloud/params/example.json): a device whose claim
+    // certificate names ROBOT-7 cannot create thing ROBOT-7, which the console's role would not cover.
+    std::string refused_cert;
+    expect_refused(provision(claim_certificate("ROBOT-7"), R"({"SerialNumber": "ROBOT-7"})", &refused_cert),
+                   "name_outside_prefix", "thing name ROBOT-7 does not start with the required prefix AMR-");
+    EXPECT_FALSE(registry_->thing("ROBOT-7").has_value());
+    EXPECT_EQ(registry_->certificate(refused_cert)->status, CertStatus::PendingActivation);
+
+    // A fleet-wide claim certificate is held to the prefix too.
+    const auto fleet = claim_certificate("localcore-claim");
+    localcore::write_file_atomic(options_.templates_dir / "amr-hook.json",
+                                 R"({"rules": "device-bound-claim", "thingNamePrefix": "AMR-", )"
+                                 R"("fleetWideClaimCertificateIds": [")" +
+                                     fleet + R"("]})");
+    expect_refused(provision(fleet, R"({"SerialNumber": "ROBOT-8"})"), "name_outside_prefix",
+                   "ROBOT-8 does not start with the required prefix AMR-");
+    EXPECT_EQ(provision(fleet, R"({"SerialNumber": "AMR-008"})").topic,
+              std::string(kRegisterAmr) + "/accepted");
+
+    // Without thingNamePrefix there is no prefix rule.
+    localcore::write_file_atomic(options_.templates_dir / "amr-hook.json",
+                                 R"({"rules": "device-bound-claim"})");
+    EXPECT_EQ(provision(claim_certificate("ROBOT-9"), R"({"SerialNumber": "ROBOT-9"})").topic,
+              std::string(kRegisterAmr) + "/accepted");
+}
+
 TEST_F(ProvisioningHookFlow, ConnectionWithoutAClaimCertificateIsNotDeviceBound) {
     expect_refused(provision("", R"({"SerialNumber": "AMR-001"})"), "claim_not_device_bound",
                    "names no device");

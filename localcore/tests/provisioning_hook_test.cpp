@@ -61,8 +61,8 @@ TEST(PreProvisioningCases, TableLoadsAndCoversEveryReason) {
     ASSERT_GE(cases.size(), 20U) << "cloud/provisioning/pre-provisioning-cases.json did not load";
     std::set<std::string> reasons;
     for (const auto& c : cases) reasons.insert(c.reason);
-    EXPECT_EQ(reasons, (std::set<std::string>{"allowed", "invalid_parameters", "claim_not_device_bound",
-                                              "serial_mismatch", "thing_locked"}));
+    EXPECT_EQ(reasons, (std::set<std::string>{"allowed", "invalid_parameters", "name_outside_prefix",
+                                              "claim_not_device_bound", "serial_mismatch", "thing_locked"}));
 }
 
 class PreProvisioningCase : public ::testing::TestWithParam<HookCase> {};
@@ -111,6 +111,27 @@ TEST(PreProvisioningHook, RefusalsSayWhyInOneSentence) {
     EXPECT_EQ(ok.reason, "allowed");
 }
 
+TEST(PreProvisioningHook, ANameOutsideThePrefixIsRefusedNamingBoth) {
+    rapidjson::Document params;
+    params.Parse(R"({"SerialNumber": "ROBOT-7"})");
+    PreProvisioningFacts facts;
+    facts.claim_common_name = "ROBOT-7";
+    facts.parameters = &params;
+    facts.thing_name_prefix = "AMR-";
+    const auto d = decide_pre_provisioning(facts);
+    EXPECT_FALSE(d.allow);
+    EXPECT_EQ(d.reason, "name_outside_prefix");
+    EXPECT_EQ(d.message,
+              "thing name ROBOT-7 does not start with the required prefix AMR- (thingNamePrefix): the "
+              "console's role covers only things named AMR-*");
+}
+
+TEST(PreProvisioningHook, ThePrefixInTheCaseInputMustBeAString) {
+    EXPECT_THROW(decide_pre_provisioning_json(R"({"claim": {"subjectCommonName": "AMR-1", "fleetWide": false},
+        "parameters": {"SerialNumber": "AMR-1"}, "thing": null, "thingNamePrefix": 1})"),
+                 std::invalid_argument);
+}
+
 TEST(PreProvisioningHook, MalformedCaseInputIsAnError) {
     EXPECT_THROW(decide_pre_provisioning_json("{}"), std::invalid_argument);
     EXPECT_THROW(decide_pre_provisioning_json(R"({"claim": {"subjectCommonName": 1, "fleetWide": false},
@@ -118,10 +139,24 @@ TEST(PreProvisioningHook, MalformedCaseInputIsAnError) {
                  std::invalid_argument);
 }
 
+// The prefix of the example deployment (cloud/params/example.json), so that localcore refuses the
+// names the AWS hook of that deployment refuses.
+std::string example_deployment_prefix() {
+    rapidjson::Document params;
+    const std::string text =
+        read_file(std::filesystem::path(LOCALCORE_TEMPLATE_DIR) / ".." / "params" / "example.json");
+    params.Parse(text.data(), text.size());
+    if (params.HasParseError() || !params.IsObject() || !params.HasMember("thingNamePrefix") ||
+        !params["thingNamePrefix"].IsString())
+        return "(cloud/params/example.json has no thingNamePrefix)";
+    return params["thingNamePrefix"].GetString();
+}
+
 TEST(PreProvisioningHookConfig, TheRepositoryTemplateHasTheHookWithNoFleetWideCertificates) {
     const auto config = PreProvisioningHookConfig::load(LOCALCORE_TEMPLATE_DIR, "amr");
     ASSERT_TRUE(config.has_value()) << "cloud/provisioning/amr-hook.json is missing";
     EXPECT_TRUE(config->fleet_wide_claim_certificate_ids.empty());
+    EXPECT_EQ(config->thing_name_prefix, example_deployment_prefix());
     EXPECT_FALSE(PreProvisioningHookConfig::load(LOCALCORE_TEMPLATE_DIR, "no-such-template").has_value());
 }
 
@@ -129,12 +164,43 @@ TEST(PreProvisioningHookConfig, ParsesTheAllowListAndRefusesAnythingElse) {
     const auto config = PreProvisioningHookConfig::parse(
         R"({"rules": "device-bound-claim", "fleetWideClaimCertificateIds": ["abc", "def"]})", "t");
     EXPECT_EQ(config.fleet_wide_claim_certificate_ids, (std::set<std::string>{"abc", "def"}));
+    EXPECT_EQ(config.thing_name_prefix, "") << "no thingNamePrefix: no prefix rule";
+    EXPECT_EQ(
+        PreProvisioningHookConfig::parse(R"({"rules": "device-bound-claim", "thingNamePrefix": "AMR-"})", "t")
+            .thing_name_prefix,
+        "AMR-");
     for (const char* bad : {"[]", R"({"fleetWideClaimCertificateIds": []})", R"({"rules": "allow-all"})",
                             R"({"rules": "device-bound-claim", "fleetWideClaimCertificateIds": "abc"})",
                             R"({"rules": "device-bound-claim", "fleetWideClaimCertificateIds": [1]})",
                             R"({"rules": "device-bound-claim", "extra": true})"}) {
         EXPECT_THROW(PreProvisioningHookConfig::parse(bad, "t"), Error) << bad;
     }
+}
+
+TEST(PreProvisioningHookConfig, ThingNamePrefixMustBeTheStartOfAThingName) {
+    // The same rule as cloud/lib/params.ts's thingNamePrefix: no IAM wildcard, topic level or policy
+    // variable; empty is refused (leave the member out for no prefix rule).
+    for (const char* bad :
+         {R"("")", R"("AMR-*")", R"("amr/AMR-")", R"("${iot:ClientId}")", R"(1)", R"(null)"}) {
+        const std::string json =
+            std::string(R"({"rules": "device-bound-claim", "thingNamePrefix": )") + bad + "}";
+        try {
+            PreProvisioningHookConfig::parse(json, "amr-hook.json");
+            ADD_FAILURE() << "accepted " << json;
+        } catch (const Error& e) {
+            EXPECT_THAT(e.what(),
+                        HasSubstr("amr-hook.json: \"thingNamePrefix\" must be the start of a thing name"))
+                << json;
+        }
+    }
+    const std::string longest(128, 'A');
+    EXPECT_EQ(PreProvisioningHookConfig::parse(
+                  R"({"rules": "device-bound-claim", "thingNamePrefix": ")" + longest + "\"}", "t")
+                  .thing_name_prefix,
+              longest);
+    EXPECT_THROW(PreProvisioningHookConfig::parse(
+                     R"({"rules": "device-bound-claim", "thingNamePrefix": ")" + longest + "A\"}", "t"),
+                 Error);
 }
 
 }  // namespace
