@@ -1,9 +1,10 @@
 // How long the connection waits before a connect attempt (docs/scaling.md, "Reconnect storms").
 //
-// - The first attempt after a lost connection is drawn from [0, reconnect_spread]: a broker
-//   restart or an endpoint-wide disconnect reaches every gateway of the fleet in the same instant,
-//   and AWS IoT Core accepts only so many CONNECTs per second per account (500 in the quota
-//   table), so a fleet of F must spread its first attempts over at least F / quota seconds.
+// - The first attempt after a lost connection is drawn from [1 s, reconnect_spread] (the 1 s
+//   floor below applies to it too): a broker restart or an endpoint-wide disconnect reaches
+//   every gateway of the fleet in the same instant, and AWS IoT Core accepts only so many
+//   CONNECTs per second per account (500 in the quota table), so a fleet of F must spread its
+//   first attempts over at least F / quota seconds.
 //   paho reports every loss the same way (connectionLost with no cause: peer close, reset,
 //   keep-alive timeout or write error alike), so the plugin cannot tell a fleet-wide loss from
 //   its own network blip, and spreads them all; a small fleet lowers reconnect_spread for quicker

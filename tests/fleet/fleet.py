@@ -9,8 +9,8 @@ started at --spawn-rate per second, each in its own process group.
 Load (for --duration seconds, and on through the faults): calls at --calls-per-hour per AMR on
 amr/<thing>/cmd/call (the topic the console's 呼出し button uses; the simulated AMR moves for
 --move-time), desired-state changes at --desired-per-hour per AMR on the robot shadow, heartbeats
-every --heartbeat-period, and --consoles console sessions subscribed with the wildcard forms of the
-browser console's filters.
+every --heartbeat-period (retained unless --heartbeat-retain false), and --consoles console
+sessions subscribed with the wildcard forms of the browser console's filters.
 
 Faults, in this order (each can be switched off): a network pause (the broker SIGSTOPped for
 --pause seconds), --kill-share of the AMRs killed (SIGKILL: the broker sends their Will) and
@@ -90,6 +90,8 @@ def parse_args(argv):
     ap.add_argument("--consoles", type=int, default=1, help="console sessions (default 1)")
     ap.add_argument("--move-time", type=float, default=0.5, help="seconds the AMR moves per call (default 0.5)")
     ap.add_argument("--heartbeat-period", type=float, default=10, help="seconds (default 10)")
+    ap.add_argument("--heartbeat-retain", choices=("true", "false"), default="true",
+                    help="the heartbeat plugin's retain (default true, the seed's design)")
     ap.add_argument("--reconnect-min", help="the gateways' reconnect_min (default: the plugin's, 1s)")
     ap.add_argument("--reconnect-max", help="the gateways' reconnect_max (default: the plugin's, 120s)")
     ap.add_argument("--reconnect-spread", help="the gateways' reconnect_spread, the window of the first attempt "
@@ -179,7 +181,8 @@ class Sim:
             cert, key = self.lc.thing_cert(n)
             write_config(self.fleet.config_path(n), n, cert, key, self.lc.ca(), self.lc.port, self.a.move_time,
                          self.a.heartbeat_period, self.a.reconnect_min, self.a.reconnect_max,
-                         reconnect_spread=self.a.reconnect_spread)
+                         reconnect_spread=self.a.reconnect_spread,
+                         heartbeat_retain=self.a.heartbeat_retain == "true")
         # Imported here, not at the top: fleet_clients needs paho-mqtt, and the selftests import
         # this module for its argument parsing on machines without it (the Debian 13 chroot).
         from fleet_clients import ConsoleSession, Operator, PresenceWatcher, Tap
@@ -412,8 +415,7 @@ class Sim:
         refusals = self.presence.events_since(stop_wall, ("connect_failed",))
         first, retries, first_at, back_at = self.fleet.reconnect_delays_since(offsets)
         # The gateways' own CONNACK times (their log stamps, ms): the storm as the clients saw it.
-        # localcore stamps presence events when its tick runs, so a broker loop busy with a burst
-        # of CONNECTs stamps them late and in clumps.
+        # The presence events' stamps are the broker's side (when it accepted each connection).
         back_bins = report.per_second(sorted(back_at.values()), stop_wall)
         # When the first attempts happened, per second from the broker's stop: the storm the
         # fleet makes by itself (on AWS the endpoint would be up all along).

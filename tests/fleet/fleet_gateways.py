@@ -42,9 +42,9 @@ def log_time(line):
 
 
 def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max,
-                 reconnect_spread=None):
+                 reconnect_spread=None, heartbeat_retain=True):
     """The reconnect settings are durations as the config takes them ("20s"); None leaves the
-    plugin's default."""
+    plugin's default. `heartbeat_retain`: the heartbeat plugin's `retain`."""
     q = toml_string
     backoff = ""
     for setting, value in (("reconnect_min", reconnect_min), ("reconnect_max", reconnect_max),
@@ -79,7 +79,7 @@ offline_queue_bytes = 1048576
 offline_drop = "oldest"
 
 """)
-        f.write(amr_toml(move_time_s, heartbeat_period_s))
+        f.write(amr_toml(move_time_s, heartbeat_period_s, heartbeat_retain))
 
 
 def cpu_seconds(pid):

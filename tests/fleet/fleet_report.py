@@ -177,6 +177,17 @@ def _pair(a, b, unit):
     return f"{fmt(a)} / {fmt(b)} {unit}"
 
 
+# Seconds of a per-second list printed in one row: the default reconnect_spread (30 s) makes a
+# ~32 s storm, and 2 x reconnect_max would make an unreadable row; the JSON has every second.
+PER_SECOND_SHOWN = 60
+
+
+def _per_second_text(bins):
+    if len(bins) <= PER_SECOND_SHOWN:
+        return str(bins)
+    return f"{str(bins[:PER_SECOND_SHOWN])[:-1]}, ...] ({len(bins) - PER_SECOND_SHOWN} more seconds in the JSON)"
+
+
 def summary_rows(out):
     """The [figure, value] rows of the printed summary, from the JSON figures."""
     reg, st = out["registration"], out.get("start", {})
@@ -215,11 +226,11 @@ def summary_rows(out):
             ["broker restart: down", f"{b['down_s']} s"],
             ["storm: all back after broker up (presence)", f"{fmt(b['all_back_after_up_s'])} s"],
             ["storm: all back after stop (gateway logs)", f"{fmt(b['all_back_after_stop_s_gateway_logs'])} s"],
-            ["storm: CONNACKs per s from stop (gateway logs)", str(b["connacks_per_s_from_stop"][:20])],
+            ["storm: CONNACKs per s from stop (gateway logs)", _per_second_text(b["connacks_per_s_from_stop"])],
             ["storm: peak CONNACKs/s (gateway logs)", str(b["peak_connacks_per_s"])],
-            ["storm: connected events per s from up (presence)", str(b["connects_per_s_from_up"][:20])],
+            ["storm: connected events per s from up (presence)", _per_second_text(b["connects_per_s_from_up"])],
             ["storm: CONNACK refusals (connect_failed)", str(b["connect_failed_events"])],
-            ["first attempts per s (from stop)", str(b["first_attempts_per_s_from_stop"][:20])],
+            ["first attempts per s (from stop)", _per_second_text(b["first_attempts_per_s_from_stop"])],
             ["first attempt delay: min/p50/p90/max", f"{f['min']}/{f['p50']}/{f['p90']}/{f['max']} s (n={f['count']})"],
         ]
         c = b.get("first_attempt_to_connack_s")

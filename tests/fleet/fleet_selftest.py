@@ -231,6 +231,50 @@ class GatewayConfigTest(unittest.TestCase):
         text = self.write(reconnect_min=None, reconnect_max=None, reconnect_spread=None)
         self.assertNotIn("reconnect_", text)
 
+    def test_heartbeat_retain_is_the_seeds_unless_switched_off(self):
+        # The cost benchmark (tests/bench/heartbeat_cost.py) runs the seed's retained heartbeat
+        # and the slow design's unretained one.
+        self.assertIn("\nretain = true\n", self.write(reconnect_min=None, reconnect_max=None))
+        text = self.write(reconnect_min=None, reconnect_max=None, heartbeat_retain=False)
+        self.assertIn('[sources.heartbeat]\ntype = "heartbeat"\nperiod = "10000ms"\nretain = false\n', text)
+
+
+class SummaryTest(unittest.TestCase):
+    """The printed table's storm rows: with the default 30 s reconnect_spread the storm lasts ~32 s
+    (measured at 1,000 AMRs), so a row cut at 20 seconds hid its last third."""
+
+    @staticmethod
+    def out_with_storm(seconds):
+        bins = [0, 0] + [35] * (seconds - 3) + [7]
+        return {
+            "registration": {"things": 1000, "seconds": 1.1},
+            "start": {"all_connected_s": 8.2, "spawn_s": 6.6},
+            "broker_restart": {
+                "down_s": 0.37, "all_back_after_up_s": 30.9, "all_back_after_stop_s_gateway_logs": 31.2,
+                "connacks_per_s_from_stop": bins, "peak_connacks_per_s": 35, "connects_per_s_from_up": bins,
+                "connect_failed_events": 0, "first_attempts_per_s_from_stop": bins,
+                "first_attempt_delay_s": {"min": 1.0, "p50": 15.1, "p90": 26.8, "max": 30.0, "count": 1000},
+                "storm_model": {"fleet": 10000, "first_delay_window_s": [1.0, 30.0], "measured_fit": None,
+                                "unthrottled_peak_attempts_per_s": 376, "unthrottled_all_back_s": 30.0,
+                                "by_quota": {}},
+            },
+        }
+
+    def row(self, out, figure):
+        return dict(report.summary_rows(out))[figure]
+
+    def test_a_thirty_second_storm_is_printed_to_its_last_second(self):
+        out = self.out_with_storm(32)
+        for figure in ("storm: CONNACKs per s from stop (gateway logs)",
+                       "storm: connected events per s from up (presence)", "first attempts per s (from stop)"):
+            self.assertEqual(self.row(out, figure), str(out["broker_restart"]["connacks_per_s_from_stop"]))
+
+    def test_a_storm_longer_than_a_row_says_how_many_seconds_are_left_out(self):
+        out = self.out_with_storm(150)
+        text = self.row(out, "storm: CONNACKs per s from stop (gateway logs)")
+        self.assertTrue(text.startswith("[0, 0, 35, 35"), text)
+        self.assertIn("90 more seconds in the JSON", text)
+
 
 class CommandLineTest(unittest.TestCase):
     BINARIES = ["--iotgw", "/x/iotgw", "--plugin-dir", "/x/plugins", "--localcore", "/x/localcore"]
