@@ -5,6 +5,7 @@
 #include <iotgw/sdk/duration.hpp>
 
 #include <rapidjson/document.h>
+#include <iotgw/sdk/json_document.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <string>
@@ -14,7 +15,9 @@ namespace {
 
 constexpr std::size_t kMaxControlBytes = 1024;
 
-std::string form() { return R"(expected a JSON object such as {"period":"30s"} and/or {"retain":false})"; }
+std::string form() {
+    return R"(expected a JSON object such as {"period":"30s"}, {"retain":false} and/or {"now":true})";
+}
 
 }  // namespace
 
@@ -22,7 +25,7 @@ Control parse_control(std::string_view payload) {
     if (payload.size() > kMaxControlBytes)
         throw sdk::Error("heartbeat control refused: " + std::to_string(payload.size()) + " bytes, at most " +
                          std::to_string(kMaxControlBytes) + "; " + form());
-    rapidjson::Document doc;
+    sdk::MessageDocument doc;
     if (const auto parsed = sdk::parse_json(doc, payload); !parsed)
         throw sdk::Error("heartbeat control refused: not JSON: " + parsed.message + "; " + form());
     if (!doc.IsObject()) throw sdk::Error("heartbeat control refused: not a JSON object; " + form());
@@ -47,12 +50,16 @@ Control parse_control(std::string_view payload) {
             if (!member.value.IsBool())
                 throw sdk::Error(R"(heartbeat control refused: "retain" must be true or false)");
             c.retain = member.value.GetBool();
+        } else if (key == "now") {
+            if (!member.value.IsBool())
+                throw sdk::Error(R"(heartbeat control refused: "now" must be true or false)");
+            c.now = member.value.GetBool();
         } else {
             throw sdk::Error("heartbeat control refused: unknown key \"" + key +
-                             "\"; allowed are period, retain");
+                             "\"; allowed are period, retain, now");
         }
     }
-    if (!c.period_ms && !c.retain)
+    if (!c.period_ms && !c.retain && !c.now)
         throw sdk::Error("heartbeat control refused: nothing to change; " + form());
     return c;
 }

@@ -1,8 +1,9 @@
 // `heartbeat`: the AMR's liveness signal. A drift-free periodic message with a sequence number,
 // uptime and the current period, so a console can tell "alive", "restarted" (seq/uptime went
 // back) and "late" (more than period_ms since the last one). Its period and retain flag can be
-// changed at run time by a control message, because every retained QoS 1 heartbeat costs
-// metered AWS IoT messages: a fleet slows its heartbeats while nobody watches.
+// changed at run time by a control message, which may also ask for a heartbeat at once, because
+// every retained QoS 1 heartbeat costs metered AWS IoT messages: a fleet slows its heartbeats
+// while nobody watches (plugins/watch), and speeds them up the moment a console looks.
 #include "control.hpp"
 #include "schema.hpp"
 
@@ -50,7 +51,7 @@ public:
         if (c.period_ms) {
             period_ms_ = *c.period_ms;
             period_gauge_.set(static_cast<double>(period_ms_) / 1000.0);
-            if (beats_sent_ > 0) {
+            if (beats_sent_ > 0 && !c.now) {
                 // From the last beat, not from now: the next one comes one new period after it,
                 // or at once if that moment has already passed.
                 const int64_t now = sdk::Timer::now_ns();
@@ -59,8 +60,14 @@ public:
                 timer_.arm_at(next);
             }
         }
+        if (c.now) {
+            // On the loop, not inside this call: beat() then re-arms one period after it, so the
+            // schedule restarts from this heartbeat.
+            timer_.arm_at(sdk::Timer::now_ns());
+        }
         host().notice("heartbeat control from ", m.topic, ": period ", period_ms_, " ms, retain ",
-                      retain_ ? "true" : "false", " (from the next heartbeat)");
+                      retain_ ? "true" : "false",
+                      c.now ? " (a heartbeat now)" : " (from the next heartbeat)");
     }
 
 private:

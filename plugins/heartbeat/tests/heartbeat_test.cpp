@@ -1,6 +1,6 @@
 // The `heartbeat` source in a real gateway: first beat at start, payload fields, and run-time
-// control of period and retain (valid changes applied, bad ones refused with the old settings
-// kept).
+// control of period, retain and "now" (valid changes applied, bad ones refused with the old
+// settings kept).
 #include "doubles_gateway_test.hpp"
 
 #include <gtest/gtest.h>
@@ -88,13 +88,40 @@ TEST_F(HeartbeatPlugin, AControlMessageChangesPeriodAndRetainFromTheNextBeat) {
     EXPECT_TRUE(doubles::seen_on(kBeat)[2].retain);
 }
 
+TEST_F(HeartbeatPlugin, NowSendsAHeartbeatAtOnceAndRestartsTheScheduleFromIt) {
+    ASSERT_EQ(start("period = \"1h\""), "");
+    ASSERT_TRUE(wait_beats(1)) << h.log().joined();
+
+    // Alone: the next beat would be an hour away without it.
+    control(R"({"now":true})");
+    EXPECT_TRUE(
+        h.log().contains("heartbeat control from amr/AMR-001/heartbeat/control: period 3600000 ms, "
+                         "retain true (a heartbeat now)"))
+        << h.log().joined();
+    ASSERT_TRUE(wait_beats(2)) << h.log().joined();
+    EXPECT_TRUE(has(doubles::seen_on(kBeat)[1].payload, R"("seq":2,)"));
+    EXPECT_TRUE(has(doubles::seen_on(kBeat)[1].payload, R"("period_ms":3600000})"));
+    // The schedule restarted from that beat: the next one is an hour after it, not at once.
+    h.run_for(std::chrono::milliseconds(1200));
+    EXPECT_EQ(beats(), 2u);
+
+    // With a new period and retain flag: the beat sent at once already carries them.
+    control(R"({"period":"1s","retain":false,"now":true})");
+    ASSERT_TRUE(wait_beats(3)) << h.log().joined();
+    const auto third = doubles::seen_on(kBeat)[2];
+    EXPECT_TRUE(has(third.payload, R"("period_ms":1000})")) << third.payload;
+    EXPECT_FALSE(third.retain);
+    ASSERT_TRUE(wait_beats(4)) << h.log().joined();  // and then one per new period
+    EXPECT_EQ(period_gauge(), 1.0);
+}
+
 TEST_F(HeartbeatPlugin, BadControlIsRefusedWithTheReasonAndTheOldSettingsStay) {
     ASSERT_EQ(start("period = \"1h\""), "");
     ASSERT_TRUE(wait_beats(1)) << h.log().joined();
     // At most 5 here: the runtime logs only the first few stage failures per window.
     const std::pair<const char*, const char*> cases[] = {
         {"slow down", "not JSON: Invalid value at offset 0"},
-        {R"({"period":"1s","colour":"red"})", "unknown key \"colour\"; allowed are period, retain"},
+        {R"({"period":"1s","colour":"red"})", "unknown key \"colour\"; allowed are period, retain, now"},
         {R"({"period":"500ms"})", "\"period\" 500ms is out of range; allowed are 1s to 1h"},
         {R"({"period":"1s","retain":"no"})", "\"retain\" must be true or false"},
         {"{}", "nothing to change"},
@@ -129,6 +156,9 @@ TEST_F(HeartbeatPlugin, EveryMalformedControlFormHasItsOwnReason) {
         {R"({"period":"30s10m"})", "\"period\" is \"30s10m\", expected a duration"},
         {R"({"period":30})", "\"period\" must be a duration string"},
         {R"({"retain":1})", "\"retain\" must be true or false"},
+        {R"({"period":"10s","now":"yes"})", "\"now\" must be true or false"},
+        // "now":false asks for nothing.
+        {R"({"now":false})", "nothing to change"},
         {"{\"period\":\"1s\"", "not JSON: Missing a comma or '}' after an object member at offset 14"},
     };
     for (const auto& [payload, reason] : cases) {
