@@ -106,13 +106,14 @@ export const CONSOLE_CLIENT_ID_PREFIX = 'console-';
 //   Receiving needs a subscription, and the role allows only the eight filters of
 //   CONSOLE_SUBSCRIBE_FILTERS, whose `+` stands for exactly one level: no subscription of the console
 //   ever matches such a topic, so nothing more arrives than with the per-thing list.
-// - `amr/<prefix>*/cmd/call` and `$aws/things/<prefix>*/shadow/name/robot/get` (publish) would let
-//   the console publish to `amr/AMR-1/x/cmd/call` or `amr/AMR-1/status/cmd/call`, which no
+// - `amr/<prefix>*/cmd/call`, `amr/<prefix>*/watch` (publish and retain) and
+//   `$aws/things/<prefix>*/shadow/name/robot/get` (publish) would let the console publish to
+//   `amr/AMR-1/x/cmd/call`, `amr/AMR-1/status/cmd/call` or `amr/AMR-1/x/watch`, which no
 //   per-thing ARN allows. A Deny of `<prefix>*/*` before the same literal tail takes exactly these
 //   back: with a literal tail, a topic matches the Deny if and only if the part between the prefix
 //   and the tail contains a '/', i.e. is more than one topic level. This is done for every resource
 //   whose tail after `<prefix>*` is literal (consolePrefixDenyResources). What remains allowed is
-//   `amr/<one level starting with the prefix>/cmd/call` (and the same for the shadow get); a level
+//   `amr/<one level starting with the prefix>/cmd/call` (and the same for the watch and the shadow get); a level
 //   that is no valid thing name (say `AMR-1.5`) reaches no AMR, since each gateway subscribes only
 //   below its own thing name (policies/device.json).
 // What the prefix does widen, on purpose: every thing named with the prefix, configured or not
@@ -135,6 +136,8 @@ export function consoleRoleResources(resource: string, things: string[], thingNa
     : things.map((t) => `${prefix}${kind}/${f(t)}`));
   if (rest === 'amr/*') return perThing((t) => `amr/${t}/*`);
   if (rest === 'amr/*/cmd/call') return perThing((t) => `amr/${t}/cmd/call`);
+  // The watch message (docs/watched-heartbeat.md): console.json's only retained publish.
+  if (rest === 'amr/*/watch') return perThing((t) => `amr/${t}/watch`);
   const shadow = /^\$aws\/things\/\*\/(shadow\/name\/[A-Za-z0-9:_-]+\/(?:\*|get))$/.exec(rest);
   if (shadow) return perThing((t) => `$aws/things/${t}/${shadow![1]}`);
   // Presence events are published per client id: $aws/events/presence/<event>/<client id>.
@@ -156,9 +159,32 @@ export function consolePrefixDenyResources(resource: string, thingNamePrefix: st
   return [`${head}${thingNamePrefix}*/*${tail}`];
 }
 
+// A Deny in console.json is accepted only where it takes back the topics more than one level deep
+// that a `*` standing for a thing adds to one of its Allow resources (IoT policies match '/' with
+// `*` too): `<head>*/*<tail>` for an allowed `<head>*<tail>` with a literal tail, for actions that
+// Allow grants there (amr/*/*/watch: docs/watched-heartbeat.md). The role never allows those
+// topics: it names each thing (no '/') in place of that `*`, or `<prefix>*` with the same Deny of
+// its own (consolePrefixDenyResources). So it is not copied and the role's size stays as it was;
+// AWS enforces the IoT policy's Deny all the same. Any other Deny must be mapped deliberately.
+function deeperTopicsDenied(deny: PolicyStatement, allows: PolicyStatement[]): boolean {
+  if (deny.Condition) return false;
+  return deny.Resource.every((r) => {
+    const m = /^(arn:aws:iot:[^:]+:[^:]+:topic\/[^*?]*)\*\/\*(\/[^*?]+)$/.exec(r);
+    return m !== null && allows.some((s) => s.Resource.includes(`${m[1]}*${m[2]}`)
+      && deny.Action.every((action) => s.Action.includes(action)));
+  });
+}
+
 export function consoleRoleStatements(consolePolicy: PolicyDocument, things: string[], thingNamePrefix?: string): PolicyStatement[] {
-  const allow: PolicyStatement[] = consolePolicy.Statement.map((s) => {
-    if (s.Effect !== 'Allow' || s.Condition) throw new Error('console.json: only unconditional Allow statements are mapped');
+  const allows = consolePolicy.Statement.filter((s) => s.Effect === 'Allow');
+  for (const s of consolePolicy.Statement.filter((st) => st.Effect !== 'Allow')) {
+    if (s.Effect !== 'Deny' || !deeperTopicsDenied(s, allows)) {
+      throw new Error(`console.json: no browser-role mapping for the Deny of ${s.Resource.join(', ')}; `
+        + 'only a Deny of the deeper topics of an allowed `<head>*<tail>` is known (lib/policy-files.ts)');
+    }
+  }
+  const allow: PolicyStatement[] = allows.map((s) => {
+    if (s.Condition) throw new Error('console.json: only unconditional Allow statements are mapped');
     return { Effect: 'Allow', Action: s.Action, Resource: s.Resource.flatMap((r) => consoleRoleResources(r, things, thingNamePrefix)) };
   });
   if (thingNamePrefix === undefined) return allow;

@@ -73,23 +73,42 @@ describe('browser role size without thingNamePrefix', () => {
   });
   it('states the size the deployed role would have (measured on synthesized templates that fit)', () => {
     // Same-length names: each thing adds the same characters, so two templates that fit give the
-    // size of one that does not.
-    const one = synthRole({ thingNames: things(1) }).size;
+    // size of one that does not. From two things on: with one thing, a statement naming one
+    // resource (the watch message) is rendered as a string instead of a list, 2 characters less.
     const two = synthRole({ thingNames: things(2) }).size;
+    const three = synthRole({ thingNames: things(3) }).size;
     const n = 40;
-    const expected = one + (n - 1) * (two - one);
+    const expected = two + (n - 2) * (three - two);
     assert.ok(expected > 10240);
     assert.throws(() => synthFails({ thingNames: things(n) }),
       (e: Error) => e.message.includes(`${expected.toLocaleString('en-US')} characters`) && e.message.includes(`${n} things`));
   });
   it('still synthesizes the largest fleet that fits, naming each thing', () => {
-    const one = synthRole({ thingNames: things(1) }).size;
     const two = synthRole({ thingNames: things(2) }).size;
-    const fits = Math.floor((10240 - one) / (two - one)) + 1;
+    const three = synthRole({ thingNames: things(3) }).size;
+    const fits = Math.floor((10240 - two) / (three - two)) + 2;
     const role = synthRole({ thingNames: things(fits) });
     assert.ok(role.size <= 10240, `${role.size}`);
-    assert.equal(resourcesOf(role.statements, 'Allow', 'iot:Publish').length, 2 * fits);
+    // Per thing: its call, its shadow GET and its watch message (the only retained one).
+    assert.equal(resourcesOf(role.statements, 'Allow', 'iot:Publish').length, 3 * fits);
+    assert.equal(resourcesOf(role.statements, 'Allow', 'iot:RetainPublish').length, fits);
     assert.throws(() => synthFails({ thingNames: things(fits + 1) }), /thingNamePrefix/);
+  });
+});
+
+describe('browser role: the watch message (docs/watched-heartbeat.md)', () => {
+  it('allows Publish and RetainPublish on amr/<thing>/watch of each configured thing, and no other retained publish', () => {
+    const role = synthRole({ thingNames: ['AMR-001', 'AMR-002'] });
+    assert.deepEqual(resourcesOf(role.statements, 'Allow', 'iot:RetainPublish'),
+      [`${ARN}topic/amr/AMR-001/watch`, `${ARN}topic/amr/AMR-002/watch`]);
+    for (const t of ['AMR-001', 'AMR-002']) assert.ok(allowed(role.statements, 'iot:Publish', `amr/${t}/watch`), t);
+    for (const topic of ['amr/AMR-003/watch', 'amr/AMR-001/x/watch', 'amr/AMR-001/watch/x', 'amr/AMR-001/cmd/call',
+      'amr/AMR-001/heartbeat', 'amr/AMR-001/status']) {
+      assert.ok(!allowed(role.statements, 'iot:RetainPublish', topic), topic);
+    }
+    // RetainPublish never comes without Publish on the same resources (AWS checks both for a retained PUBLISH).
+    const retain = role.statements.filter((st) => list(st.Action).includes('iot:RetainPublish'));
+    assert.ok(retain.length > 0 && retain.every((st) => list(st.Action).includes('iot:Publish')));
   });
 });
 
@@ -104,12 +123,17 @@ describe('browser role with thingNamePrefix', () => {
     assert.deepEqual(resourcesOf(role.statements, 'Allow', 'iot:Publish'), [
       `${ARN}topic/$aws/things/AMR-*/shadow/name/robot/get`,
       `${ARN}topic/amr/AMR-*/cmd/call`,
+      `${ARN}topic/amr/AMR-*/watch`,
     ]);
     // `*` matches '/' too: the deny takes back the deeper topics a per-thing ARN never allowed.
     assert.deepEqual(resourcesOf(role.statements, 'Deny', 'iot:Publish'), [
       `${ARN}topic/$aws/things/AMR-*/*/shadow/name/robot/get`,
       `${ARN}topic/amr/AMR-*/*/cmd/call`,
+      `${ARN}topic/amr/AMR-*/*/watch`,
     ]);
+    // The watch message (docs/watched-heartbeat.md) is the only retained publish.
+    assert.deepEqual(resourcesOf(role.statements, 'Allow', 'iot:RetainPublish'), [`${ARN}topic/amr/AMR-*/watch`]);
+    assert.deepEqual(resourcesOf(role.statements, 'Deny', 'iot:RetainPublish'), [`${ARN}topic/amr/AMR-*/*/watch`]);
     assert.deepEqual(resourcesOf(role.statements, 'Allow', 'iot:Connect'),
       [`${ARN}client/console-\${cognito-identity.amazonaws.com:sub}-*`]);
     assert.equal(resourcesOf(role.statements, 'Allow', 'iot:Subscribe').length, 8);
@@ -122,12 +146,17 @@ describe('browser role with thingNamePrefix', () => {
       `amr/${t}/cmd/call`, `amr/${t}/x/cmd/call`, `amr/${t}/cmd/call/x`, `amr/${t}/status`, `amr/${t}/cmd/result`,
       `amr/${t}/cmd/x/cmd/call`, `$aws/things/${t}/shadow/name/robot/get`, `$aws/things/${t}/x/shadow/name/robot/get`,
       `$aws/things/${t}/shadow/name/robot/get/accepted`, `$aws/things/${t}/shadow/name/other/get`,
-      `$aws/things/${t}/shadow/name/robot/update`,
+      `$aws/things/${t}/shadow/name/robot/update`, `amr/${t}/watch`, `amr/${t}/x/watch`, `amr/${t}/watch/x`,
+      `amr/${t}/heartbeat`,
     ]);
     const allowedPerThing = topics.filter((t) => allowed(perThing, 'iot:Publish', t));
     assert.deepEqual(topics.filter((t) => allowed(prefixed, 'iot:Publish', t)), allowedPerThing);
     assert.deepEqual(allowedPerThing.sort(), ['$aws/things/AMR-/shadow/name/robot/get', '$aws/things/AMR-1/shadow/name/robot/get',
-      'amr/AMR-/cmd/call', 'amr/AMR-1/cmd/call']);
+      'amr/AMR-/cmd/call', 'amr/AMR-/watch', 'amr/AMR-1/cmd/call', 'amr/AMR-1/watch']);
+    // Retained: only the watch message, the same with or without the prefix.
+    const retainedPerThing = topics.filter((t) => allowed(perThing, 'iot:RetainPublish', t));
+    assert.deepEqual(topics.filter((t) => allowed(prefixed, 'iot:RetainPublish', t)), retainedPerThing);
+    assert.deepEqual(retainedPerThing.sort(), ['amr/AMR-/watch', 'amr/AMR-1/watch']);
   });
   it('refuses a configured thing without the prefix at synth, naming it', () => {
     assert.throws(() => synthFails({ thingNamePrefix: 'AMR-', thingNames: ['AMR-001', 'robot-7'] }),

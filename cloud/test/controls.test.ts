@@ -81,9 +81,9 @@ describe('IAM browser role (appendix A, table No 3: clientId and topics scoped)'
     assert.deepEqual(connect.flatMap((st) => list(st.Resource)),
       ['arn:aws:iot:ap-northeast-1:123456789012:client/console-${cognito-identity.amazonaws.com:sub}-*']);
   });
-  it('reaches only the configured AMRs, publishes only calls and shadow gets, no wildcard actions', () => {
+  it('reaches only the configured AMRs, publishes only calls, shadow gets and the watch message, no wildcard actions', () => {
     const all = statements.flatMap((st) => list(st.Action));
-    assert.ok(all.every((a) => /^iot:(Connect|Publish|Subscribe|Receive)$/.test(a)), all.join());
+    assert.ok(all.every((a) => /^iot:(Connect|Publish|Subscribe|Receive|RetainPublish)$/.test(a)), all.join());
     for (const st of statements) {
       for (const r of list(st.Resource)) {
         if (r.includes(':client/')) continue;
@@ -104,7 +104,11 @@ describe('IAM browser role (appendix A, table No 3: clientId and topics scoped)'
     assert.deepEqual(publish.sort(), [
       'arn:aws:iot:ap-northeast-1:123456789012:topic/$aws/things/AMR-001/shadow/name/robot/get',
       'arn:aws:iot:ap-northeast-1:123456789012:topic/amr/AMR-001/cmd/call',
+      'arn:aws:iot:ap-northeast-1:123456789012:topic/amr/AMR-001/watch',
     ]);
+    // Retained: the watch message only (docs/watched-heartbeat.md).
+    const retain = statements.filter((st) => list(st.Action).includes('iot:RetainPublish')).flatMap((st) => list(st.Resource));
+    assert.deepEqual(retain, ['arn:aws:iot:ap-northeast-1:123456789012:topic/amr/AMR-001/watch']);
   });
 });
 
@@ -220,7 +224,8 @@ describe('Pre-provisioning hook (table No 6: a claim certificate provisions only
     assert.deepEqual(logs[0].Action, ['logs:CreateLogStream', 'logs:PutLogEvents']);
   });
   it('per-device only by default; the fleet-wide allow-list comes from the parameters', () => {
-    assert.deepEqual(fn.Properties.Environment.Variables, { FLEET_CLAIM_CERTIFICATE_IDS: '', METRIC_NAMESPACE: 'AmrGateway' });
+    assert.deepEqual(fn.Properties.Environment.Variables,
+      { FLEET_CLAIM_CERTIFICATE_IDS: '', METRIC_NAMESPACE: 'AmrGateway', THING_NAME_PREFIX: '' });
     const ids = ['a'.repeat(64), 'b'.repeat(64)];
     const fleet = synth({ fleetClaimCertificateIds: ids });
     try {
@@ -230,6 +235,17 @@ describe('Pre-provisioning hook (table No 6: a claim certificate provisions only
       });
     } finally {
       cleanup(fleet);
+    }
+  });
+  it('enforces thingNamePrefix, the naming rule the browser role\'s <prefix>* relies on', () => {
+    const prefixed = synth({ thingNamePrefix: 'AMR-' });
+    try {
+      prefixed.gateway.hasResourceProperties('AWS::Lambda::Function', {
+        Handler: 'pre-provisioning-hook.handler',
+        Environment: { Variables: Match.objectLike({ THING_NAME_PREFIX: 'AMR-' }) },
+      });
+    } finally {
+      cleanup(prefixed);
     }
   });
   it('refusals and hook failures alarm to the alarm topic', () => {

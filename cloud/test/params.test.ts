@@ -111,9 +111,28 @@ describe('browser role mapping of console.json', () => {
     assert.deepEqual(consolePrefixDenyResources(`${a}topic/$aws/events/presence/*/AMR-*`, 'AMR-'), []);
     const statements = consoleRoleStatements(loadIotPolicy('console', 'ap-northeast-1', '123456789012'), ['AMR-1'], 'AMR-');
     assert.deepEqual(statements.filter((st) => st.Effect === 'Deny'), [{ Effect: 'Deny', Action: ['iot:Publish'], Resource: [
-      `${a}topic/amr/AMR-*/*/cmd/call`, `${a}topic/$aws/things/AMR-*/*/shadow/name/robot/get`] }]);
+      `${a}topic/amr/AMR-*/*/cmd/call`, `${a}topic/$aws/things/AMR-*/*/shadow/name/robot/get`] },
+    // The watch message: publish and retain, taken back for the deeper topics alike.
+    { Effect: 'Deny', Action: ['iot:Publish', 'iot:RetainPublish'], Resource: [`${a}topic/amr/AMR-*/*/watch`] }]);
+    assert.deepEqual(consolePrefixDenyResources(`${a}topic/amr/AMR-*/watch`, 'AMR-'), [`${a}topic/amr/AMR-*/*/watch`]);
     assert.equal(consoleRoleStatements(loadIotPolicy('console', 'ap-northeast-1', '123456789012'), ['AMR-1'])
       .filter((st) => st.Effect === 'Deny').length, 0, 'no Deny without a prefix: the role is unchanged');
+  });
+  it('console.json\'s Deny of the deeper watch topics is implied by the role: not copied, the role\'s size unchanged', () => {
+    const policy = loadIotPolicy('console', 'ap-northeast-1', '123456789012');
+    // The IoT policy itself: `*` matches '/', so amr/*/watch needs this Deny (localcore's
+    // cloud_policy_matrix_test.cpp evaluates it).
+    assert.deepEqual(policy.Statement.filter((st) => st.Effect === 'Deny'),
+      [{ Effect: 'Deny', Action: ['iot:Publish', 'iot:RetainPublish'], Resource: [`${a}topic/amr/*/*/watch`] }]);
+    // The role names each thing (no '/') or `<prefix>*` with its own Deny of the deeper topics.
+    const allowOnly = { ...policy, Statement: policy.Statement.filter((st) => st.Effect === 'Allow') };
+    assert.deepEqual(consoleRoleStatements(policy, ['A', 'B']), consoleRoleStatements(allowOnly, ['A', 'B']));
+    assert.deepEqual(consoleRoleStatements(policy, ['AMR-1'], 'AMR-'), consoleRoleStatements(allowOnly, ['AMR-1'], 'AMR-'));
+    // Any other Deny must be mapped deliberately.
+    const withDeny = (resource: string) => ({ ...policy, Statement: [...policy.Statement,
+      { Effect: 'Deny' as const, Action: ['iot:Publish'], Resource: [resource] }] });
+    for (const r of [`${a}topic/amr/*/status`, `${a}topic/amr/*/*/heartbeat`, `${a}topic/amr/*/*/*/watch`, `${a}topic/*/*/watch`])
+      assert.throws(() => consoleRoleStatements(withDeny(r), ['A']), /no browser-role mapping for the Deny/, r);
   });
   it('refuses a resource it has no mapping for, instead of passing it through', () => {
     assert.throws(() => consoleRoleResources(`${a}topic/*`, ['A']), /no browser-role mapping/);

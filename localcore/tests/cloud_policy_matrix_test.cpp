@@ -64,6 +64,39 @@ TEST(CloudPolicyConsoleMatrix, PublishesOnlyCallsAndShadowGets) {
     EXPECT_FALSE(allows(set, Action::retain_publish, "amr/AMR-001/cmd/call", console_ctx()));
 }
 
+// docs/watched-heartbeat.md: a console keeps an AMR's heartbeat fast with one retained message per
+// AMR on amr/<thing>/watch (retained, so a restarted gateway finds it at once). That topic is the
+// only one a console may retain on; it still may not subscribe to or forge anything else.
+TEST(CloudPolicyConsoleMatrix, RetainsOnlyTheWatchMessage) {
+    const PolicySet set = load("console.json");
+    for (const char* topic : {"amr/AMR-001/watch", "amr/AMR-002/watch"}) {
+        EXPECT_TRUE(allows(set, Action::publish, topic, console_ctx())) << topic;
+        EXPECT_TRUE(allows(set, Action::retain_publish, topic, console_ctx())) << topic;
+    }
+    for (const char* topic :
+         {"amr/AMR-001/cmd/call", "amr/AMR-001/status", "amr/AMR-001/heartbeat", "amr/AMR-001/watch/x",
+          "amr/AMR-001/watchers", "amr/AMR-001", "watch", "$aws/things/AMR-001/shadow/name/robot/get"}) {
+        EXPECT_FALSE(allows(set, Action::retain_publish, topic, console_ctx())) << topic;
+    }
+    for (const char* topic : {"amr/AMR-001/watch/x", "amr/AMR-001/watchers"})
+        EXPECT_FALSE(allows(set, Action::publish, topic, console_ctx())) << topic;
+}
+
+// In AWS IoT policies `*` matches '/' too, so `amr/*/watch` alone would also allow
+// amr/AMR-001/x/watch, amr/AMR-001/status/watch, ...: any number of retained topics, each kept by the
+// broker for as long as its expiry says (or for ever without one). console.json denies every topic
+// with more than one level between amr/ and /watch; a thing name has no '/', so no AMR's own watch
+// topic is among them.
+TEST(CloudPolicyConsoleMatrix, RetainsNoWatchTopicDeeperThanOneThing) {
+    const PolicySet set = load("console.json");
+    for (const char* topic : {"amr/AMR-001/x/watch", "amr/AMR-001/status/watch", "amr/AMR-001/x/y/watch",
+                              "amr//x/watch", "amr/AMR-001/watch/watch"}) {
+        EXPECT_FALSE(allows(set, Action::publish, topic, console_ctx())) << topic;
+        EXPECT_FALSE(allows(set, Action::retain_publish, topic, console_ctx())) << topic;
+    }
+    EXPECT_TRUE(allows(set, Action::retain_publish, "amr/AMR-001/watch", console_ctx()));
+}
+
 TEST(CloudPolicyConsoleMatrix, NoProvisioningRepliesOrOtherShadows) {
     const PolicySet set = load("console.json");
     for (const char* filter :
