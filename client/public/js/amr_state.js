@@ -10,15 +10,26 @@
 //   Will sets {"state":"offline"} when it vanishes. A status that disagrees with the shadow is a
 //   detected gap: the caller GETs the shadow after a short grace (the shadow update normally follows
 //   the status within milliseconds).
-// - Heartbeats: the link is bad when none came for `heartbeatTimeoutMs` (25 s). A retained heartbeat
+// - Heartbeats (docs/watched-heartbeat.md): a heartbeat is late after 2.5 x the `period_ms` the last
+//   one announced, and never sooner than `heartbeatTimeoutMs` (25 s): 25 s for the 10 s heartbeat of
+//   a watched AMR, 12.5 min for the 5 min heartbeat of one nobody watches. A retained heartbeat
 //   (delivered at subscribe time) counts from its own timestamp, never from its delivery. A heartbeat
 //   sequence that jumps (missed beats) or goes back (gateway restarted) asks for a resync, and so do
 //   the moment the link turns bad and the moment it recovers.
+// - Watched (the card is open and the broker acknowledged its watch message: watch()): the gateway
+//   answers the watch with a heartbeat at once and then beats every 10 s. A refused watch is no
+//   watch: the AMR stays slow and is judged by its period, as in the fleet view. Until a heartbeat
+//   newer than the start of the watch arrives, a last heartbeat older than 25 s is not yet a fault
+//   (the AMR was in its slow mode): the link shows 確認中 (checking) for up to 25 s, then 通信不良
+//   if still none came. A heartbeat that was already late by its own period stays 通信不良: the
+//   fleet view said so, and hiding it would only flicker.
 (function (root) {
     "use strict";
     var NS = (root.IotConsole = root.IotConsole || {});
 
     var STATE_LABELS = { idle: "待機中", moving: "移動中", offline: "オフライン", unknown: "不明" };
+    var LINK_LABELS = { none: "未受信", good: "正常", checking: "確認中", bad: "通信不良" };
+    var LATE_FACTOR = 2.5; // periods without a heartbeat before it is late (the seed: 25 s for 10 s)
     var RESULT_LABELS = { accepted: "受付", refused: "拒否", duplicate: "重複" };
     var REASON_LABELS = {
         busy: "移動中のため",
@@ -51,6 +62,8 @@
         this.lastBeatAt = null; // local clock (ms) of the last heartbeat
         this.beat = null;
         this.linkBad = false;
+        this.link = "none"; // LINK_LABELS key, as of the last tick (view() judges at its own time)
+        this.watchedSince = null; // local clock (ms) when this console began watching, null: not watched
         this.lastResult = null;
         this.pendingCall = null; // {id, sentAt}
         this.staleIgnored = 0;
@@ -127,14 +140,56 @@
         return { resync: resync || tick.resync };
     };
 
+    // How long after the last heartbeat it is late: 2.5 periods as that heartbeat announced them,
+    // never less than heartbeatTimeoutMs (also for a heartbeat without period_ms).
+    AmrModel.prototype.lateAfterMs = function () {
+        var period = this.beat && typeof this.beat.period_ms === "number" && this.beat.period_ms > 0 ? this.beat.period_ms : 0;
+        return Math.max(this.heartbeatTimeoutMs, LATE_FACTOR * period);
+    };
+
+    // The card of this AMR opened (or the page was shown again, or the console reconnected) and the
+    // broker acknowledged its watch message (PUBACK): the gateway should answer with a heartbeat at once.
+    AmrModel.prototype.watch = function (now) {
+        this.watchedSince = now;
+    };
+
+    AmrModel.prototype.unwatch = function () {
+        this.watchedSince = null;
+    };
+
+    // "none" | "good" | "checking" | "bad" (see the rules at the top).
+    AmrModel.prototype.judgeLink = function (now) {
+        if (this.lastBeatAt === null) return this.beat !== null ? "bad" : "none";
+        var age = now - this.lastBeatAt;
+        if (age >= this.lateAfterMs()) return "bad";
+        if (this.watchedSince === null || this.lastBeatAt >= this.watchedSince || age < this.heartbeatTimeoutMs) return "good";
+        // Watched, nothing since the watch began, and the last heartbeat too old for a watched AMR.
+        return now - this.watchedSince < this.heartbeatTimeoutMs ? "checking" : "bad";
+    };
+
+    function duration(ms) {
+        var s = Math.round(ms / 1000);
+        if (s < 60) return s + " 秒";
+        return Math.floor(s / 60) + " 分" + (s % 60 ? " " + (s % 60) + " 秒" : "");
+    }
+
     // Periodic check. Returns {resync: bool} when the link just turned bad or recovered, or when a
     // status/shadow disagreement outlived its grace period.
     AmrModel.prototype.tick = function (now) {
-        var bad = this.lastBeatAt === null ? this.beat !== null : now - this.lastBeatAt >= this.heartbeatTimeoutMs;
+        var link = this.judgeLink(now);
+        var bad = link === "bad";
         var resync = false;
+        if (link === "checking" && this.link !== "checking")
+            this.note(now, "ハートビートを確認中です（" + duration(now - this.lastBeatAt) + "前の受信）");
+        this.link = link;
         if (bad !== this.linkBad) {
             this.linkBad = bad;
-            this.note(now, bad ? "通信不良: ハートビートが 25 秒以上届いていません" : "ハートビートが戻りました");
+            var why =
+                this.watchedSince !== null && this.lastBeatAt !== null && this.lastBeatAt < this.watchedSince &&
+                now - this.lastBeatAt < this.lateAfterMs()
+                    ? "表示してから " + duration(now - this.watchedSince) + "以上ハートビートが届いていません"
+                    : "ハートビートが " + duration(this.lateAfterMs()) + "以上届いていません";
+            this.note(now, bad ? "通信不良: " + why : "ハートビートが戻りました");
             resync = true;
         }
         if (this.pendingCall && now - this.pendingCall.sentAt > 10000) {
@@ -199,15 +254,21 @@
         this.note(now, "呼出し " + id + " を送信しました");
     };
 
-    // What the page shows. `connected`: the console's own MQTT connection is up.
+    // What the page shows. `connected`: the console's own MQTT connection is up. The link is judged
+    // at `now`, not taken from the last tick (up to 500 ms old): a card opened on a slow AMR shows
+    // 確認中 in its first render, not 正常 first. tick() still owns what changes state (the log, the
+    // resync when the link turns bad or recovers).
     AmrModel.prototype.view = function (now, connected) {
         var state = this.online === false ? "offline" : this.online === null ? "unknown" : this.movement();
         var age = this.lastBeatAt === null ? null : Math.max(0, now - this.lastBeatAt);
+        var link = this.judgeLink(now);
+        var linkBad = link === "bad";
         var why = null;
         if (!connected) why = "サーバーに接続していません";
         else if (state === "offline") why = "AMR がオフラインです";
-        else if (this.linkBad) why = "通信不良のため呼び出せません";
+        else if (linkBad) why = "通信不良のため呼び出せません";
         else if (this.beat === null) why = "ハートビート待ちです";
+        else if (link === "checking") why = "ハートビートを確認中です";
         else if (state === "moving") why = "移動中です";
         else if (state !== "idle") why = "状態を確認中です";
         else if (this.pendingCall) why = "応答待ちです";
@@ -228,8 +289,10 @@
             state: state,
             stateLabel: STATE_LABELS[state],
             heartbeatAgeMs: age,
-            linkBad: this.linkBad,
-            linkLabel: this.beat === null ? "未受信" : this.linkBad ? "通信不良" : "正常",
+            linkBad: linkBad,
+            link: link,
+            linkLabel: LINK_LABELS[link],
+            lateAfterMs: this.lateAfterMs(),
             shadowVersion: this.shadowVersion,
             lastResult: result,
             pendingCall: this.pendingCall ? this.pendingCall.id : null,

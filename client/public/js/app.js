@@ -2,9 +2,11 @@
 // per-AMR models -> the fleet list (more than one AMR) and the card of one AMR.
 // Topics (plugins/amr_call, heartbeat, status, shadow READMEs):
 //   amr/<thing>/status (retained; the gateway's Will sets {"state":"offline"}),
-//   amr/<thing>/heartbeat (retained, every 10 s), amr/<thing>/cmd/result, amr/<thing>/cmd/call (ours),
+//   amr/<thing>/heartbeat (every 10 s while a console watches, else 5 min; period_ms says which),
+//   amr/<thing>/cmd/result, amr/<thing>/cmd/call (ours),
 //   $aws/things/<thing>/shadow/name/robot/{get/accepted,get/rejected,update/documents}, .../get (ours),
-//   $aws/events/presence/{connected,disconnected}/<thing>.
+//   $aws/events/presence/{connected,disconnected}/<thing>,
+//   amr/<thing>/watch (ours, retained with an expiry, while its card is open: watch.js).
 (function (root) {
     "use strict";
     var NS = root.IotConsole;
@@ -74,10 +76,47 @@
                 self.onMessage(topic, text, packet);
             },
             onState: function (state, detail) {
+                if (state !== "connected") self.watcher.setConnected(false);
                 ui.setConnection(state, detail);
                 self.render();
             },
         });
+        // The open card keeps its AMR's heartbeat fast (docs/watched-heartbeat.md); the fleet view
+        // does not watch.
+        var hooks = NS.watchModelHooks(
+            function (thing) {
+                return self.amrs[thing] ? self.amrs[thing].model : null;
+            },
+            Date.now,
+            function () {
+                self.scheduleRender();
+            }
+        );
+        this.watcher = new NS.WatchScheduler({
+            publish: function (topic, text, options) {
+                return self.link.publish(topic, text, options);
+            },
+            consoleId: NS.consoleSessionId(root.crypto),
+            leaseS: config.watchLeaseS,
+            onWatched: hooks.onWatched,
+            onEnd: hooks.onEnd,
+            onError: hooks.onError,
+            setInterval: function (fn, ms) {
+                return root.setInterval(fn, ms);
+            },
+            clearInterval: function (id) {
+                root.clearInterval(id);
+            },
+        });
+        var visibility = function () {
+            self.watcher.setVisible(doc.visibilityState !== "hidden");
+        };
+        doc.addEventListener("visibilitychange", visibility);
+        root.addEventListener("pageshow", visibility);
+        root.addEventListener("pagehide", function () {
+            self.watcher.setVisible(false);
+        });
+        visibility();
     }
 
     Console.prototype.addThing = function (thing) {
@@ -128,9 +167,15 @@
 
     Console.prototype.onConnected = function () {
         var self = this;
+        var generation = this.link.generation;
         this.link
             .subscribe(NS.fleet.FILTERS)
             .then(function () {
+                // The link dropped or was replaced while the SUBACK was on its way: the watcher was
+                // told it is disconnected, and the next connection subscribes (and watches) itself.
+                if (!self.link.connected || self.link.generation !== generation) return;
+                // Watching starts once the heartbeats can arrive: the gateway answers at once.
+                self.watcher.setConnected(true);
                 // Every (re)connect: the state may have moved on while we were away. What the
                 // operator sees is fetched first; the rest of the fleet follows at the pacer's rate.
                 self.things.forEach(function (t) {
@@ -281,6 +326,9 @@
         this.renderTimer = null;
         var fleet = this.fleetMode();
         var shown = fleet ? this.detail : this.things[0] || null;
+        // The watch first (a closed card's AMR is unwatched, judged by its period again), so the
+        // views below are judged with it.
+        this.watcher.setThing(shown);
         doc.getElementById("fleet").hidden = !fleet || !!this.detail;
         doc.getElementById("detail-back").hidden = !fleet || !this.detail;
         this.things.forEach(function (t) {
@@ -402,6 +450,8 @@
         var app = new Console(config, new NS.LocalCredentials(config));
         app.start();
     }
+
+    NS.Console = Console; // for the unit tests (test/unit/app.test.mjs)
 
     if (doc.readyState === "loading") doc.addEventListener("DOMContentLoaded", main);
     else main();

@@ -23,6 +23,15 @@
             errors.push("config.js の things は AMR の thing 名の配列です（例: [\"AMR-001\"]）");
         if (c.heartbeatTimeoutMs !== undefined && !(c.heartbeatTimeoutMs >= 1000))
             errors.push("config.js の heartbeatTimeoutMs は 1000 以上のミリ秒です");
+        // The watch message's lease (docs/watched-heartbeat.md), refreshed every third of it. The
+        // gateways cut a lease to their max_lease (plugins/watch, default 5 min), so a longer one
+        // would be refreshed too rarely: a 3600 s lease refreshed every 20 min lapses after 5 and
+        // the open card's AMR falls back to slow. Hence at most 300 s.
+        if (c.watchLeaseS !== undefined &&
+            !(typeof c.watchLeaseS === "number" && c.watchLeaseS % 1 === 0 && c.watchLeaseS >= 3 && c.watchLeaseS <= 300))
+            errors.push(
+                "config.js の watchLeaseS は 3 以上 300 以下の整数の秒です（既定 90。ゲートウェイの max_lease（既定 5 分）を超えるリースは短く切られ、更新が間に合わなくなります）"
+            );
         // The fleet view's Shadow GET rate (fleet.js RequestPacer); above AWS's 20 requests per
         // second per thing it could only ever be throttled.
         if (c.shadowGetsPerSecond !== undefined &&

@@ -32,7 +32,7 @@
     });
 
     // One AMR's list state from AmrModel.view(): offline wins (the gateway said so: its Will or a
-    // presence event), then a bad link (no heartbeat for 25 s: the AMR may be anywhere), then the
+    // presence event), then a bad link (the heartbeat is late: 2.5 of its periods, at least 25 s; the AMR may be anywhere), then the
     // movement the shadow says.
     function fleetState(view) {
         if (view.state === "offline") return "offline";

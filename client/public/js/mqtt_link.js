@@ -159,13 +159,17 @@
         });
     };
 
-    // QoS 1; resolves on PUBACK.
-    MqttLink.prototype.publish = function (topic, text) {
+    // QoS 1; resolves on PUBACK. options: {retain, expiryS} (expiryS: the MQTT 5 Message Expiry
+    // Interval: the broker drops the message, a retained one too, once it is that old).
+    MqttLink.prototype.publish = function (topic, text, options) {
         var client = this.client;
         var connected = this.connected;
+        var opts = { qos: 1 };
+        if (options && options.retain) opts.retain = true;
+        if (options && options.expiryS) opts.properties = { messageExpiryInterval: options.expiryS };
         return new Promise(function (resolve, reject) {
             if (!client || !connected) return reject(new Error("サーバーに接続していません"));
-            client.publish(topic, text, { qos: 1 }, function (err, packet) {
+            client.publish(topic, text, opts, function (err, packet) {
                 if (err) return reject(err);
                 if (packet && packet.reasonCode && packet.reasonCode >= 128)
                     return reject(new Error("送信が拒否されました (reason " + packet.reasonCode + ")"));

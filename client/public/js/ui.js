@@ -112,7 +112,9 @@
         this.state.className = "amr-state state-" + v.state;
         this.root.setAttribute("data-state", v.state);
         this.link.textContent = v.linkLabel;
-        this.link.className = "link " + (v.linkBad ? "bad" : v.linkLabel === "正常" ? "good" : "");
+        // 確認中 (checking: the card just opened, the fresh heartbeat not there yet) is neutral.
+        this.link.className = "link " + (v.linkBad ? "bad" : v.link === "good" ? "good" : v.link === "checking" ? "checking" : "");
+        this.link.setAttribute("data-link", v.link);
         this.root.classList.toggle("link-bad", v.linkBad);
         this.hb.textContent = formatAge(v.heartbeatAgeMs);
         this.version.textContent = v.shadowVersion === null ? "—" : "v" + v.shadowVersion;

@@ -27,6 +27,14 @@ const work = join(build, "client-e2e");
 const shots = join(build, "client-screenshots");
 const THING = "AMR-001";
 const HEARTBEAT_TIMEOUT_MS = 25000; // the seed's bound; the page's default
+// The watched heartbeat (docs/watched-heartbeat.md), shortened so the fall back fits in the run:
+// the page's lease (config.js watchLeaseS, refreshed every third of it) and the gateway's slow
+// period (configs/local.toml's 5 min, rewritten below). The fast period stays the real 10 s.
+const WATCH_LEASE_S = 15;
+const FAST_PERIOD_MS = 10000;
+// 30 s: longer than the 25 s a console allows after a fast heartbeat, so a fall back that waits
+// one slow period after the last fast heartbeat shows up as a gap (checked below).
+const SLOW_PERIOD_MS = 30000;
 
 const start = (...args) => startIn(work, ...args);
 const cleanups = [];
@@ -66,12 +74,19 @@ async function main() {
         .replace(/^port = 18883$/m, "port = " + mqttPort);
     if (!toml.includes("port = " + mqttPort) || toml.includes("\"../build/demo"))
         throw new Error("configs/local.toml changed shape: cannot derive the test's gateway config");
+    // The watch processor's slow period and the heartbeat's starting period: 20 s instead of 5 min.
+    const watchSection = /(\[processors\.watch\][^[]*?slow_period = )"[^"]*"/;
+    const hasWatch = /^type = "watch"$/m.test(toml) && watchSection.test(toml) && /from = "cloud:amr\/\$\{thing\}\/watch"/.test(toml);
+    check("configs/local.toml runs the watch processor on amr/${thing}/watch (docs/watched-heartbeat.md)", hasWatch);
+    toml = toml
+        .replace(watchSection, `$1"${SLOW_PERIOD_MS / 1000}s"`)
+        .replace(/(\[sources\.heartbeat\][^[]*?period = )"[^"]*"/, `$1"${SLOW_PERIOD_MS / 1000}s"`);
     writeFileSync(join(work, "gateway.toml"), toml);
     const startGateway = () => start("iotgw", bin("iotgw"), ["run", "--config", join(work, "gateway.toml")]);
     let gateway = startGateway();
 
     // The observer: an independent console-token client.
-    const observed = { beats: [], statuses: [], presence: [] };
+    const observed = { beats: [], statuses: [], presence: [], watches: [] };
     const token = JSON.parse(localcore("issue-console-token", "--json", "yes"));
     const observer = mqtt.connect(`wss://localhost:${wsPort}/mqtt`, {
         ca: readFileSync(ca),
@@ -85,7 +100,17 @@ async function main() {
     observer.on("message", (topic, payload, packet) => {
         const at = Date.now();
         const text = payload.toString();
-        if (topic.endsWith("/heartbeat") && !packet.retain) observed.beats.push({ at, text });
+        if (topic.endsWith("/heartbeat") && !packet.retain) {
+            let period = null;
+            try {
+                period = JSON.parse(text).period_ms;
+            } catch {
+                /* counted as a beat all the same */
+            }
+            observed.beats.push({ at, text, period });
+        }
+        if (topic.endsWith("/watch") && payload.length)
+            observed.watches.push({ at, body: JSON.parse(text), expiry: packet.properties ? packet.properties.messageExpiryInterval : undefined });
         if (topic.endsWith("/status")) observed.statuses.push({ at, text });
         if (topic.endsWith("/get/accepted")) observed.lastGet = JSON.parse(text);
         if (topic.startsWith("$aws/events/presence/")) observed.presence.push(JSON.parse(text));
@@ -95,7 +120,7 @@ async function main() {
         observer.once("error", rej);
     });
     await observer.subscribeAsync(
-        [`amr/${THING}/heartbeat`, `amr/${THING}/status`, `$aws/things/${THING}/shadow/name/robot/get/accepted`,
+        [`amr/${THING}/heartbeat`, `amr/${THING}/status`, `amr/${THING}/watch`, `$aws/things/${THING}/shadow/name/robot/get/accepted`,
          "$aws/events/presence/connected/+", "$aws/events/presence/disconnected/+"],
         { qos: 1 }
     );
@@ -114,6 +139,7 @@ async function main() {
         "--data", join(work, "data"),
         "--broker-url", `wss://localhost:${wsPort}/mqtt`,
         "--things", THING,
+        "--watch-lease-s", String(WATCH_LEASE_S),
     ], { pipeStdout: true });
     const url = await serverUrl(server);
 
@@ -144,7 +170,12 @@ async function main() {
             for (const e of await page.log())
                 if (e.level === "WARNING" || e.level === "SEVERE") problems.push(`${name} ${e.source} ${e.level}: ${e.message}`);
     };
+    // The gateway is up (its retained status) and has had time for its first, slow heartbeat, so
+    // a heartbeat right after the page opens is the answer to the page's watch message.
+    await waitFor("gateway up", () => observed.statuses.some((m) => /"idle"/.test(m.text)), 15000);
+    await sleep(2500);
     const pc = await newPage("pc", { width: 1366, height: 900, pixelRatio: 1, mobile: false, touch: false });
+    const openedAt = Date.now();
     await pc.goto(url);
     const csp = (await fetch(url, { signal: AbortSignal.timeout(10000) })).headers.get("content-security-policy") || "";
     check("the page is served with the CSP", /script-src 'self';/.test(csp) && /object-src 'none'/.test(csp) && /frame-ancestors 'none'/.test(csp) && csp.includes(`wss://localhost:${wsPort}`), csp);
@@ -156,6 +187,20 @@ async function main() {
 
     const ready = await waitFor("idle", async () => (await text(pc, "state")) === "待機中" && (await text(pc, "link")) === "正常" && (await field(pc, "call").isEnabled()), 20000);
     check("connects, shows 待機中 with a good link, 呼出し enabled", !!ready, `state=${await text(pc, "state")} link=${await text(pc, "link")}`);
+    // The open card watches its AMR: a retained watch with a lease, then a heartbeat at once.
+    const watch = await waitFor("watch", () => observed.watches.find((w) => w.at >= openedAt), 10000);
+    check("the open card publishes the watch message (thing, a random console id, lease_s, expiry = lease)",
+        !!watch && watch.body.thing === THING && /^[0-9a-f-]{36}$/.test(watch.body.console) && watch.body.lease_s === WATCH_LEASE_S &&
+        watch.expiry > 0 && watch.expiry <= WATCH_LEASE_S, JSON.stringify(watch));
+    const fresh = watch && (await waitFor("fresh beat", () => observed.beats.find((b) => b.at >= watch.at), 5000, 50));
+    check("the gateway answers the watch with a heartbeat within 2 s, announcing the fast period",
+        !!fresh && fresh.at - watch.at <= 2000 && fresh.period === FAST_PERIOD_MS,
+        fresh ? `${fresh.at - watch.at} ms after the watch, period_ms ${fresh.period}` : "no heartbeat");
+    const hbAge = await text(pc, "hb-age");
+    check("the card shows that heartbeat (正常, a few seconds old)", (await text(pc, "link")) === "正常" && /^[0-4] 秒前$/.test(hbAge), hbAge);
+    // Retained with an expiry: a console subscribing now finds the watch, with what is left of its lease.
+    const late = await lateSubscriber(wsPort, ca, "console-e2e-late-1", `amr/${THING}/watch`);
+    check("the watch is retained on the broker with its expiry", !!late && late.retain && late.expiry > 0 && late.expiry <= WATCH_LEASE_S, JSON.stringify(late));
     const v0 = Number(await field(pc, "version").getAttribute("data-version"));
     check("shows the shadow version it got from the service", v0 > 0 && v0 === (await shadowVersion()), `page v${v0}`);
     await pc.screenshot({ path: join(shots, "pc-1366x900-idle.png"), fullPage: true });
@@ -191,6 +236,9 @@ async function main() {
     const killedAt = Date.now();
     await stop(gateway, "SIGKILL");
     const lastBeat = observed.beats.length ? observed.beats[observed.beats.length - 1].at : killedAt;
+    const lastPeriod = observed.beats.length ? observed.beats[observed.beats.length - 1].period : null;
+    check("while the card is open the heartbeat is the fast one", lastPeriod === FAST_PERIOD_MS, `period_ms ${lastPeriod}`);
+
     const offline = await waitFor("offline", async () => (await text(pc, "state")) === "オフライン", 5000, 50);
     check("gateway killed → オフライン (Will)", !!offline, `after ${Date.now() - killedAt} ms`);
     check("呼出し is disabled while offline, with the reason shown", !(await field(pc, "call").isEnabled()) && (await text(pc, "feedback")) === "AMR がオフラインです", await text(pc, "feedback"));
@@ -261,8 +309,65 @@ async function main() {
     await collectProblems();
 
     check("no console errors, CSP violations or failed requests", problems.length === 0, problems.join(" | "));
+
+    // Both pages closed: no release message; the leases run out and the gateway falls back to its
+    // slow heartbeat; the retained watch expires from the broker.
+    for (const { page } of pages) await page.close();
+    const closedAt = Date.now();
+    const slow = await waitFor("slow beat", () => observed.beats.find((b) => b.at > closedAt && b.period === SLOW_PERIOD_MS),
+        (WATCH_LEASE_S * 1000 + SLOW_PERIOD_MS) + 10000, 200);
+    check(`pages closed → the heartbeat falls back to the slow period within the lease + one slow period`, !!slow,
+        slow ? `${slow.at - closedAt} ms after closing` : `beats since: ${JSON.stringify(observed.beats.filter((b) => b.at > closedAt).map((b) => b.period))}`);
+    // What every console judges by: until the first slow heartbeat arrives, the last one announces
+    // 10 s, so a gap over 25 s is a false 通信不良 in every fleet view; and the retained heartbeat
+    // is what a console loading later judges by first.
+    if (slow) {
+        const i = observed.beats.indexOf(slow);
+        const gap = i > 0 ? slow.at - observed.beats[i - 1].at : null;
+        check("the fall back leaves no gap a console would call 通信不良 (≤ 25 s from the last fast heartbeat to the first slow one)",
+            gap !== null && gap <= HEARTBEAT_TIMEOUT_MS, `${gap} ms`);
+        const retained = await lateSubscriber(wsPort, ca, "console-e2e-late-3", `amr/${THING}/heartbeat`);
+        check("after the fall back the retained heartbeat announces the slow period (what a console loading now judges by)",
+            !!retained && retained.body.period_ms === SLOW_PERIOD_MS, JSON.stringify(retained));
+    }
+    // The PC page's refreshes (lease_s / 3 apart, at once after its reconnect): its lease never ran
+    // out while it was open, the token revocation's reconnect included.
+    const own = observed.watches.filter((w) => watch && w.body.console === watch.body.console && w.at <= closedAt).map((w) => w.at);
+    const gaps = own.slice(1).map((at, i) => at - own[i]);
+    check(`the open page refreshed its watch every lease_s / 3 (${WATCH_LEASE_S / 3} s), never letting the lease run out`,
+        own.length >= Math.floor((closedAt - openedAt) / (WATCH_LEASE_S * 1000)) * 3 - 3 && Math.max(...gaps) < WATCH_LEASE_S * 1000,
+        `${own.length} watch messages in ${Math.round((closedAt - openedAt) / 1000)} s, longest gap ${Math.max(...gaps)} ms`);
+    const after = observed.watches.filter((w) => w.at > closedAt + 1000);
+    check("closing sends no watch (no release message)", after.length === 0, JSON.stringify(after));
+    const lastWatch = observed.watches.length ? observed.watches[observed.watches.length - 1].at : closedAt;
+    await sleep(Math.max(0, lastWatch + WATCH_LEASE_S * 1000 + 1000 - Date.now()));
+    const gone = await lateSubscriber(wsPort, ca, "console-e2e-late-2", `amr/${THING}/watch`);
+    check("the retained watch has expired from the broker one lease after the last refresh", gone === null, JSON.stringify(gone));
     await stop(gateway);
     await stop(broker);
+}
+
+// A fresh console-token client that subscribes to `topic` and returns the retained message it
+// gets ({retain, expiry, body}), or null when none came within 2 s.
+async function lateSubscriber(wsPort, ca, clientId, topic) {
+    const token = JSON.parse(localcore("issue-console-token", "--json", "yes"));
+    const c = mqtt.connect(`wss://localhost:${wsPort}/mqtt`, {
+        ca: readFileSync(ca), clientId, username: token.username, password: token.token, protocolVersion: 5, reconnectPeriod: 0,
+    });
+    try {
+        await new Promise((res, rej) => {
+            c.once("connect", res);
+            c.once("error", rej);
+        });
+        let got = null;
+        c.on("message", (topic, payload, packet) => {
+            if (payload.length) got = { retain: packet.retain, expiry: packet.properties ? packet.properties.messageExpiryInterval : undefined, body: JSON.parse(payload.toString()) };
+        });
+        await c.subscribeAsync(topic, { qos: 1 });
+        return await waitFor("retained " + topic, () => got, 2000);
+    } finally {
+        c.end(true);
+    }
 }
 
 async function cleanup() {

@@ -18,6 +18,11 @@ function harness() {
             client.url = url;
             client.options = options;
             client.end = () => {};
+            client.published = [];
+            client.publish = (topic, text, opts, cb) => {
+                client.published.push({ topic, text, opts });
+                cb(null, { reasonCode: client.pubackReason || 0 });
+            };
             clients.push(client);
             return client;
         },
@@ -113,4 +118,22 @@ test("a lost connection reuses the token while it is fresh", async () => {
     h.clients[1].emit("close");
     await h.fireBackoff();
     assert.equal(password(h.clients[2]), "lct1.token-2");
+});
+
+test("publish: QoS 1; the watch message retained with the MQTT 5 Message Expiry Interval; a refusing PUBACK rejects", async () => {
+    const h = harness();
+    h.link.start();
+    await h.settle();
+    const c = h.clients[0];
+    assert.equal(c.options.protocolVersion, 5, "MQTT 5: the expiry needs it");
+    await assert.rejects(h.link.publish("amr/AMR-001/cmd/call", "{}"), /接続していません/);
+    c.emit("connect");
+    await h.link.publish("amr/AMR-001/cmd/call", "{}");
+    await h.link.publish("amr/AMR-001/watch", '{"lease_s":90}', { retain: true, expiryS: 90 });
+    assert.deepEqual(JSON.parse(JSON.stringify(c.published.map((p) => p.opts))), [
+        { qos: 1 },
+        { qos: 1, retain: true, properties: { messageExpiryInterval: 90 } },
+    ]);
+    c.pubackReason = 0x87;
+    await assert.rejects(h.link.publish("amr/AMR-001/watch", "{}", { retain: true, expiryS: 90 }), /reason 135/);
 });
