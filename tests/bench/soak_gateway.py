@@ -48,10 +48,11 @@ def pipeline_toml(name, source, to, via=()):
     return f"\n[[pipelines]]\nname = {toml_string(name)}\nfrom = {toml_string(source)}\n{via_line}to = {toml_list(to)}\n"
 
 
-def amr_toml(move_time_s, heartbeat_period_s):
+def amr_toml(move_time_s, heartbeat_period_s, heartbeat_retain=True):
     """configs/local.toml's AMR: the call processor with the simulated driver, status, the robot
     shadow, heartbeats, and their pipelines on the connection `cloud`. The soak and the fleet
-    simulator (tests/fleet/fleet_gateways.py) both write it, so their gateways do the same work."""
+    simulator (tests/fleet/fleet_gateways.py) both write it, so their gateways do the same work.
+    `heartbeat_retain`: the heartbeat plugin's `retain` (the fleet's cost benchmark runs both)."""
     q = toml_string
     return f"""[processors.amr]
 type = "amr_call"
@@ -71,6 +72,7 @@ shadow_name = "robot"
 [sources.heartbeat]
 type = "heartbeat"
 period = {q(duration_text(heartbeat_period_s))}
+retain = {"true" if heartbeat_retain else "false"}
 """ + (pipeline_toml("call", "cloud:amr/${thing}/cmd/call", ["cloud"], via=["amr", "status", "shadow"])
        + pipeline_toml("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", ["shadow"])
        + pipeline_toml("heartbeat", "heartbeat", ["cloud"]))
