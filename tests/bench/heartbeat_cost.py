@@ -312,6 +312,35 @@ def month_tables(model, hb_seed, hb_fast, hb_slow, per_call, thing, get_accepted
     return a_rows, b_rows, per_call["shadow_ops"] * model.calls_per_day * 30 + get_ops
 
 
+def share_at(a_total, b_total, fleet=10_000):
+    """(b)'s message bill over (a)'s for `fleet` AMRs (tiered prices: not the ratio of counts)."""
+    return metering.message_bill(b_total * fleet)[0] / metering.message_bill(a_total * fleet)[0]
+
+
+def calls_for_target(model, tables, target=TARGET_SHARE, fleet=10_000, most=10_000.0):
+    """The most calls per AMR per day (to 0.1) at which (b)'s bill is still within `target` of
+    (a)'s at `fleet` AMRs: calls cost the same in both designs, so the more calls, the closer
+    the two bills. `tables(model)` gives (a_rows, b_rows) for a model. None when even no calls
+    miss the target; `most` when it is met up to it."""
+    import copy
+
+    def share(calls_per_day):
+        m = copy.copy(model)
+        m.calls_per_day = calls_per_day
+        a_rows, b_rows = tables(m)
+        return share_at(sum(v for _, v in a_rows), sum(v for _, v in b_rows), fleet)
+
+    if share(0.0) > target:
+        return None
+    if share(most) <= target:
+        return most
+    lo, hi = 0.0, most  # share(lo) <= target < share(hi); the share grows with the calls
+    while hi - lo > 0.05:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if share(mid) <= target else (lo, mid)
+    return lo
+
+
 def fmt_int(x):
     return f"{x:,.0f}"
 
@@ -455,6 +484,16 @@ def main(argv):
         a_rows, b_rows, shadow_ops = month_tables(model, hb_seed, hb_seed, hb_slow, per_call, thing, get_bytes)
         print_report(model, a_rows, b_rows, shadow_ops,
                      [("retained", hb_seed), ("not retained", hb_unretained)], detail, runs)
+        # Calls cost the same in both designs, so whether the target can be met depends on how many
+        # there are: the break-even rate, for the site to compare with its own.
+        per_call_metered = per_call["inbound"] + per_call["retained"] + per_call["to_gateway"] + per_call["to_console"]
+        most = calls_for_target(
+            model, lambda m: month_tables(m, hb_seed, hb_seed, hb_slow, per_call, thing, get_bytes)[:2])
+        if most is None:
+            print("the target is missed even without calls")
+        else:
+            print(f"the target is met up to {most:.1f} calls per AMR per day ({per_call_metered:.1f} metered "
+                  f"messages per call as measured); the model assumes {model.calls_per_day:g}")
     if failures:
         print("\nresult: FAIL: " + "; ".join(failures))
         status = status or 1

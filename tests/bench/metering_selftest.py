@@ -132,6 +132,28 @@ class ConsoleGetTest(unittest.TestCase):
         self.assertAlmostEqual(ops, 21.12 + 22)
 
 
+class CallsForTargetTest(unittest.TestCase):
+    """The break-even call rate, on tables simple enough to solve by hand: (a) 1,000,000 and (b)
+    10,000 messages per AMR without calls, 1,000 per call a day (all in the first price tier at
+    one AMR, so the bill is linear): (b) <= 10 % of (a) while 10,000 + 1,000 c <= 100,000 + 100 c,
+    that is c <= 100."""
+
+    @staticmethod
+    def tables(model):
+        calls = [("calls", 1_000 * model.calls_per_day)]
+        return [("heartbeat", 1_000_000)] + calls, [("heartbeat", 10_000)] + calls
+
+    def test_solved_by_hand(self):
+        most = hc.calls_for_target(hc.Model(), self.tables, fleet=1)
+        self.assertAlmostEqual(most, 100.0, delta=0.05)
+        self.assertLessEqual(most, 100.0)
+
+    def test_missed_without_calls_and_met_at_any_rate(self):
+        self.assertIsNone(hc.calls_for_target(hc.Model(), lambda m: ([("x", 100)], [("x", 11)]), fleet=1))
+        self.assertEqual(hc.calls_for_target(hc.Model(), lambda m: ([("x", 100)], [("x", 5)]), fleet=1,
+                                             most=50.0), 50.0)
+
+
 class ImpossibleCountsTest(unittest.TestCase):
     """What fails the benchmark: counts a working run cannot give."""
 
