@@ -123,7 +123,6 @@ private:
             host().notice("watched by ", n, n == 1 ? " console: " : " consoles: ", how);
         else
             host().notice("no console watching: ", how);
-        show();
         // Not retained, QoS 1: it goes to the heartbeat instance through the pipeline.
         host().emit(sdk::Message{control_topic_, change.control, 1, false});
     }
