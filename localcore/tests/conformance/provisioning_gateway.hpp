@@ -8,6 +8,7 @@
 
 #include <iotgw/plugins/common/certificate_info.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -123,6 +124,29 @@ inline std::string trimmed(const std::string& s) {
     const auto b = s.find_first_not_of(" \t\r\n");
     const auto e = s.find_last_not_of(" \t\r\n");
     return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+// Issues a certificate for `thing` from `lc` (`lifetime` as `localcore issue-cert --lifetime`
+// takes it) and installs it as the production pair in `prod_dir`, replacing one there; returns
+// the certificate's id.
+inline std::string install_production_cert(LocalCore& lc, const fs::path& prod_dir, const std::string& thing,
+                                           const std::string& lifetime) {
+    const fs::path prefix = lc.fresh_path("prod");
+    const std::string id =
+        trimmed(lc.cli({"issue-cert", "--thing", thing, "--out", prefix.string(), "--lifetime", lifetime}));
+    fs::copy_file(fs::path(prefix) += ".pem", prod_dir / "cert.pem", fs::copy_options::overwrite_existing);
+    fs::copy_file(fs::path(prefix) += ".key", prod_dir / "key.pem", fs::copy_options::overwrite_existing);
+    fs::permissions(prod_dir / "key.pem", fs::perms::owner_read | fs::perms::owner_write);
+    return id;
+}
+
+// The names of the files in `dir`, sorted: what a rotation or a crash left in the credential's
+// folder.
+inline std::vector<std::string> file_names_in(const fs::path& dir) {
+    std::vector<std::string> files;
+    for (const auto& e : fs::directory_iterator(dir)) files.push_back(e.path().filename().string());
+    std::sort(files.begin(), files.end());
+    return files;
 }
 
 }  // namespace localcore::conformance

@@ -51,12 +51,7 @@ protected:
             lc->scratch() / log_name, env);
     }
 
-    std::vector<std::string> prod_files() const {
-        std::vector<std::string> files;
-        for (const auto& e : fs::directory_iterator(prod_dir)) files.push_back(e.path().filename().string());
-        std::sort(files.begin(), files.end());
-        return files;
-    }
+    std::vector<std::string> prod_files() const { return file_names_in(prod_dir); }
 
     fs::path prod_dir, sync_flag;
 };

@@ -63,22 +63,10 @@ protected:
 
     // A certificate for `thing` issued by localcore, installed as the production pair.
     std::string install_cert(const std::string& thing, const std::string& lifetime) {
-        const fs::path prefix = lc->fresh_path("prod");
-        const std::string id = trimmed(
-            lc->cli({"issue-cert", "--thing", thing, "--out", prefix.string(), "--lifetime", lifetime}));
-        fs::copy_file(fs::path(prefix) += ".pem", prod_dir / "cert.pem",
-                      fs::copy_options::overwrite_existing);
-        fs::copy_file(fs::path(prefix) += ".key", prod_dir / "key.pem", fs::copy_options::overwrite_existing);
-        fs::permissions(prod_dir / "key.pem", fs::perms::owner_read | fs::perms::owner_write);
-        return id;
+        return install_production_cert(*lc, prod_dir, thing, lifetime);
     }
 
-    std::vector<std::string> prod_files() const {
-        std::vector<std::string> files;
-        for (const auto& e : fs::directory_iterator(prod_dir)) files.push_back(e.path().filename().string());
-        std::sort(files.begin(), files.end());
-        return files;
-    }
+    std::vector<std::string> prod_files() const { return file_names_in(prod_dir); }
 
     Identity watch_id;
     fs::path prod_dir, sync_flag;
