@@ -48,6 +48,11 @@ def pipeline_toml(name, source, to, via=()):
     return f"\n[[pipelines]]\nname = {toml_string(name)}\nfrom = {toml_string(source)}\n{via_line}to = {toml_list(to)}\n"
 
 
+# configs/local.toml's shadow reply pipelines: name, filter under the shadow's topic (not
+# update/documents: plugins/shadow/README.md, "Subscriptions").
+SHADOW_REPLY_PIPELINES = (("shadow", "+/accepted"), ("shadow-rejected", "+/rejected"), ("shadow-delta", "update/delta"))
+
+
 def amr_toml(move_time_s, heartbeat_period_s, heartbeat_retain=True):
     """configs/local.toml's AMR: the call processor with the simulated driver, status, the robot
     shadow, heartbeats, and their pipelines on the connection `cloud`. The soak and the fleet
@@ -74,7 +79,8 @@ type = "heartbeat"
 period = {q(duration_text(heartbeat_period_s))}
 retain = {"true" if heartbeat_retain else "false"}
 """ + (pipeline_toml("call", "cloud:amr/${thing}/cmd/call", ["cloud"], via=["amr", "status", "shadow"])
-       + pipeline_toml("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", ["shadow"])
+       + "".join(pipeline_toml(name, "cloud:$aws/things/${thing}/shadow/name/robot/" + f, ["shadow"])
+                 for name, f in SHADOW_REPLY_PIPELINES)
        + pipeline_toml("heartbeat", "heartbeat", ["cloud"]))
 
 

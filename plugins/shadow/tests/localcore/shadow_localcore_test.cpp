@@ -91,7 +91,12 @@ protected:
                            "connection = \"cloud\"\nretry_min = \"" + o.retry_min +
                                "\"\nretry_max = \"3s\"\nrequest_timeout = \"5s\"")
                 .pipeline("call", "cloud:amr/${thing}/cmd/call", {"cloud"}, {"amr", "status", "shadow"})
-                .pipeline("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/+", {"shadow"});
+                // The replies as configs/local.toml subscribes to them: accepted, rejected and the
+                // delta, not update/documents (each of its deliveries is metered, and update/accepted
+                // carries the same change), so these tests show the plugin needs no documents.
+                .pipeline("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/accepted", {"shadow"})
+                .pipeline("shadow-rejected", "cloud:$aws/things/${thing}/shadow/name/robot/+/rejected", {"shadow"})
+                .pipeline("shadow-delta", "cloud:$aws/things/${thing}/shadow/name/robot/update/delta", {"shadow"});
         const fs::path file = lc->fresh_path("gateway") += ".toml";
         std::ofstream(file) << toml;
         return file;
