@@ -46,17 +46,17 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fleet"))
 
 import metering  # noqa: E402
+import soak_gateway  # noqa: E402
 
 MONTH_HOURS = 30 * 24
 FLEETS = (100, 1_000, 10_000)
 TARGET_SHARE = 0.10
-# The gateway's subscriptions per (re)connect (configs/local.toml: the call and the shadow
-# pipelines; the watched design adds amr/<thing>/watch), one SUBSCRIBE each.
-GATEWAY_FILTERS_SEED = ("amr/{t}/cmd/call", "$aws/things/{t}/shadow/name/robot/+/+")
+# The gateway's subscriptions per (re)connect (configs/local.toml: the call and the shadow reply
+# pipelines; the watched design adds amr/<thing>/watch), one SUBSCRIBE each. Each message on a
+# topic they match is one delivery to the gateway.
+GATEWAY_FILTERS_SEED = ("amr/{t}/cmd/call",) + tuple(
+    "$aws/things/{t}/shadow/name/robot/" + f for _, f in soak_gateway.SHADOW_REPLY_PIPELINES)
 GATEWAY_FILTERS_WATCHED = GATEWAY_FILTERS_SEED + ("amr/{t}/watch",)
-# Topic classes the gateway receives (its subscriptions above), so each message of these
-# classes is one delivery to the gateway.
-GATEWAY_RECEIVES = ("cmd/call", "watch")
 WATCH_PAYLOAD = '{"thing":"%s","console":"console-0123456789abcdef","lease_s":90}'
 
 
@@ -64,7 +64,8 @@ class Model:
     """The month and the operators (docs/watched-heartbeat.md, "Cost")."""
 
     def __init__(self, fast_period_s=10.0, slow_period_s=300.0, amrs_per_console=50, console_hours=8 * 22,
-                 card_minutes=10.0, lease_s=90.0, refresh_s=30.0, calls_per_day=100.0, connects_per_day=1.0):
+                 card_minutes=10.0, lease_s=90.0, refresh_s=30.0, calls_per_day=100.0, connects_per_day=1.0,
+                 console_qos=0):
         self.fast_period_s = fast_period_s
         self.slow_period_s = slow_period_s
         self.amrs_per_console = amrs_per_console
@@ -74,6 +75,9 @@ class Model:
         self.refresh_s = refresh_s
         self.calls_per_day = calls_per_day
         self.connects_per_day = connects_per_day
+        # The browser console subscribes at QoS 0 (client/public/js/mqtt_link.js says why): no
+        # PUBACK, so each delivery to it is one metered message, not two.
+        self.console_qos = console_qos
         self.slow_retain = True  # plugins/watch's default
 
     def watched_hours(self):
@@ -100,6 +104,11 @@ def units(topic, payload_bytes):
     return metering.message_units(metering.publish_size(topic, payload_bytes))
 
 
+def console_pubacks(model, deliveries):
+    """The console's PUBACKs for heartbeat deliveries: a row only when it subscribes at QoS 1."""
+    return [("heartbeat PUBACK from the console", deliveries)] if model.console_qos == 1 else []
+
+
 def heartbeat_rows_seed(model, hb, topic):
     """(a): the seed's heartbeat all month. `hb`: per heartbeat published, retained (0..1),
     delivered per console, average payload bytes (measured)."""
@@ -110,8 +119,7 @@ def heartbeat_rows_seed(model, hb, topic):
         ("heartbeat publish", beats * hb["published"] * u),
         ("heartbeat retain", beats * hb["retained"] * u),
         ("heartbeat delivery to the console", seen * hb["delivered_per_console"] * u),
-        ("heartbeat PUBACK from the console", seen * hb["delivered_per_console"]),
-    ]
+    ] + console_pubacks(model, seen * hb["delivered_per_console"])
 
 
 def heartbeat_rows_watched(model, fast, slow, topic):
@@ -130,8 +138,7 @@ def heartbeat_rows_watched(model, fast, slow, topic):
         ("heartbeat retain", fast_beats * fast["retained"] * uf + slow_beats * slow["retained"] * us),
         ("heartbeat delivery to the console",
          fast_seen * fast["delivered_per_console"] * uf + slow_seen * slow["delivered_per_console"] * us),
-        ("heartbeat PUBACK from the console", seen),
-    ]
+    ] + console_pubacks(model, seen)
 
 
 def watch_rows(model, watch_bytes, topic):
@@ -156,20 +163,22 @@ def call_rows(model, per_call):
         ("calls: publishes (call, status, result, shadow update)", calls * per_call["inbound"]),
         ("calls: retains (status)", calls * per_call["retained"]),
         ("calls: deliveries to the gateway, with its PUBACK", calls * per_call["to_gateway"]),
-        ("calls: deliveries to the console, with its PUBACK", calls * per_call["to_console"]),
+        ("calls: deliveries to the console" + (", with its PUBACK" if model.console_qos else " (QoS 0: no PUBACK)"),
+         calls * per_call["to_console"]),
     ]
 
 
 def console_get_rows(model, get_accepted_bytes, thing):
     """The console's shadow GETs of one AMR (modelled; the runs' console does not send them): one
     when its card opens and one per console day when the fleet view loads (each console is open
-    on 22 days). Each is a QoS 1 publish and its get/accepted delivered to the console (QoS 1)."""
+    on 22 days). Each is a QoS 1 publish and its get/accepted delivered to the console."""
     days = model.console_hours / 8
     n = model.card_sessions() + days
     topic = f"$aws/things/{thing}/shadow/name/robot/get"
     return [("console shadow GETs (card opens, fleet view loads): request and reply",
              n * (metering.inbound_publish(metering.publish_size(topic, 0), retain=False)
-                  + metering.delivery(metering.publish_size(topic + "/accepted", get_accepted_bytes), qos=1)))], \
+                  + metering.delivery(metering.publish_size(topic + "/accepted", get_accepted_bytes),
+                                      qos=model.console_qos)))], \
         n * metering.shadow_operations(get_accepted_bytes)
 
 
@@ -181,14 +190,14 @@ def connect_rows(model, filters, thing):
     subs = sum(metering.subscribe([f.format(t=thing)]) for f in filters)
     event_bytes = 260  # a connected/disconnected event's JSON, about this size
     events = 2 * n * model.console_share() * metering.delivery(
-        metering.publish_size(f"$aws/events/presence/disconnected/{thing}", event_bytes), qos=1)
+        metering.publish_size(f"$aws/events/presence/disconnected/{thing}", event_bytes), qos=model.console_qos)
     return [
         ("(re)connects: CONNECT and SUBSCRIBE", n * (will + subs)),
         ("lifecycle events delivered to the console", events),
     ]
 
 
-def per_call_figures(run, thing):
+def per_call_figures(run, thing, console_qos=0):
     """Metered messages per call from a run's counts (topic classes other than the heartbeat and
     the lifecycle events)."""
     tap, con, calls = run["tap"], run["console"], run["calls"]
@@ -209,14 +218,29 @@ def per_call_figures(run, thing):
             retained += row["retained"] * u
         if cls in ("shadow:update", "shadow:get"):
             shadow_ops += row["published"] * metering.shadow_operations(size)
-        # The gateway's filters: its call topic and its shadow's response topics.
-        gw = pub if (cls in GATEWAY_RECEIVES or service) else 0
+        # The gateway's filters: its call topic and its shadow's reply topics.
+        gw = pub if gateway_receives(topic, thing) else 0
         row["to_gateway"] = gw / calls
         to_gateway += row["to_gateway"] * metering.delivery(metering.publish_size(topic, size), qos=1)
-        to_console += row["to_console"] * metering.delivery(metering.publish_size(topic, size), qos=1)
+        to_console += row["to_console"] * metering.delivery(metering.publish_size(topic, size), qos=console_qos)
         detail.append(row)
     return {"inbound": inbound, "retained": retained, "to_console": to_console, "to_gateway": to_gateway,
             "shadow_ops": shadow_ops}, detail
+
+
+def topic_matches(topic_filter, topic):
+    """MQTT filter matching (`+` one level, `#` the rest), enough for the gateway's filters."""
+    f, t = topic_filter.split("/"), topic.split("/")
+    for i, level in enumerate(f):
+        if level == "#":
+            return True
+        if i >= len(t) or (level != "+" and level != t[i]):
+            return False
+    return len(f) == len(t)
+
+
+def gateway_receives(topic, thing, filters=GATEWAY_FILTERS_WATCHED):
+    return any(topic_matches(f.format(t=thing), topic) for f in filters)
 
 
 def topic_of(cls, thing):
@@ -372,7 +396,8 @@ def print_report(model, a_rows, b_rows, shadow_ops_month, hb_runs, detail, runs)
           f"{'retained' if model.slow_retain else 'not retained'}; the watch "
           f"refresh every {model.refresh_s:g} s while watched, counted from this schedule (plugins/watch is "
           f"not in this run); {model.calls_per_day:g} calls a day; {model.connects_per_day:g} (re)connect(s) a "
-          "day. QoS 1 deliveries add the receiver's PUBACK (metered by AWS).")
+          f"day. QoS 1 deliveries add the receiver's PUBACK (metered by AWS): the gateway's; the console "
+          f"subscribes at QoS {model.console_qos}.")
     print()
     print("Metered messages per AMR per month (AWS IoT Core rules: tests/bench/metering.py):")
     names = [n for n, _ in b_rows]
@@ -475,7 +500,7 @@ def main(argv):
         # run's figures when they are retained, the other run's when not.
         model.slow_retain = a.slow_retain == "true"
         hb_slow = hb_seed if model.slow_retain else hb_unretained
-        per_call, detail = per_call_figures(runs[0], thing)
+        per_call, detail = per_call_figures(runs[0], thing, model.console_qos)
         # The shadow document as the console's GET would return it: the size of the documents
         # messages the run saw (previous and current state: larger than a GET's reply).
         docs = runs[0]["tap"]

@@ -87,7 +87,7 @@ class MonthModelTest(unittest.TestCase):
                 "bytes": 80.0}
 
     def test_seed_design_heartbeats(self):
-        model = hc.Model()
+        model = hc.Model(console_qos=1)
         rows = hc.heartbeat_rows_seed(model, self.ratios(True), topic="amr/AMR-0001/heartbeat")
         by = {r[0]: r[1] for r in rows}
         # 30 days x 8,640 beats a day.
@@ -96,6 +96,13 @@ class MonthModelTest(unittest.TestCase):
         # One console (1 per 50 AMRs, each sees its 50) open 176 h: 176 x 360 beats, + PUBACK each.
         self.assertEqual(by["heartbeat delivery to the console"], 63_360)
         self.assertEqual(by["heartbeat PUBACK from the console"], 63_360)
+
+    def test_a_qos0_console_sends_no_puback(self):
+        # The browser console's QoS 0 subscription: the same deliveries, no PUBACK row.
+        rows = hc.heartbeat_rows_seed(hc.Model(), self.ratios(True), topic="amr/AMR-0001/heartbeat")
+        by = {r[0]: r[1] for r in rows}
+        self.assertEqual(by["heartbeat delivery to the console"], 63_360)
+        self.assertNotIn("heartbeat PUBACK from the console", by)
 
     def test_watched_hours(self):
         model = hc.Model()
@@ -127,7 +134,10 @@ class ConsoleGetTest(unittest.TestCase):
     def test_one_get_per_card_session_and_per_console_day(self):
         model = hc.Model()  # 21.12 sessions (3.52 h of 10 min cards) + 22 console days
         rows, ops = hc.console_get_rows(model, 400, "AMR-0001")
-        # Each: the request (1) and its reply with the console's PUBACK (2).
+        # Each: the request (1) and its reply (1: the console subscribes at QoS 0).
+        self.assertAlmostEqual(rows[0][1], (21.12 + 22) * 2)
+        # At QoS 1 the console's PUBACK adds one.
+        rows, _ = hc.console_get_rows(hc.Model(console_qos=1), 400, "AMR-0001")
         self.assertAlmostEqual(rows[0][1], (21.12 + 22) * 3)
         self.assertAlmostEqual(ops, 21.12 + 22)
 
@@ -152,6 +162,25 @@ class CallsForTargetTest(unittest.TestCase):
         self.assertIsNone(hc.calls_for_target(hc.Model(), lambda m: ([("x", 100)], [("x", 11)]), fleet=1))
         self.assertEqual(hc.calls_for_target(hc.Model(), lambda m: ([("x", 100)], [("x", 5)]), fleet=1,
                                              most=50.0), 50.0)
+
+
+class GatewayFiltersTest(unittest.TestCase):
+    """Which of a call's messages are deliveries to the gateway (configs/local.toml's filters)."""
+
+    def test_replies_and_calls_but_not_documents_nor_requests(self):
+        base = "$aws/things/AMR-0001/shadow/name/robot/"
+        for topic in ("amr/AMR-0001/cmd/call", "amr/AMR-0001/watch", base + "update/accepted",
+                      base + "get/accepted", base + "update/rejected", base + "delete/accepted", base + "update/delta"):
+            self.assertTrue(hc.gateway_receives(topic, "AMR-0001"), topic)
+        for topic in (base + "update/documents", base + "update", base + "get", "amr/AMR-0001/status",
+                      "amr/AMR-0001/cmd/result", "amr/AMR-0002/cmd/call", base + "update/accepted/x"):
+            self.assertFalse(hc.gateway_receives(topic, "AMR-0001"), topic)
+
+    def test_wildcards(self):
+        self.assertTrue(hc.topic_matches("a/+/c", "a/b/c"))
+        self.assertFalse(hc.topic_matches("a/+/c", "a/b/d/c"))
+        self.assertTrue(hc.topic_matches("a/#", "a/b/c"))
+        self.assertFalse(hc.topic_matches("a/b", "a/b/c"))
 
 
 class ImpossibleCountsTest(unittest.TestCase):

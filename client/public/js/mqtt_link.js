@@ -134,11 +134,18 @@
     };
 
     // Resolves when the broker granted every filter; rejects naming the refused ones.
+    //
+    // QoS 0: the console connects with a clean start and no session, and MQTT resends an
+    // unacknowledged QoS 1 message only on a reconnect that resumes a session. On one connection
+    // TCP already delivers everything in order, and what a lost connection drops is dropped at
+    // QoS 1 too; the console resubscribes and resyncs on every connect (retained status and
+    // heartbeat, shadow GET). So QoS 1 would only add the console's PUBACK to every delivery, and
+    // AWS IoT meters each PUBACK as a message (docs/cloud-deployment.md, "Levers").
     MqttLink.prototype.subscribe = function (filters) {
         var client = this.client;
         return new Promise(function (resolve, reject) {
             if (!client) return reject(new Error("未接続"));
-            client.subscribe(filters, { qos: 1 }, function (err, granted) {
+            client.subscribe(filters, { qos: 0 }, function (err, granted) {
                 if (err) return reject(err);
                 var refused = (granted || []).filter(function (g) {
                     return g.qos >= 128;

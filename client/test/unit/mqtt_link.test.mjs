@@ -19,6 +19,11 @@ function harness() {
             client.options = options;
             client.end = () => {};
             client.published = [];
+            client.subscribed = [];
+            client.subscribe = (filters, opts, cb) => {
+                client.subscribed.push({ filters, opts });
+                cb(null, filters.map((topic) => ({ topic, qos: client.grantedQos === undefined ? opts.qos : client.grantedQos })));
+            };
             client.publish = (topic, text, opts, cb) => {
                 client.published.push({ topic, text, opts });
                 cb(null, { reasonCode: client.pubackReason || 0 });
@@ -136,4 +141,17 @@ test("publish: QoS 1; the watch message retained with the MQTT 5 Message Expiry 
     ]);
     c.pubackReason = 0x87;
     await assert.rejects(h.link.publish("amr/AMR-001/watch", "{}", { retain: true, expiryS: 90 }), /reason 135/);
+});
+
+test("subscribe: QoS 0 (a clean-start console gains nothing from QoS 1 but a metered PUBACK per delivery); a refused filter rejects", async () => {
+    const h = harness();
+    h.link.start();
+    await h.settle();
+    const c = h.clients[0];
+    c.emit("connect");
+    await h.link.subscribe(["amr/+/status", "amr/+/heartbeat"]);
+    assert.equal(c.options.clean, true, "no session: nothing would be resent at QoS 1 either");
+    assert.deepEqual(JSON.parse(JSON.stringify(c.subscribed)), [{ filters: ["amr/+/status", "amr/+/heartbeat"], opts: { qos: 0 } }]);
+    c.grantedQos = 128;
+    await assert.rejects(h.link.subscribe(["amr/+/status"]), /購読が拒否されました: amr\/\+\/status/);
 });
