@@ -95,8 +95,10 @@ protected:
                 // delta, not update/documents (each of its deliveries is metered, and update/accepted
                 // carries the same change), so these tests show the plugin needs no documents.
                 .pipeline("shadow", "cloud:$aws/things/${thing}/shadow/name/robot/+/accepted", {"shadow"})
-                .pipeline("shadow-rejected", "cloud:$aws/things/${thing}/shadow/name/robot/+/rejected", {"shadow"})
-                .pipeline("shadow-delta", "cloud:$aws/things/${thing}/shadow/name/robot/update/delta", {"shadow"});
+                .pipeline("shadow-rejected", "cloud:$aws/things/${thing}/shadow/name/robot/+/rejected",
+                          {"shadow"})
+                .pipeline("shadow-delta", "cloud:$aws/things/${thing}/shadow/name/robot/update/delta",
+                          {"shadow"});
         const fs::path file = lc->fresh_path("gateway") += ".toml";
         std::ofstream(file) << toml;
         return file;

@@ -86,8 +86,7 @@ protected:
             std::vector<std::string>{IOTGW_BINARY, "run", "--config", write_config().string(), "--plugin-dir",
                                      IOTGW_BUILD_PLUGIN_DIR},
             lc->fresh_path("gateway") += ".log");
-        ASSERT_TRUE(gw_->wait_for("no console watching: heartbeat every 4s, retained", 15s))
-            << gw_->log();
+        ASSERT_TRUE(gw_->wait_for("no console watching: heartbeat every 4s, retained", 15s)) << gw_->log();
         ASSERT_TRUE(gw_->wait_for("subscribed to 'amr/AMR-001/watch'", 15s)) << gw_->log();
     }
 
@@ -100,8 +99,7 @@ protected:
 
     // Whether the gateway's metric `name` is `value` in the dump SIGUSR1 makes it log now
     // ("metrics: watch.refused = 3"), not in an earlier one.
-    bool metric_is(const std::string& name, const std::string& value,
-                   std::chrono::milliseconds limit = 5s) {
+    bool metric_is(const std::string& name, const std::string& value, std::chrono::milliseconds limit = 5s) {
         const std::string line = "metrics: " + name + " = " + value + "\n";
         const std::size_t before = gw_->count(line);
         gw_->signal(SIGUSR1);
@@ -313,7 +311,8 @@ TEST_F(WatchLocalCore, ABrokerRestartWhileWatchedKeepsItFast) {
     ASSERT_TRUE(obs);
     const auto beats = beats_after(*obs, 3, 10s);
     ASSERT_GE(beats.size(), 3u) << gw_->log();
-    for (const auto& r : beats) EXPECT_EQ(beat_field(r, "period_ms"), 1000) << r.payload << "\n" << gw_->log();
+    for (const auto& r : beats)
+        EXPECT_EQ(beat_field(r, "period_ms"), 1000) << r.payload << "\n" << gw_->log();
     EXPECT_EQ(gw_->count("no console watching"), 1u) << gw_->log();
     EXPECT_EQ(gw_->count("watched by 1 console: heartbeat every 1s"), 1u) << gw_->log();
     EXPECT_EQ(gw_->count("heartbeat control from"), 2u) << gw_->log();
@@ -355,7 +354,8 @@ TEST_F(WatchLocalCore, ATakeoverWhileWatchedKeepsItFast) {
     // offline included) is fast.
     const auto beats = beats_after(*obs, 2, 10s);
     ASSERT_GE(beats.size(), 2u) << gw_->log();
-    for (const auto& r : beats) EXPECT_EQ(beat_field(r, "period_ms"), 1000) << r.payload << "\n" << gw_->log();
+    for (const auto& r : beats)
+        EXPECT_EQ(beat_field(r, "period_ms"), 1000) << r.payload << "\n" << gw_->log();
     // Across every loss and reconnect: no slow control, no second fast one.
     EXPECT_EQ(gw_->count("no console watching"), 1u) << gw_->log();
     EXPECT_EQ(gw_->count("watched by 1 console: heartbeat every 1s"), 1u) << gw_->log();
@@ -387,12 +387,12 @@ TEST_F(WatchLocalCore, ARestartWhileNotWatchedStaysSlow) {
     start_gateway();
     // The new process's first heartbeat (seq 1) is slow, and so is its second, 4 s later: by then
     // a retained watch, had there been one, would have arrived within a second of subscribing.
-    const auto first = obs->wait_for([](const TestMqttClient::Received& r) { return beat_field(r, "seq") == 1; },
-                                     10s);
+    const auto first =
+        obs->wait_for([](const TestMqttClient::Received& r) { return beat_field(r, "seq") == 1; }, 10s);
     ASSERT_TRUE(first) << gw_->log();
     EXPECT_EQ(beat_field(*first, "period_ms"), 4000) << first->payload;
-    const auto second = obs->wait_for(
-        [](const TestMqttClient::Received& r) { return beat_field(r, "seq") == 2; }, 10s);
+    const auto second =
+        obs->wait_for([](const TestMqttClient::Received& r) { return beat_field(r, "seq") == 2; }, 10s);
     ASSERT_TRUE(second) << gw_->log();
     EXPECT_EQ(beat_field(*second, "period_ms"), 4000) << second->payload;
     for (const auto& r : obs->received())
