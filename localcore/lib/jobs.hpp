@@ -18,7 +18,9 @@
 // - `statusDetails`: when given, it replaces the stored map; when absent, the map is unchanged.
 //   Keys [a-zA-Z0-9:_-]{1,128}, values 1-1024 characters without control characters.
 // - `stepTimeoutInMinutes` 1-10080: the execution must be updated again within it or it becomes
-//   TIMED_OUT; each update may set a new one (and -1 clears it, as AWS documents).
+//   TIMED_OUT; each update may set a new one (and -1 clears it, as AWS documents). The job's own
+//   in-progress timeout (1-10080 minutes, set when the job is created) runs from IN_PROGRESS to
+//   the end and is not changed by updates.
 // - start-next takes the thing's IN_PROGRESS execution if there is one, else its oldest QUEUED
 //   one, and moves a QUEUED one to IN_PROGRESS; with none pending, the reply has no `execution`.
 #pragma once
@@ -56,6 +58,10 @@ struct Execution {
     std::int64_t execution_number = 1;
     // When the current step ends (TIMED_OUT then); none without a step timeout.
     std::optional<std::int64_t> step_deadline;
+    // The job's in-progress timeout (AWS: timeoutConfig.inProgressTimeoutInMinutes): the whole
+    // execution must end within it once IN_PROGRESS, whatever its steps do.
+    std::optional<std::int64_t> in_progress_timeout_minutes;
+    std::optional<std::int64_t> in_progress_deadline;
 };
 
 struct Rejection {
@@ -111,8 +117,10 @@ const Execution* next_pending(const std::vector<Execution>& executions);
 // (our reading; AWS does not say whether the request's details apply to it).
 void start(Execution& e, const StartNextRequest& r, std::int64_t now);
 
-// TIMED_OUT when its step deadline has passed; true when it changed.
-bool expire_step(Execution& e, std::int64_t now);
+// TIMED_OUT when its step deadline or its in-progress deadline has passed; true when it changed.
+bool expire_timeouts(Execution& e, std::int64_t now);
+// The earliest deadline of a pending execution, for the caller's timer; none without one.
+std::optional<std::int64_t> next_deadline(const Execution& e);
 
 // Replies, as AWS writes them.
 std::string execution_json(const Execution& e, bool include_job_document);

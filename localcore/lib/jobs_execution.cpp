@@ -27,6 +27,12 @@ bool allowed(Status from, Status to) {
     }
 }
 
+void begin_progress(Execution& e, std::int64_t now) {
+    e.started_at = now;
+    if (e.in_progress_timeout_minutes)
+        e.in_progress_deadline = now + *e.in_progress_timeout_minutes * kSecondsPerMinute;
+}
+
 void set_step_timeout(Execution& e, const std::optional<std::int64_t>& minutes, std::int64_t now) {
     if (!minutes) return;
     if (*minutes < 0)
@@ -83,12 +89,13 @@ std::optional<Rejection> apply_update(Execution& e, const UpdateRequest& r, std:
                          "Cannot update the job execution of " + e.job_id + " from " +
                              std::string(to_string(e.status)) + " to " + std::string(to_string(r.status)),
                          true);
-    if (e.status == Status::queued) e.started_at = now;
+    if (e.status == Status::queued) begin_progress(e, now);
     e.status = r.status;
     if (r.status_details) e.status_details = *r.status_details;
-    if (is_terminal(e.status))
+    if (is_terminal(e.status)) {
         e.step_deadline.reset();
-    else
+        e.in_progress_deadline.reset();
+    } else
         set_step_timeout(e, r.step_timeout_minutes, now);
     e.last_updated_at = now;
     ++e.version;
@@ -127,17 +134,25 @@ const Execution* next_pending(const std::vector<Execution>& executions) {
 void start(Execution& e, const StartNextRequest& r, std::int64_t now) {
     if (e.status != Status::queued) return;  // an IN_PROGRESS one is handed back as it is
     e.status = Status::in_progress;
-    e.started_at = now;
+    begin_progress(e, now);
     e.last_updated_at = now;
     ++e.version;
     if (r.status_details) e.status_details = *r.status_details;
     set_step_timeout(e, r.step_timeout_minutes, now);
 }
 
-bool expire_step(Execution& e, std::int64_t now) {
-    if (is_terminal(e.status) || !e.step_deadline || now < *e.step_deadline) return false;
+std::optional<std::int64_t> next_deadline(const Execution& e) {
+    if (is_terminal(e.status)) return std::nullopt;
+    if (e.step_deadline && e.in_progress_deadline) return std::min(*e.step_deadline, *e.in_progress_deadline);
+    return e.step_deadline ? e.step_deadline : e.in_progress_deadline;
+}
+
+bool expire_timeouts(Execution& e, std::int64_t now) {
+    const std::optional<std::int64_t> due = next_deadline(e);
+    if (!due || now < *due) return false;
     e.status = Status::timed_out;
     e.step_deadline.reset();
+    e.in_progress_deadline.reset();
     e.last_updated_at = now;
     ++e.version;
     return true;

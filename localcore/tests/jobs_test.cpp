@@ -167,14 +167,14 @@ TEST(JobsExecution, AStepNotUpdatedInTimeEndsTimedOut) {
     Execution e = queued("pkg-1", 100);
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":1})"), 200));
     EXPECT_EQ(e.step_deadline, 260);
-    EXPECT_FALSE(expire_step(e, 259));
+    EXPECT_FALSE(expire_timeouts(e, 259));
     // Each update may set the next step's timeout.
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":2})"), 250));
-    EXPECT_FALSE(expire_step(e, 300));
-    EXPECT_TRUE(expire_step(e, 370));
+    EXPECT_FALSE(expire_timeouts(e, 300));
+    EXPECT_TRUE(expire_timeouts(e, 370));
     EXPECT_EQ(e.status, Status::timed_out);
     EXPECT_EQ(e.version, 4);
-    EXPECT_FALSE(expire_step(e, 999)) << "once";
+    EXPECT_FALSE(expire_timeouts(e, 999)) << "once";
     const auto late = apply_update(e, update_ok(R"({"status":"SUCCEEDED"})"), 400);
     ASSERT_TRUE(late);
     EXPECT_EQ(late->code, "InvalidStateTransition");
@@ -185,12 +185,36 @@ TEST(JobsExecution, MinusOneClearsTheStepTimeoutAndATerminalStateEndsIt) {
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":1})"), 200));
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":-1})"), 210));
     EXPECT_FALSE(e.step_deadline);
-    EXPECT_FALSE(expire_step(e, 100000));
+    EXPECT_FALSE(expire_timeouts(e, 100000));
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":1})"), 220));
     ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"SUCCEEDED","stepTimeoutInMinutes":5})"), 230));
     EXPECT_FALSE(e.step_deadline);
-    EXPECT_FALSE(expire_step(e, 100000));
+    EXPECT_FALSE(expire_timeouts(e, 100000));
     EXPECT_EQ(e.status, Status::succeeded);
+}
+
+TEST(JobsExecution, TheJobsInProgressTimeoutRunsFromStartWhateverTheSteps) {
+    Execution e = queued("pkg-1", 100);
+    e.in_progress_timeout_minutes = 10;
+    EXPECT_FALSE(next_deadline(e)) << "not while queued";
+    start(e, StartNextRequest{std::nullopt, 5, "t"}, 1000);
+    EXPECT_EQ(e.in_progress_deadline, 1600);
+    EXPECT_EQ(next_deadline(e), 1300) << "the step's deadline comes first";
+    // Updates keep renewing the step, not the job's timeout.
+    for (std::int64_t t = 1100; t <= 1500; t += 100)
+        ASSERT_FALSE(apply_update(e, update_ok(R"({"status":"IN_PROGRESS","stepTimeoutInMinutes":5})"), t));
+    EXPECT_EQ(next_deadline(e), 1600);
+    EXPECT_FALSE(expire_timeouts(e, 1599));
+    EXPECT_TRUE(expire_timeouts(e, 1600));
+    EXPECT_EQ(e.status, Status::timed_out);
+    EXPECT_FALSE(next_deadline(e));
+    // Updated from QUEUED straight away, the timeout starts there too.
+    Execution f = queued("pkg-2", 100);
+    f.in_progress_timeout_minutes = 1;
+    ASSERT_FALSE(apply_update(f, update_ok(R"({"status":"IN_PROGRESS"})"), 200));
+    EXPECT_EQ(f.in_progress_deadline, 260);
+    ASSERT_FALSE(apply_update(f, update_ok(R"({"status":"SUCCEEDED"})"), 210));
+    EXPECT_FALSE(expire_timeouts(f, 1000)) << "ended in time";
 }
 
 TEST(JobsStartNext, TheInProgressExecutionComesFirstThenTheOldestQueued) {
