@@ -62,10 +62,12 @@ std::optional<ModeChange> WatchLeases::watch(const WatchRequest& request, int64_
     // begin the watch every second, each time a heartbeat at once (two metered messages).
     const int64_t lease_ms = std::max(std::min(asked_ms, options_.max_lease_ms), options_.min_lease_ms);
     const int64_t end = now_ns + lease_ms * kNsPerMs;
+    // A refresh only extends: console ids are readable by every console (the retained watch
+    // carries them), so a shorter lease under another console's id must not cut that lease short.
     if (it == ends_.end())
         ends_.emplace(request.console, end);
     else
-        it->second = end;
+        it->second = std::max(it->second, end);
     if (was_watched) return std::nullopt;
     return ModeChange{true, control(options_.fast, true)};
 }

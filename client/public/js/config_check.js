@@ -26,11 +26,14 @@
         // The watch message's lease (docs/watched-heartbeat.md), refreshed every third of it. The
         // gateways cut a lease to their max_lease (plugins/watch, default 5 min), so a longer one
         // would be refreshed too rarely: a 3600 s lease refreshed every 20 min lapses after 5 and
-        // the open card's AMR falls back to slow. Hence at most 300 s.
+        // the open card's AMR falls back to slow. Hence at most 300 s. At least 15 s: each refresh
+        // is a retained QoS 1 message (four metered AWS IoT messages with its delivery to the
+        // gateway and PUBACK), and a 3 s lease would send one every second, far more than the 10 s
+        // heartbeat it keeps fast; the gateways raise any lease below their min_lease (10 s) anyway.
         if (c.watchLeaseS !== undefined &&
-            !(typeof c.watchLeaseS === "number" && c.watchLeaseS % 1 === 0 && c.watchLeaseS >= 3 && c.watchLeaseS <= 300))
+            !(typeof c.watchLeaseS === "number" && c.watchLeaseS % 1 === 0 && c.watchLeaseS >= 15 && c.watchLeaseS <= 300))
             errors.push(
-                "config.js の watchLeaseS は 3 以上 300 以下の整数の秒です（既定 90。ゲートウェイの max_lease（既定 5 分）を超えるリースは短く切られ、更新が間に合わなくなります）"
+                "config.js の watchLeaseS は 15 以上 300 以下の整数の秒です（既定 90。短すぎると表示中の通知が頻繁に送られて通信料が増え、ゲートウェイの max_lease（既定 5 分）を超えるリースは短く切られ、更新が間に合わなくなります）"
             );
         // The fleet view's Shadow GET rate (fleet.js RequestPacer); above AWS's 20 requests per
         // second per thing it could only ever be throttled.

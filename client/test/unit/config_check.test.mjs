@@ -42,11 +42,12 @@ test("shadowGetsPerSecond: optional, above 0 and at most 20 (AWS's per-thing sha
         assert.match(checkConfig({ ...aws, shadowGetsPerSecond: bad }).join(), /shadowGetsPerSecond/, String(bad));
 });
 
-test("watchLeaseS: optional, whole seconds from 3 to 300 (the watch message's lease, docs/watched-heartbeat.md)", () => {
+test("watchLeaseS: optional, whole seconds from 15 to 300 (the watch message's lease, docs/watched-heartbeat.md)", () => {
     assert.deepEqual([...checkConfig({ ...aws, watchLeaseS: 90 })], []);
     assert.deepEqual([...checkConfig({ ...aws, watchLeaseS: 15 })], []);
     assert.deepEqual([...checkConfig({ ...aws, watchLeaseS: 300 })], []);
-    for (const bad of [0, 2, 301, 3600, 1.5, "90", -90])
+    // Below 15 s the refreshes (every third of the lease) would cost more than the heartbeat.
+    for (const bad of [0, 2, 3, 14, 301, 3600, 1.5, "90", -90])
         assert.match(checkConfig({ ...aws, watchLeaseS: bad }).join(), /watchLeaseS/, String(bad));
     // Above the gateways' max_lease (5 min) the lease would be cut to 5 min but refreshed only
     // every third of the longer one: the AMR would fall back to slow while its card is open.

@@ -87,6 +87,20 @@ TEST(WatchLeases, ARefreshExtendsTheLeaseWithoutAnotherFastControl) {
     EXPECT_TRUE(l.expire(120 * kS));
 }
 
+// Console ids are not secret (every console may read the retained watch), so a message under
+// another console's id must not cut that console's lease short: a refresh only ever extends.
+TEST(WatchLeases, AShorterRefreshNeverCutsALeaseShort) {
+    WatchLeases l(defaults());
+    ASSERT_TRUE(l.watch(req("c1", 300), 0));
+    EXPECT_EQ(l.watch(req("c1", 1), 5 * kS), std::nullopt);
+    EXPECT_EQ(l.next_end_ns(), 300 * kS) << "the 300 s lease still ends at 300 s, not at 5 + 10 s";
+    EXPECT_EQ(l.expire(15 * kS), std::nullopt);
+    EXPECT_TRUE(l.watched());
+    // A longer one extends it.
+    EXPECT_EQ(l.watch(req("c1", 300), 100 * kS), std::nullopt);
+    EXPECT_EQ(l.next_end_ns(), 400 * kS);
+}
+
 TEST(WatchLeases, TwoConsolesKeepItFastUntilTheLastLeaseEnds) {
     WatchLeases l(defaults());
     ASSERT_TRUE(l.watch(req("c1", 90), 0));
