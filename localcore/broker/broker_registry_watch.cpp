@@ -1,6 +1,7 @@
 // TICK: notices registry changes made by the `localcore` command (or by provisioning/rotation),
 // disconnects connections whose certificate left ACTIVE (AWS: "disconnects all devices that used
-// that certificate"), re-reads attached policies, and expires provisioning ownership tokens.
+// that certificate"), re-reads attached policies, expires provisioning ownership tokens, and lets
+// the Jobs service time out executions and announce jobs the command created or cancelled.
 #include "mosquitto_api.hpp"
 
 #include "localcore_broker.hpp"
@@ -16,6 +17,7 @@ int LocalCoreBroker::on_tick() {
     provisioning_.expire(now_ms());
     check_registry();
     check_console_tokens();
+    for (const OutboundMessage& message : jobs_.tick(now_ms())) publish(message, nullptr);
     return MOSQ_ERR_SUCCESS;
 }
 

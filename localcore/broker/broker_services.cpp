@@ -1,4 +1,4 @@
-// PUBLISH to a service topic (already authorized): the Device Shadow, Fleet Provisioning and
+// PUBLISH to a service topic (already authorized): the Device Shadow, Jobs, Fleet Provisioning and
 // certificate-rotation engines answer, and their replies are published by the broker.
 #include "mosquitto_api.hpp"
 
@@ -15,6 +15,8 @@ int LocalCoreBroker::on_message(mosquitto_evt_message& event) {
     std::vector<OutboundMessage> replies;
     if (const auto request = parse_shadow_request_topic(topic)) {
         replies = shadows_.handle(*request, payload, now_ms());
+    } else if (JobsService::is_request_topic(topic)) {
+        replies = jobs_.handle(topic, payload, now_ms());
     } else if (FleetProvisioning::is_request_topic(topic)) {
         replies = provisioning_.handle(topic, payload, requester_of(*state), now_ms());
     } else if (CertificateRotation::is_request_topic(topic)) {

@@ -57,6 +57,7 @@ LocalCoreBroker::LocalCoreBroker(BrokerOptions options)
       ca_(Ca::open(options_.data_dir / "ca")),
       // No registry lookup: as on AWS, any thing name the policy allows has shadows.
       shadows_(options_.data_dir, shadow_limits(options_)),
+      jobs_(options_.data_dir),
       provisioning_(registry_, ca_, options_.data_dir,
                     ProvisioningOptions{options_.templates_dir, options_.device_cert_lifetime,
                                         options_.ownership_token_ttl}),
@@ -67,6 +68,10 @@ LocalCoreBroker::LocalCoreBroker(BrokerOptions options)
     shadows_.set_error_sink([](std::string_view what) {
         const std::string text(what);
         mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: shadow service: %s", text.c_str());
+    });
+    jobs_.set_error_sink([](std::string_view what) {
+        const std::string text(what);
+        mosquitto_log_printf(MOSQ_LOG_ERR, "localcore: jobs service: %s", text.c_str());
     });
 }
 

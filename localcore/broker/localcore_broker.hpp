@@ -20,6 +20,7 @@
 
 #include "broker_options.hpp"
 #include "ca.hpp"
+#include "jobs_service.hpp"
 #include "outbound_message.hpp"
 #include "policy.hpp"
 #include "provisioning.hpp"
@@ -175,6 +176,7 @@ private:
     RegistryIndex registry_index_;
     Ca ca_;
     ShadowService shadows_;
+    JobsService jobs_;
     FleetProvisioning provisioning_;
     CertificateRotation rotation_;
     SessionRecords sessions_;

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "localcore_broker.hpp"
+#include "jobs_service.hpp"
 #include "provisioning.hpp"
 #include "shadow.hpp"
 
@@ -35,6 +36,7 @@ int counted_slashes(std::string_view topic) {
 bool is_service_only_topic(std::string_view topic) {
     if (topic.starts_with("$aws/events/")) return true;
     if (is_shadow_response_topic(topic)) return true;
+    if (JobsService::is_response_topic(topic)) return true;
     if ((topic.starts_with("$aws/certificates/") || topic.starts_with("$aws/provisioning-templates/")) &&
         ends_with_reply(topic))
         return true;

@@ -51,6 +51,9 @@ void cmd_mosquitto_conf(const Args& args);
 void cmd_issue_console_token(const Args& args);
 void cmd_revoke_console_token(const Args& args);
 void cmd_revoked_console_tokens(const Args& args);
+void cmd_create_job(const Args& args);    // cmd_jobs.cpp
+void cmd_describe_job(const Args& args);  // cmd_jobs.cpp
+void cmd_cancel_job(const Args& args);    // cmd_jobs.cpp
 
 // issue-claim-cert --thing NAME (cmd_claim_cert.cpp); cmd_issue_claim_cert checks the mode first.
 void issue_device_claim_cert(const Args& args, CertStatus status);

@@ -50,6 +50,15 @@ commands:
                                      (ID: the token's jti, or console-token/<jti> as lifecycle
                                      events name it)
   revoked-console-tokens             list the revoked console token ids
+  create-job --thing NAME --document FILE [--job-id ID] [--timeout 30m]
+                                     an AWS IoT Jobs job for one thing (the document: a JSON
+                                     object of at most 32 KB; --timeout: its in-progress timeout,
+                                     1m to 7d); prints the job id. Devices see it through the
+                                     Jobs MQTT API ($aws/things/NAME/jobs/...)
+  describe-job --thing NAME [--job-id ID]
+                                     the execution as JSON, or one line per job of the thing
+  cancel-job --thing NAME --job-id ID
+                                     end a queued or in-progress job (CANCELED)
   mosquitto-conf [--port 8883] [--plugin PATH] [--templates DIR]
                  [--mqtt311-unauthorized disconnect|suback_failure] [--websockets PORT]
                                      print the mosquitto.conf to run the broker with
@@ -112,6 +121,9 @@ int run(int argc, char** argv) {
         {"issue-console-token", cmd_issue_console_token},
         {"revoke-console-token", cmd_revoke_console_token},
         {"revoked-console-tokens", cmd_revoked_console_tokens},
+        {"create-job", cmd_create_job},
+        {"describe-job", cmd_describe_job},
+        {"cancel-job", cmd_cancel_job},
     };
     auto it = commands.find(args.command);
     if (it == commands.end())

@@ -87,6 +87,18 @@ struct StartNextRequest {
     std::string client_token;
 };
 
+// <jobId>/get: which execution, and whether the reply carries the job document (default yes).
+struct DescribeRequest {
+    std::optional<std::int64_t> execution_number;
+    bool include_job_document = true;
+    std::string client_token;
+};
+
+// get: the thing's pending executions; only a clientToken.
+struct PendingRequest {
+    std::string client_token;
+};
+
 struct Limits {
     std::size_t max_request_bytes = 128 * 1024;
     std::size_t max_client_token_bytes = 64;
@@ -100,6 +112,10 @@ std::variant<UpdateRequest, Rejection> parse_update_request(std::string_view pay
                                                             const Limits& limits = {});
 std::variant<StartNextRequest, Rejection> parse_start_next_request(std::string_view payload,
                                                                    const Limits& limits = {});
+std::variant<DescribeRequest, Rejection> parse_describe_request(std::string_view payload,
+                                                                const Limits& limits = {});
+std::variant<PendingRequest, Rejection> parse_pending_request(std::string_view payload,
+                                                              const Limits& limits = {});
 // The clientToken of any request, for the rejection of one that failed to parse ("" if none).
 std::string client_token_of(std::string_view payload);
 
@@ -128,6 +144,12 @@ std::string update_accepted_json(const Execution& e, const UpdateRequest& r, std
 std::string start_next_accepted_json(const Execution* e, const std::string& client_token, std::int64_t now);
 std::string rejected_json(const Rejection& r, const Execution* e, const std::string& client_token,
                           std::int64_t now);
+// get/accepted: the thing's pending executions as summaries, IN_PROGRESS and QUEUED apart.
+std::string pending_json(const std::vector<Execution>& executions, const std::string& client_token,
+                         std::int64_t now);
+// <jobId>/get/accepted: the execution, with its document unless the request said otherwise.
+std::string describe_accepted_json(const Execution& e, bool include_job_document,
+                                   const std::string& client_token, std::int64_t now);
 // notify: the thing's pending executions by state; notify-next: the next one (or none).
 std::string notify_json(const std::vector<Execution>& executions, std::int64_t now);
 std::string notify_next_json(const Execution* next, std::int64_t now);

@@ -212,6 +212,26 @@ std::variant<StartNextRequest, Rejection> parse_start_next_request(std::string_v
     return req;
 }
 
+std::variant<DescribeRequest, Rejection> parse_describe_request(std::string_view payload,
+                                                                const Limits& limits) {
+    iotgw::sdk::MessageDocument doc;
+    if (auto r = parse_object(doc, payload, limits)) return *r;
+    DescribeRequest req;
+    if (auto r = read_token(doc, limits, req.client_token)) return *r;
+    if (auto r = read_int(doc, "executionNumber", req.execution_number)) return *r;
+    if (auto r = read_bool(doc, "includeJobDocument", req.include_job_document)) return *r;
+    return req;
+}
+
+std::variant<PendingRequest, Rejection> parse_pending_request(std::string_view payload,
+                                                              const Limits& limits) {
+    iotgw::sdk::MessageDocument doc;
+    if (auto r = parse_object(doc, payload, limits)) return *r;
+    PendingRequest req;
+    if (auto r = read_token(doc, limits, req.client_token)) return *r;
+    return req;
+}
+
 std::string client_token_of(std::string_view payload) {
     iotgw::sdk::MessageDocument doc;
     if (payload.size() > Limits{}.max_request_bytes || !iotgw::sdk::parse_json(doc, payload) ||
@@ -261,6 +281,53 @@ std::string rejected_json(const Rejection& r, const Execution* e, const std::str
     write_string(w, "message", r.message);
     write_tail(w, now, client_token);
     if (r.include_state && e) write_state(w, *e);
+    w.EndObject();
+    return out.GetString();
+}
+
+namespace {
+
+// The summaries of the executions in `status`, oldest first.
+void write_summaries(Writer& w, const std::vector<Execution>& executions, Status status) {
+    std::vector<const Execution*> order;
+    for (const auto& e : executions)
+        if (e.status == status) order.push_back(&e);
+    std::sort(order.begin(), order.end(), [](const Execution* a, const Execution* b) {
+        return std::tie(a->queued_at, a->job_id) < std::tie(b->queued_at, b->job_id);
+    });
+    w.StartArray();
+    for (const Execution* e : order) {
+        w.StartObject();
+        write_summary_fields(w, *e);
+        w.EndObject();
+    }
+    w.EndArray();
+}
+
+}  // namespace
+
+std::string pending_json(const std::vector<Execution>& executions, const std::string& client_token,
+                         std::int64_t now) {
+    rapidjson::StringBuffer out;
+    Writer w(out);
+    w.StartObject();
+    w.Key("inProgressJobs");
+    write_summaries(w, executions, Status::in_progress);
+    w.Key("queuedJobs");
+    write_summaries(w, executions, Status::queued);
+    write_tail(w, now, client_token);
+    w.EndObject();
+    return out.GetString();
+}
+
+std::string describe_accepted_json(const Execution& e, bool include_job_document,
+                                   const std::string& client_token, std::int64_t now) {
+    rapidjson::StringBuffer out;
+    Writer w(out);
+    w.StartObject();
+    w.Key("execution");
+    write_execution(w, e, include_job_document);
+    write_tail(w, now, client_token);
     w.EndObject();
     return out.GetString();
 }
