@@ -65,7 +65,7 @@ class Model:
 
     def __init__(self, fast_period_s=10.0, slow_period_s=300.0, amrs_per_console=50, console_hours=8 * 22,
                  card_minutes=10.0, lease_s=90.0, refresh_s=30.0, calls_per_day=100.0, connects_per_day=1.0,
-                 console_qos=0):
+                 console_qos=1):
         self.fast_period_s = fast_period_s
         self.slow_period_s = slow_period_s
         self.amrs_per_console = amrs_per_console
@@ -75,8 +75,9 @@ class Model:
         self.refresh_s = refresh_s
         self.calls_per_day = calls_per_day
         self.connects_per_day = connects_per_day
-        # The browser console subscribes at QoS 0 (client/public/js/mqtt_link.js says why): no
-        # PUBACK, so each delivery to it is one metered message, not two.
+        # The browser console subscribes at QoS 1 (client/public/js/mqtt_link.js says why), so each
+        # delivery to it is two metered messages with its PUBACK; console_qos=0 shows the saving a
+        # QoS 0 console would make.
         self.console_qos = console_qos
         self.slow_retain = True  # plugins/watch's default
 
@@ -197,7 +198,7 @@ def connect_rows(model, filters, thing):
     ]
 
 
-def per_call_figures(run, thing, console_qos=0):
+def per_call_figures(run, thing, console_qos=1):
     """Metered messages per call from a run's counts (topic classes other than the heartbeat and
     the lifecycle events)."""
     tap, con, calls = run["tap"], run["console"], run["calls"]

@@ -87,7 +87,7 @@ class MonthModelTest(unittest.TestCase):
                 "bytes": 80.0}
 
     def test_seed_design_heartbeats(self):
-        model = hc.Model(console_qos=1)
+        model = hc.Model()
         rows = hc.heartbeat_rows_seed(model, self.ratios(True), topic="amr/AMR-0001/heartbeat")
         by = {r[0]: r[1] for r in rows}
         # 30 days x 8,640 beats a day.
@@ -98,8 +98,8 @@ class MonthModelTest(unittest.TestCase):
         self.assertEqual(by["heartbeat PUBACK from the console"], 63_360)
 
     def test_a_qos0_console_sends_no_puback(self):
-        # The browser console's QoS 0 subscription: the same deliveries, no PUBACK row.
-        rows = hc.heartbeat_rows_seed(hc.Model(), self.ratios(True), topic="amr/AMR-0001/heartbeat")
+        # A QoS 0 console: the same deliveries, no PUBACK row.
+        rows = hc.heartbeat_rows_seed(hc.Model(console_qos=0), self.ratios(True), topic="amr/AMR-0001/heartbeat")
         by = {r[0]: r[1] for r in rows}
         self.assertEqual(by["heartbeat delivery to the console"], 63_360)
         self.assertNotIn("heartbeat PUBACK from the console", by)
@@ -134,11 +134,11 @@ class ConsoleGetTest(unittest.TestCase):
     def test_one_get_per_card_session_and_per_console_day(self):
         model = hc.Model()  # 21.12 sessions (3.52 h of 10 min cards) + 22 console days
         rows, ops = hc.console_get_rows(model, 400, "AMR-0001")
-        # Each: the request (1) and its reply (1: the console subscribes at QoS 0).
-        self.assertAlmostEqual(rows[0][1], (21.12 + 22) * 2)
-        # At QoS 1 the console's PUBACK adds one.
-        rows, _ = hc.console_get_rows(hc.Model(console_qos=1), 400, "AMR-0001")
+        # Each: the request (1) and its reply with the console's PUBACK (2).
         self.assertAlmostEqual(rows[0][1], (21.12 + 22) * 3)
+        # A QoS 0 console sends no PUBACK.
+        rows, _ = hc.console_get_rows(hc.Model(console_qos=0), 400, "AMR-0001")
+        self.assertAlmostEqual(rows[0][1], (21.12 + 22) * 2)
         self.assertAlmostEqual(ops, 21.12 + 22)
 
 

@@ -187,8 +187,8 @@ class ConsoleSession:
     def _on_connect(self, client, userdata, flags, rc):
         nodelay(client)
         if rc == 0:
-            # QoS 0, as the browser console subscribes (client/public/js/mqtt_link.js says why).
-            client.subscribe([(f, 0) for f in CONSOLE_FILTERS])
+            # QoS 1, as the browser console subscribes (client/public/js/mqtt_link.js says why).
+            client.subscribe([(f, 1) for f in CONSOLE_FILTERS])
 
     def _on_message(self, client, userdata, msg):
         self.counter.add(topic_class(msg.topic), len(msg.payload), bool(msg.retain))

@@ -135,17 +135,17 @@
 
     // Resolves when the broker granted every filter; rejects naming the refused ones.
     //
-    // QoS 0: the console connects with a clean start and no session, and MQTT resends an
-    // unacknowledged QoS 1 message only on a reconnect that resumes a session. On one connection
-    // TCP already delivers everything in order, and what a lost connection drops is dropped at
-    // QoS 1 too; the console resubscribes and resyncs on every connect (retained status and
-    // heartbeat, shadow GET). So QoS 1 would only add the console's PUBACK to every delivery, and
-    // AWS IoT meters each PUBACK as a message (docs/cloud-deployment.md, "Levers").
+    // QoS 1, although AWS IoT meters the console's PUBACK of every delivery and the console has no
+    // session to resume: a broker flow-controls QoS 1 deliveries (a window in flight, the rest
+    // queued) but drops QoS 0 ones once a client's outgoing queue is full. At subscribe time the
+    // fleet view receives every AMR's retained status and heartbeat at once; at QoS 0, mosquitto
+    // dropped part of 2,000 of them ("Outgoing messages are being dropped", the fleet e2e test),
+    // and an AMR whose late heartbeat was dropped showed 待機中 instead of 通信不良.
     MqttLink.prototype.subscribe = function (filters) {
         var client = this.client;
         return new Promise(function (resolve, reject) {
             if (!client) return reject(new Error("未接続"));
-            client.subscribe(filters, { qos: 0 }, function (err, granted) {
+            client.subscribe(filters, { qos: 1 }, function (err, granted) {
                 if (err) return reject(err);
                 var refused = (granted || []).filter(function (g) {
                     return g.qos >= 128;
