@@ -47,28 +47,6 @@ set(IOTGW_TEST_DEFINITIONS
   IOTGW_BINARY="$<TARGET_FILE:iotgw>"
   IOTGW_DEV_PKI="${PROJECT_SOURCE_DIR}/scripts/dev-pki")
 
-# GoogleTest's and gmock's headers cost ~3 s of compile in each of the ~150 test files, in every
-# preset CI builds. They are compiled once into a precompiled header that every test binary reuses
-# (12 test files on 2 cores: 79 s without, 59-71 s with). It is made by a test binary of its own (an empty one) because GCC refuses a
-# precompiled header compiled with other options, and executables here are built with -fPIE where
-# libraries get -fPIC. IOTGW_TEST_PCH=OFF turns it off (the `tidy` preset does, for clang-tidy).
-option(IOTGW_TEST_PCH "Compile GoogleTest's headers once for all test binaries" ON)
-if(IOTGW_TESTS_ENABLED AND IOTGW_TEST_PCH)
-  add_executable(iotgw_test_pch ${PROJECT_SOURCE_DIR}/tests/support/precompiled_header.cpp)
-  # No definitions of its own: GCC uses a precompiled header only where every macro defined when
-  # it was made is defined the same way, and the test binaries define different paths.
-  target_link_libraries(iotgw_test_pch PRIVATE GTest::gmock_main iotgw_warnings)
-  target_precompile_headers(iotgw_test_pch PRIVATE <gmock/gmock.h> <gtest/gtest.h> <chrono> <filesystem>
-                            <fstream> <functional> <map> <optional> <string> <thread> <vector>)
-endif()
-
-# Makes <target> use the test precompiled header, when there is one.
-function(iotgw_use_test_pch target)
-  if(TARGET iotgw_test_pch)
-    target_precompile_headers(${target} REUSE_FROM iotgw_test_pch)
-  endif()
-endfunction()
-
 # iotgw_add_test_binary(<name> LABEL <label> SOURCES <file>... [LIBRARIES <lib>...]): one
 # GoogleTest binary linked with the test support (tests/support/, target iotgw_test_support);
 # ctest runs each of its tests on its own, labelled <label>. It is built after the gateway, the
@@ -83,7 +61,6 @@ function(iotgw_add_test_binary name)
   target_link_libraries(${name} PRIVATE iotgw_core iotgw_test_support GTest::gmock_main iotgw_warnings
                                         ${arg_LIBRARIES})
   target_compile_definitions(${name} PRIVATE ${IOTGW_TEST_DEFINITIONS})
-  iotgw_use_test_pch(${name})
   add_dependencies(${name} iotgw_fixture_plugins iotgw_plugins iotgw)
   gtest_discover_tests(${name} PROPERTIES LABELS ${arg_LABEL} DISCOVERY_TIMEOUT 60)
 endfunction()

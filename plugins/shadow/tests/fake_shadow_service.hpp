@@ -18,13 +18,7 @@ namespace iotgw::plugins::shadow::testing {
 inline constexpr const char* kPrefix = "$aws/things/AMR-001/shadow/name/robot";
 inline constexpr const char* kReplies = "$aws/things/AMR-001/shadow/name/robot/+/+";
 
-// Appended in place: g++ 12 at -O2 sees a false out-of-bounds memcpy (-Warray-bounds) in
-// `std::string(kPrefix) + "/" + sub` once GoogleTest's headers come first (precompiled).
-inline std::string topic(const std::string& sub) {
-    std::string topic(kPrefix);
-    topic.append("/").append(sub);
-    return topic;
-}
+inline std::string topic(const std::string& sub) { return std::string(kPrefix) + "/" + sub; }
 
 // The stand-in connection delivers `payload` on `sub` (e.g. "update/delta") to the replies pipeline.
 inline bool deliver(const std::string& sub, const std::string& payload) {
