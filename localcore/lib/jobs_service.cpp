@@ -52,6 +52,80 @@ bool expire_all(std::vector<Execution>& all, std::int64_t now) {
     return changed;
 }
 
+// One request on a thing's jobs topics: the thing, the payload, the time and the topic its
+// reply goes to with "accepted" or "rejected" appended.
+struct Request {
+    const std::string& thing;
+    std::string_view payload;
+    std::int64_t now;
+    std::string reply_base;
+};
+
+// The reply to one request, and whether it changed the thing's executions (then they are saved).
+struct Reply {
+    OutboundMessage message;
+    bool changed = false;
+};
+
+Reply accepted(const Request& r, std::string json, bool changed = false) {
+    return {{r.reply_base + "accepted", std::move(json), false}, changed};
+}
+
+Reply rejected(const Request& r, const Rejection& why, const Execution* e) {
+    return {{r.reply_base + "rejected", jobs::rejected_json(why, e, jobs::client_token_of(r.payload), r.now),
+             false}};
+}
+
+Rejection not_found(const Request& r, std::string_view job_id) {
+    return {"ResourceNotFound",
+            "Job execution " + std::string(job_id) + " of thing " + r.thing + " not found", false};
+}
+
+// $aws/things/<thing>/jobs/get: the pending executions.
+Reply get_pending(const std::vector<Execution>& all, const Request& r) {
+    const auto req = jobs::parse_pending_request(r.payload);
+    if (const auto* why = std::get_if<Rejection>(&req)) return rejected(r, *why, nullptr);
+    return accepted(r, jobs::pending_json(all, std::get<jobs::PendingRequest>(req).client_token, r.now));
+}
+
+// .../jobs/start-next: starts the next queued execution, or describes the one in progress.
+Reply start_next(std::vector<Execution>& all, const Request& r) {
+    const auto req = jobs::parse_start_next_request(r.payload);
+    if (const auto* why = std::get_if<Rejection>(&req)) return rejected(r, *why, nullptr);
+    const auto& start = std::get<jobs::StartNextRequest>(req);
+    Execution* next = jobs::next_pending(all);
+    bool changed = false;
+    if (next && next->status == jobs::Status::queued) {
+        jobs::start(*next, start, r.now);
+        changed = true;
+    }
+    return accepted(r, jobs::start_next_accepted_json(next, start.client_token, r.now), changed);
+}
+
+// .../jobs/<jobId>/get and .../jobs/<jobId>/update.
+Reply execution_request(std::vector<Execution>& all, const Request& r, std::string_view job_id,
+                        std::string_view action) {
+    if (!jobs::is_valid_job_id(job_id) || (action != "get" && action != "update"))
+        return rejected(r, Rejection{"InvalidTopic", "The topic is not one of the Jobs API's", false},
+                        nullptr);
+    const auto it =
+        std::find_if(all.begin(), all.end(), [&](const Execution& e) { return e.job_id == job_id; });
+    if (action == "get") {
+        const auto req = jobs::parse_describe_request(r.payload);
+        if (const auto* why = std::get_if<Rejection>(&req)) return rejected(r, *why, nullptr);
+        const auto& d = std::get<jobs::DescribeRequest>(req);
+        if (it == all.end() || (d.execution_number && *d.execution_number != it->execution_number))
+            return rejected(r, not_found(r, job_id), nullptr);
+        return accepted(r, jobs::describe_accepted_json(*it, d.include_job_document, d.client_token, r.now));
+    }
+    const auto req = jobs::parse_update_request(r.payload);
+    if (const auto* why = std::get_if<Rejection>(&req)) return rejected(r, *why, nullptr);
+    const auto& u = std::get<jobs::UpdateRequest>(req);
+    if (it == all.end()) return rejected(r, not_found(r, job_id), nullptr);
+    if (const auto why = jobs::apply_update(*it, u, r.now)) return rejected(r, *why, &*it);
+    return accepted(r, jobs::update_accepted_json(*it, u, r.now), true);
+}
+
 }  // namespace
 
 JobsService::JobsService(const std::filesystem::path& data_dir) : store_(data_dir) {}
@@ -85,77 +159,26 @@ std::vector<OutboundMessage> JobsService::handle(std::string_view topic, std::st
 
 std::vector<OutboundMessage> JobsService::handle_for(const std::string& thing, std::string_view op,
                                                      std::string_view payload, std::int64_t now) {
-    const std::string base = std::string(kPrefix) + thing + std::string(kJobs) + std::string(op);
-    std::vector<OutboundMessage> out;
-    const auto reject = [&](const Rejection& r, const Execution* e) {
-        out.push_back(
-            {base + "/rejected", jobs::rejected_json(r, e, jobs::client_token_of(payload), now), false});
-        return out;
-    };
-
+    const Request request{thing, payload, now,
+                          std::string(kPrefix) + thing + std::string(kJobs) + std::string(op) + "/"};
     const auto lock = store_.lock();
     std::vector<Execution> all = store_.load(thing);
-    bool changed = expire_all(all, now);
+    // Timeouts that fell due end first, so no request sees an execution that already timed out.
+    const bool expired = expire_all(all, now);
 
+    Reply reply;
     if (op == "get") {
-        const auto req = jobs::parse_pending_request(payload);
-        if (const auto* r = std::get_if<Rejection>(&req)) return reject(*r, nullptr);
-        out.push_back({base + "/accepted",
-                       jobs::pending_json(all, std::get<jobs::PendingRequest>(req).client_token, now),
-                       false});
+        reply = get_pending(all, request);
     } else if (op == "start-next") {
-        const auto req = jobs::parse_start_next_request(payload);
-        if (const auto* r = std::get_if<Rejection>(&req)) return reject(*r, nullptr);
-        const auto& start = std::get<jobs::StartNextRequest>(req);
-        Execution* next = jobs::next_pending(all);
-        if (next && next->status == jobs::Status::queued) {
-            jobs::start(*next, start, now);
-            changed = true;
-        }
-        out.push_back(
-            {base + "/accepted", jobs::start_next_accepted_json(next, start.client_token, now), false});
+        reply = start_next(all, request);
     } else {
         const auto slash = op.find('/');
-        const std::string_view job_id = op.substr(0, slash);
         const std::string_view action =
             slash == std::string_view::npos ? std::string_view() : op.substr(slash + 1);
-        if (!jobs::is_valid_job_id(job_id) || (action != "get" && action != "update"))
-            return reject(Rejection{"InvalidTopic", "The topic is not one of the Jobs API's", false},
-                          nullptr);
-        const auto it =
-            std::find_if(all.begin(), all.end(), [&](const Execution& e) { return e.job_id == job_id; });
-        if (action == "get") {
-            const auto req = jobs::parse_describe_request(payload);
-            if (const auto* r = std::get_if<Rejection>(&req)) return reject(*r, nullptr);
-            const auto& d = std::get<jobs::DescribeRequest>(req);
-            if (it == all.end() || (d.execution_number && *d.execution_number != it->execution_number))
-                return reject(
-                    Rejection{"ResourceNotFound",
-                              "Job execution " + std::string(job_id) + " of thing " + thing + " not found",
-                              false},
-                    nullptr);
-            out.push_back({base + "/accepted",
-                           jobs::describe_accepted_json(*it, d.include_job_document, d.client_token, now),
-                           false});
-        } else {
-            const auto req = jobs::parse_update_request(payload);
-            if (const auto* r = std::get_if<Rejection>(&req)) return reject(*r, nullptr);
-            const auto& u = std::get<jobs::UpdateRequest>(req);
-            if (it == all.end())
-                return reject(
-                    Rejection{"ResourceNotFound",
-                              "Job execution " + std::string(job_id) + " of thing " + thing + " not found",
-                              false},
-                    nullptr);
-            if (const auto r = jobs::apply_update(*it, u, now)) {
-                reject(*r, &*it);
-            } else {
-                changed = true;
-                out.push_back({base + "/accepted", jobs::update_accepted_json(*it, u, now), false});
-            }
-        }
+        reply = execution_request(all, request, op.substr(0, slash), action);
     }
-    if (changed) store_.save(thing, all);
+    if (expired || reply.changed) store_.save(thing, all);
+    std::vector<OutboundMessage> out{std::move(reply.message)};
     announce(thing, all, now, out);
     return out;
 }
