@@ -24,6 +24,8 @@ _Client = mqtt.Client
 
 
 class _SeedClient(_Client):
+    _loop_error = None  # what ended paho's loop thread, re-raised in the seed's main thread
+
     def __init__(self, *args, **kwargs):
         if hasattr(mqtt, "CallbackAPIVersion") and (
             not args or not isinstance(args[0], mqtt.CallbackAPIVersion)
@@ -31,12 +33,26 @@ class _SeedClient(_Client):
             kwargs.setdefault("callback_api_version", mqtt.CallbackAPIVersion.VERSION1)
         super().__init__(*args, **kwargs)
 
+    def _thread_main(self, *args, **kwargs):
+        try:
+            return super()._thread_main(*args, **kwargs)
+        except BaseException as e:  # an error in the seed's callbacks, as loop_forever() raised it
+            self._loop_error = e
+            raise
+
     def loop_forever(self, *args, **kwargs):
         # paho's own loop thread runs loop_forever too: that call is the real loop.
         if self._thread is not None and threading.current_thread() is self._thread:
             return super().loop_forever(*args, **kwargs)
-        self.loop_start()
-        self._thread.join()
+        rc = self.loop_start()  # paho 1.6 returns None on success, 2.x MQTT_ERR_SUCCESS
+        if rc not in (None, mqtt.MQTT_ERR_SUCCESS):
+            raise RuntimeError(f"run_seed_server.py: loop_start() failed ({rc})")
+        thread = self._thread  # paho 2.x sets it back to None when the loop ends
+        if thread is not None:
+            thread.join()
+        if self._loop_error is not None:
+            # The process ends as it did when the loop ran in the main thread: with the error.
+            raise self._loop_error
         return mqtt.MQTT_ERR_SUCCESS
 
 
