@@ -113,7 +113,8 @@ function(iotgw_add_plugin_tests plugin)
                             LIBRARIES localcore_test_fixture)
       list(APPEND binaries ${plugin}_plugin_localcore_tests)
     else()
-      message(STATUS "plugin ${plugin}: tests/localcore/ not built (needs localcore: IOTGW_BUILD_LOCALCORE)")
+      message(STATUS "plugin ${plugin}: tests/localcore/ not built (needs localcore, "
+                     "IOTGW_BUILD_LOCALCORE, and the e2e label in IOTGW_TEST_LABELS)")
     endif()
   endif()
 
