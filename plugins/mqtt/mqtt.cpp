@@ -32,9 +32,11 @@
 #include <iotgw/plugins/common/seconds_text.hpp>
 #include <iotgw/plugins/common/trust_store.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -203,7 +205,11 @@ public:
                              std::to_string(m.payload.size()) + " bytes; AWS IoT allows at most " +
                              std::to_string(kMaxPayloadBytes) + " (128 KiB)");
         if (state_ == State::stopped) throw sdk::Error("the connection is stopped");
-        submit(OutMessage{std::move(topic), std::string(m.payload), m.qos, m.retain});
+        OutMessage out{std::move(topic), std::string(m.payload), m.qos, m.retain};
+        // MQTT 3.1.1 has no message expiry: the message goes without one (plugins/mqtt/README.md).
+        if (m.expiry_s && mqtt5_)
+            out.expires = std::chrono::steady_clock::now() + std::chrono::seconds(*m.expiry_s);
+        submit(std::move(out));
     }
 
 private:
@@ -236,15 +242,18 @@ private:
           reconnect_attempts_(host.counter("reconnect_attempts", "connect attempts after the first one")),
           published_(host.counter("published",
                                   "messages the broker acknowledged (QoS 1) or that were sent (QoS 0)")),
-          publish_failed_(host.counter("publish_failed",
-                                       "publishes paho or the broker reported as failed, not retried")),
-          publish_retried_(host.counter("publish_retried",
-                                        "publishes the broker refused for its rate, queued again to be retried")),
+          publish_failed_(
+              host.counter("publish_failed", "publishes paho or the broker reported as failed, not retried")),
+          publish_retried_(host.counter(
+              "publish_retried", "publishes the broker refused for its rate, queued again to be retried")),
           received_(host.counter("received", "messages received from the broker")),
-          queue_dropped_(host.counter("queue_dropped",
-                                      "messages dropped: the queue was full, or the broker kept refusing them")),
+          queue_dropped_(host.counter(
+              "queue_dropped", "messages dropped: the queue was full, or the broker kept refusing them")),
           takeovers_(host.counter("takeovers", "times another connection took over the client id")),
-          queue_depth_(host.gauge("queue_depth", "messages waiting in the queue (offline, paced or retried)")),
+          expired_(
+              host.counter("expired", "messages not sent: their MQTT 5 message expiry ran out in the queue")),
+          queue_depth_(
+              host.gauge("queue_depth", "messages waiting in the queue (offline, paced or retried)")),
           connected_gauge_(host.gauge("connected", "1 while connected to the broker")),
           reconnect_timer_(host.timer([this] { connect_now(); })),
           send_timer_(host.timer([this] { flush(); })) {}
@@ -255,9 +264,10 @@ private:
         Mqtt* self = this;
         client_->set_message_callback([bridge, self](::mqtt::const_message_ptr msg) {
             if (!msg) return;
-            bridge->post(
-                [self, topic = msg->get_topic(), payload = msg->to_string(), qos = msg->get_qos(),
-                 retained = msg->is_retained()] { self->on_incoming(topic, payload, qos, retained); });
+            bridge->post([self, topic = msg->get_topic(), payload = msg->to_string(), qos = msg->get_qos(),
+                          retained = msg->is_retained(), expiry = paho::message_expiry(*msg)] {
+                self->on_incoming(topic, payload, qos, retained, expiry);
+            });
         });
         client_->set_connection_lost_handler([bridge, self](const std::string& cause) {
             bridge->post([self, cause] { self->on_lost(cause.empty() ? "connection lost" : cause, 0); });
@@ -297,6 +307,9 @@ private:
                 const auto& msg = dt->get_message();
                 m = OutMessage{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained(),
                                static_cast<unsigned>(from_context(tok.get_user_context()))};
+                // What was left of its expiry when it was sent; counted again from now.
+                if (const auto expiry = paho::message_expiry(*msg))
+                    m.expires = std::chrono::steady_clock::now() + std::chrono::seconds(*expiry);
             }
             const int reason = paho::reason_code(tok);
             const int rc = tok.get_return_code();
@@ -564,9 +577,22 @@ private:
 
     // False if paho says the connection is gone: the caller keeps the message.
     bool send(const OutMessage& m) {
+        std::optional<uint32_t> expiry_s;
+        if (m.expires) {
+            // The expiry left after the time in the queue, in whole seconds rounded up as the
+            // broker counts them; a message whose expiry ran out is not sent at all.
+            const auto left =
+                std::chrono::ceil<std::chrono::seconds>(*m.expires - std::chrono::steady_clock::now());
+            if (left.count() <= 0) {
+                expired_.add();
+                host().debug("not sent to '", m.topic, "': its message expiry ran out while it was queued");
+                return true;
+            }
+            expiry_s = static_cast<uint32_t>(std::min<int64_t>(left.count(), UINT32_MAX));
+        }
         try {
-            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain), to_context(m.sends),
-                             *publish_listener_);
+            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain, expiry_s),
+                             to_context(m.sends), *publish_listener_);
             return true;
         } catch (const ::mqtt::exception& e) {
             if (paho::is_disconnected_error(e.get_return_code())) return false;
@@ -739,10 +765,11 @@ private:
         host().debug("subscribed to '", filter, "'");
     }
 
-    void on_incoming(const std::string& topic, const std::string& payload, int qos, bool retained) {
+    void on_incoming(const std::string& topic, const std::string& payload, int qos, bool retained,
+                     std::optional<uint32_t> expiry_s) {
         if (state_ == State::stopped) return;
         received_.add();
-        const sdk::Message m{topic, payload, qos, retained};
+        const sdk::Message m{topic, payload, qos, retained, expiry_s};
         for (std::size_t i = 0; i < endpoints_.size(); ++i)
             if (endpoints_[i].direction == sdk::Direction::input &&
                 sdk::topic_matches(endpoints_[i].address, topic))
@@ -770,7 +797,7 @@ private:
     std::vector<Endpoint> endpoints_;
 
     sdk::Counter connects_, disconnects_, reconnect_attempts_, published_, publish_failed_, publish_retried_,
-        received_, queue_dropped_, takeovers_;
+        received_, queue_dropped_, takeovers_, expired_;
     sdk::Gauge queue_depth_, connected_gauge_;
     sdk::Timer reconnect_timer_;
     sdk::Timer send_timer_;  // the next token of the pace, or the end of a hold

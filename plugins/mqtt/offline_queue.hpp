@@ -4,9 +4,11 @@
 // and logs it: nothing vanishes silently.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,6 +21,9 @@ struct OutMessage {
     int qos = 0;
     bool retain = false;
     unsigned sends = 0;  // times it was handed to the broker and refused (requeue)
+    // When its MQTT 5 message expiry runs out (from when it was published into the pipeline), so
+    // that time spent in this queue counts against it: nullopt for a message that never expires.
+    std::optional<std::chrono::steady_clock::time_point> expires = std::nullopt;
     std::size_t bytes() const noexcept { return topic.size() + payload.size(); }
 };
 

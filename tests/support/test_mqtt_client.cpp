@@ -48,7 +48,11 @@ void TestMqttClient::init(const std::string& host, int port, const std::string& 
     client_->set_message_callback([this](mqtt::const_message_ptr m) {
         {
             std::lock_guard lock(mutex_);
-            received_.push_back(Received{m->get_topic(), m->to_string(), m->get_qos(), m->is_retained()});
+            std::optional<uint32_t> expiry;
+            if (m->get_properties().contains(mqtt::property::MESSAGE_EXPIRY_INTERVAL))
+                expiry = mqtt::get<uint32_t>(m->get_properties(), mqtt::property::MESSAGE_EXPIRY_INTERVAL);
+            received_.push_back(
+                Received{m->get_topic(), m->to_string(), m->get_qos(), m->is_retained(), expiry});
         }
         cv_.notify_all();
     });

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -28,6 +29,7 @@ public:
         std::string topic, payload;
         int qos;
         bool retained;
+        std::optional<uint32_t> expiry_s = std::nullopt;  // MQTT 5 Message Expiry Interval, if any
     };
 
     // A TLS endpoint and the client certificate to present, for brokers that are not a

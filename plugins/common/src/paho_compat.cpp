@@ -52,8 +52,20 @@ std::unique_ptr<::mqtt::async_client> make_client(const ClientSettings& s) {
 }
 
 ::mqtt::const_message_ptr make_message(const std::string& topic, const std::string& payload, int qos,
-                                       bool retain) {
-    return ::mqtt::make_message(topic, payload.data(), payload.size(), qos, retain);
+                                       bool retain, std::optional<uint32_t> expiry_s) {
+    ::mqtt::message_ptr msg = ::mqtt::make_message(topic, payload.data(), payload.size(), qos, retain);
+    // 1.2 has neither make_message with properties nor a uint32_t property constructor; the
+    // value is a four-byte unsigned integer on the wire either way.
+    if (expiry_s)
+        msg->set_properties(
+            ::mqtt::properties{{::mqtt::property::MESSAGE_EXPIRY_INTERVAL, static_cast<int32_t>(*expiry_s)}});
+    return msg;
+}
+
+std::optional<uint32_t> message_expiry(const ::mqtt::message& msg) {
+    const ::mqtt::properties& props = msg.get_properties();
+    if (!props.contains(::mqtt::property::MESSAGE_EXPIRY_INTERVAL)) return std::nullopt;
+    return ::mqtt::get<uint32_t>(props, ::mqtt::property::MESSAGE_EXPIRY_INTERVAL);
 }
 
 bool wait_ok(const ::mqtt::token_ptr& tok, std::chrono::milliseconds limit) {

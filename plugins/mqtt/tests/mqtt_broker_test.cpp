@@ -173,6 +173,92 @@ to = ["seen"]
     EXPECT_FALSE(logged("received amr/AMR-001/other"));
 }
 
+// A message's expiry (ABI 1.2, e.g. a retained watch) goes out as the MQTT 5 Message Expiry
+// Interval, so the broker drops it, and its retained copy, when it runs out; MQTT 3.1.1 has none.
+TEST_P(MqttBroker, AMessageExpiryIsPublishedAsTheMqtt5Property) {
+    auto obs = observer();
+    obs->subscribe("amr/AMR-001/exp");
+    ASSERT_EQ(h.start(config("", R"(
+[sources.exp]
+type = "fixture_source"
+topic = "amr/AMR-001/exp"
+payload = "e"
+qos = 1
+expiry_s = 30
+interval = "100ms"
+[[pipelines]]
+name = "exp"
+from = "exp"
+to = ["cloud"]
+)")),
+              "");
+    ASSERT_TRUE(wait_connected()) << h.log().joined();
+    // Messages emitted before the connect waited in the queue, and that time counts against them.
+    // The ones after it go at once: 30 s, rounded up from what is left.
+    const auto sent_at_once = [&] { return counter("published") >= 5 && gauge("queue_depth") == 0; };
+    ASSERT_TRUE(h.run_until(sent_at_once, kLong)) << h.log().joined();
+    const std::size_t before = obs->count("amr/AMR-001/exp");
+    ASSERT_TRUE(h.run_until([&] { return obs->count("amr/AMR-001/exp") >= before + 2; }, kLong))
+        << h.log().joined();
+    std::vector<TestMqttClient::Received> got;
+    for (const auto& r : obs->received())
+        if (r.topic == "amr/AMR-001/exp") got.push_back(r);
+    for (const auto& r : got) {
+        if (GetParam().client == 5) {
+            ASSERT_TRUE(r.expiry_s.has_value());
+            EXPECT_GE(*r.expiry_s, 15u);
+            EXPECT_LE(*r.expiry_s, 30u);
+        } else {
+            EXPECT_FALSE(r.expiry_s.has_value());
+        }
+    }
+    if (GetParam().client == 5) {
+        EXPECT_EQ(got.back().expiry_s, 30u);
+    }
+}
+
+// A message whose expiry runs out while the link is down is not sent when it comes back. Over
+// MQTT 3.1.1, which has no expiry, it is sent like any other.
+TEST_P(MqttBroker, AMessageWhoseExpiryRanOutInTheQueueIsNotSent) {
+    const bool v5 = GetParam().client == 5;
+    // No broker yet: both sources emit their 3 messages into the offline queue.
+    broker.stop();
+    ASSERT_EQ(h.start(config("", R"(
+[sources.exp]
+type = "fixture_source"
+topic = "amr/AMR-001/exp"
+payload = "e"
+qos = 1
+expiry_s = 1
+interval = "200ms"
+count = 3
+)" + ticker(R"(topic = "amr/${thing}/seq"
+payload = "{seq}"
+qos = 1
+interval = "200ms"
+count = 3)") + R"(
+[[pipelines]]
+name = "exp"
+from = "exp"
+to = ["cloud"]
+)")),
+              "");
+    ASSERT_TRUE(h.run_until([&] { return gauge("queue_depth") >= 6; }, kLong)) << h.log().joined();
+    h.run_for(2500ms);  // the 1-s expiry of every queued "exp" message runs out
+    broker.start();
+    auto obs = observer();
+    obs->subscribe("amr/AMR-001/#");
+    ASSERT_TRUE(h.run_until([&] { return counter("published") >= 3 && gauge("queue_depth") == 0; }, kLong))
+        << h.log().joined();
+    EXPECT_EQ(counter("expired"), v5 ? 3u : 0u);
+    EXPECT_EQ(counter("queue_dropped"), 0u);
+    ASSERT_TRUE(h.run_until([&] { return obs->count("amr/AMR-001/seq") >= 3; }, kLong)) << h.log().joined();
+    if (!v5) {
+        EXPECT_TRUE(h.run_until([&] { return obs->count("amr/AMR-001/exp") >= 3; }, kLong)) << h.log().joined();
+    }
+    EXPECT_EQ(obs->count("amr/AMR-001/exp"), v5 ? 0u : 3u);
+}
+
 TEST_P(MqttBroker, MessagesPublishedWhileTheBrokerIsDownAreQueuedAndFlushedInOrder) {
     ASSERT_EQ(h.start(config("", ticker(R"(topic = "amr/${thing}/seq"
 payload = "{seq}"

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define IOTGW_ABI_MAJOR 1u
-#define IOTGW_ABI_MINOR 1u
+#define IOTGW_ABI_MINOR 2u
 /* A C++ cast in C++ so the macros stay clean under -Wold-style-cast in plugins and the core. */
 #ifdef __cplusplus
 #define IOTGW_U32_(x) static_cast<uint32_t>(x)
@@ -99,6 +99,8 @@ typedef struct iotgw_gauge iotgw_gauge;
 
 /* ---- messages ---- */
 #define IOTGW_MSG_RETAIN 0x1u
+/* ABI 1.2: expiry_s holds the message's MQTT 5 Message Expiry Interval. */
+#define IOTGW_MSG_EXPIRY 0x2u
 
 typedef struct iotgw_message {
     uint32_t size;  /* sizeof(iotgw_message) as compiled by the producer */
@@ -109,6 +111,12 @@ typedef struct iotgw_message {
     size_t payload_len;
     int32_t qos; /* 0 or 1; the connection refuses what its broker cannot do */
     uint32_t reserved;
+    /* ABI 1.2. Read only when size covers it and flags has IOTGW_MSG_EXPIRY. On a received
+     * message: the seconds of life the broker says it has left (for a retained one, what is left
+     * since it was published). On a published one: the expiry the connection sets (MQTT 5 only).
+     * No flag means the message never expires, or came over MQTT 3.1.1, which has no expiry. */
+    uint32_t expiry_s;
+    uint32_t reserved2;
 } iotgw_message;
 
 /* ---- configuration schema, declared by the plugin as data ---- */

@@ -78,7 +78,7 @@ TEST_F(PluginLoading, GoodSourceDescribesItself) {
     ASSERT_NE(p->descriptor, nullptr);
     EXPECT_NE(p->descriptor->create, nullptr);
 
-    ASSERT_EQ(p->fields.size(), 4u);
+    ASSERT_EQ(p->fields.size(), 6u);
     EXPECT_EQ(p->fields[0].name, "topic");
     EXPECT_EQ(p->fields[0].type, IOTGW_TYPE_STRING);
     EXPECT_EQ(p->fields[0].default_literal, "\"fixture/source\"");

@@ -3,6 +3,9 @@
 
 #include <iotgw/plugin_abi.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 // Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
@@ -14,6 +17,10 @@ struct Message {
     std::string_view payload;
     int qos = 0;
     bool retain = false;
+    // MQTT 5 Message Expiry Interval in seconds (ABI 1.2): on a received message what the broker
+    // says is left of it, on a published one what the connection sets. nullopt: none (or a
+    // gateway older than 1.2, or MQTT 3.1.1).
+    std::optional<uint32_t> expiry_s = std::nullopt;
 
     static Message from_c(const iotgw_message& m) noexcept {
         Message out;
@@ -22,6 +29,10 @@ struct Message {
                                        m.payload ? m.payload_len : 0);
         out.qos = m.qos;
         out.retain = (m.flags & IOTGW_MSG_RETAIN) != 0;
+        // A producer built for ABI 1.0/1.1 hands a shorter struct: no expiry field to read.
+        if ((m.flags & IOTGW_MSG_EXPIRY) != 0 &&
+            m.size >= offsetof(iotgw_message, expiry_s) + sizeof m.expiry_s)
+            out.expiry_s = m.expiry_s;
         return out;
     }
 
@@ -29,6 +40,10 @@ struct Message {
         iotgw_message m{};
         m.size = sizeof(iotgw_message);
         m.flags = retain ? IOTGW_MSG_RETAIN : 0u;
+        if (expiry_s) {
+            m.flags |= IOTGW_MSG_EXPIRY;
+            m.expiry_s = *expiry_s;
+        }
         m.topic = topic.data();
         m.topic_len = topic.size();
         m.payload = payload.data();

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,14 @@ struct ConnectSettings {
 ::mqtt::token_ptr connect(::mqtt::async_client& client, const ConnectSettings& c, ::mqtt::ssl_options ssl,
                           void* context, ::mqtt::iaction_listener& listener);
 
+// expiry_s: the MQTT 5 Message Expiry Interval; only on an MQTT 5 connection (paho refuses
+// properties on a 3.1.1 one).
 ::mqtt::const_message_ptr make_message(const std::string& topic, const std::string& payload, int qos,
-                                       bool retain);
+                                       bool retain, std::optional<uint32_t> expiry_s = std::nullopt);
+
+// The Message Expiry Interval a received message carries (MQTT 5; for a retained message, what
+// the broker says is left of it), nullopt when it has none.
+std::optional<uint32_t> message_expiry(const ::mqtt::message& msg);
 
 // MQTT 5 reason codes below 0x80 are successes (e.g. PUBACK 0x10 "no matching subscribers").
 // 1.2's token::wait_for throws for any reason code above 2, 1.5 only for >= 0x80: accept both.
