@@ -76,8 +76,9 @@ public:
         const int64_t now = sdk::Timer::now_ns();
         std::optional<ModeChange> change;
         try {
-            const std::optional<WatchRequest> request = parse_watch(m.payload, thing_);
+            std::optional<WatchRequest> request = parse_watch(m.payload, thing_);
             if (!request) return;  // a retained watch being deleted: nothing asked
+            limit_to_expiry(*request, m.retain, m.expiry_s);
             change = leases_.watch(*request, now);
         } catch (const sdk::Error&) {
             refused_.add();
@@ -146,9 +147,9 @@ private:
 IOTGW_DECLARE_PLUGIN(
     iotgw::plugins::watch::Watch,
     {.abi_major = 1,
-     .abi_minor = 0,
+     .abi_minor = 2,  // the message expiry of a delivered watch (ABI 1.2)
      .name = "watch",
-     .version = "1.0.0",
+     .version = "1.1.0",
      .description = "Keeps the leases of the consoles watching this AMR and switches the heartbeat "
                     "between its fast (watched) and slow mode by run-time control messages.",
      .fields = iotgw::plugins::watch::kFields})

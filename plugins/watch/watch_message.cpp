@@ -5,6 +5,8 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
+
 namespace iotgw::plugins::watch {
 namespace {
 
@@ -60,6 +62,22 @@ std::optional<WatchRequest> parse_watch(std::string_view payload, std::string_vi
         refuse(R"("lease_s" must be an integer number of seconds, at least 1)");
 
     return WatchRequest{std::string(console), lease_it->value.GetUint64()};
+}
+
+void limit_to_expiry(WatchRequest& request, bool retained, std::optional<uint32_t> expiry_s) {
+    if (!expiry_s) {
+        if (retained)
+            throw sdk::Error("watch refused: console \"" + request.console +
+                             "\" left a retained watch without a message expiry, which would make this AMR "
+                             "fast after every reconnect; a console sets the MQTT 5 Message Expiry Interval "
+                             "to lease_s (an MQTT 3.1.1 connection receives no expiry: use mqtt_version = "
+                             "\"5\")");
+        return;
+    }
+    // Expired already (0 s left, e.g. a refresh delivered just as it ran out): asks for nothing
+    // more than the minimum lease, which the leases apply.
+    request.lease_s = std::min<uint64_t>(request.lease_s, *expiry_s);
+    if (request.lease_s == 0) request.lease_s = 1;
 }
 
 }  // namespace iotgw::plugins::watch

@@ -21,4 +21,12 @@ struct WatchRequest {
 // and whose "lease_s" is an integer >= 1. Other keys are ignored, so a newer console may add some.
 std::optional<WatchRequest> parse_watch(std::string_view payload, std::string_view thing);
 
+// Bounds a parsed watch by the message it came in: its MQTT 5 message expiry (`expiry_s`, what
+// the broker says is left of it) cuts the lease, so a lease never outlives the retained copy that
+// would bring it back. A retained delivery (the broker's stored copy, sent when the gateway
+// subscribes after a restart, a reconnect or a takeover) without an expiry is refused with
+// sdk::Error: it would stay on the broker for ever and make the AMR fast again after every
+// reconnect, long after its console closed. A live one without an expiry keeps its lease_s.
+void limit_to_expiry(WatchRequest& request, bool retained, std::optional<uint32_t> expiry_s);
+
 }  // namespace iotgw::plugins::watch

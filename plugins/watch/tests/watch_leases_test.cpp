@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace iotgw::plugins::watch {
@@ -273,6 +274,48 @@ TEST(WatchMessage, EveryMalformedOrForeignFormIsRefusedWithItsReasonAndChangesNo
         EXPECT_FALSE(l.watched()) << payload;
         EXPECT_EQ(l.consoles(), 0u) << payload;
     }
+}
+
+TEST(WatchMessage, AWatchNeverOutlivesItsMessageExpiry) {
+    // The console's own form: the expiry equals lease_s, live or retained.
+    WatchRequest w = req("c1", 90);
+    limit_to_expiry(w, true, 90);
+    EXPECT_EQ(w.lease_s, 90u);
+    // A retained watch delivered 60 s after it was published: 30 s of it are left.
+    w = req("c1", 90);
+    limit_to_expiry(w, true, 30);
+    EXPECT_EQ(w.lease_s, 30u);
+    // A message expiring sooner than the lease it asks for: the expiry wins, live too.
+    w = req("c1", 3600);
+    limit_to_expiry(w, false, 5);
+    EXPECT_EQ(w.lease_s, 5u);
+    // An expiry longer than the lease leaves the lease alone.
+    w = req("c1", 90);
+    limit_to_expiry(w, false, 600);
+    EXPECT_EQ(w.lease_s, 90u);
+    // 0 s left: the shortest lease there is (min_lease raises it).
+    w = req("c1", 90);
+    limit_to_expiry(w, true, 0);
+    EXPECT_EQ(w.lease_s, 1u);
+    // A live watch without an expiry (an MQTT 3.1.1 link carries none) keeps its lease_s.
+    w = req("c1", 90);
+    limit_to_expiry(w, false, std::nullopt);
+    EXPECT_EQ(w.lease_s, 90u);
+}
+
+TEST(WatchMessage, ARetainedWatchWithoutAnExpiryIsRefusedWithTheReason) {
+    WatchRequest w = req("web:7", 90);
+    try {
+        limit_to_expiry(w, true, std::nullopt);
+        ADD_FAILURE() << "a retained watch without an expiry was accepted";
+    } catch (const sdk::Error& e) {
+        EXPECT_STREQ(e.what(),
+                     "watch refused: console \"web:7\" left a retained watch without a message expiry, which "
+                     "would make this AMR fast after every reconnect; a console sets the MQTT 5 Message "
+                     "Expiry Interval to lease_s (an MQTT 3.1.1 connection receives no expiry: use "
+                     "mqtt_version = \"5\")");
+    }
+    EXPECT_EQ(w.lease_s, 90u);
 }
 
 }  // namespace

@@ -34,8 +34,10 @@ protected:
     bool wait_beats(size_t n) {
         return h.run_until([&] { return beats().size() >= n; }, std::chrono::seconds(10));
     }
+    // As the connection delivers a console's watch live: not retained (that flag marks the
+    // broker's stored copy, sent on subscribe, which must carry an expiry).
     void watch(const std::string& json) {
-        ASSERT_TRUE(doubles::feed("feed", kWatch, json, 1, true)) << h.log().joined();
+        ASSERT_TRUE(doubles::feed("feed", kWatch, json, 1, false)) << h.log().joined();
     }
     double gauge(const std::string& name) {
         for (const auto& m : h.gateway().metrics().snapshot())

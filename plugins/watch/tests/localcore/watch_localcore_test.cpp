@@ -139,12 +139,12 @@ protected:
         return c;
     }
 
-    // One watch, retained, QoS 1, MQTT 5 with the message expiry set to the lease, by a
-    // mosquitto_pub process; true when it was accepted (its PUBACK came).
+    // One watch, retained, QoS 1, MQTT 5 with the message expiry set to the lease (none when
+    // `expiry_s` is negative), by a mosquitto_pub process; true when it was accepted (its PUBACK came).
     bool publish_watch(const std::string& client_id, const std::string& payload, int expiry_s,
                        bool retain = true) {
-        std::vector<std::string> extra = {"-D", "publish", "message-expiry-interval",
-                                          std::to_string(expiry_s)};
+        std::vector<std::string> extra;
+        if (expiry_s >= 0) extra = {"-D", "publish", "message-expiry-interval", std::to_string(expiry_s)};
         if (retain) extra.push_back("-r");
         const CommandResult r = lc->pub(console_id_, client_id, kWatch, payload, 1, Mqtt::v5, extra);
         return r.status == 0;
@@ -424,6 +424,47 @@ TEST_F(WatchLocalCore, MalformedAndForeignWatchesAreRefusedCountedAndChangeNothi
     // The gateway is still up and still takes a good watch.
     ASSERT_TRUE(publish_watch("console-1", watch_json("card-1", 3), 3));
     EXPECT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s)) << gw_->log();
+}
+
+TEST_F(WatchLocalCore, ARetainedWatchWithoutAnExpiryDoesNotMakeItFastAfterARestart) {
+    start_gateway();
+    // A console that leaves its watch retained without a message expiry (ours always sets one):
+    // the broker would keep it for ever and send it at every subscribe.
+    ASSERT_TRUE(publish_watch("console-1", watch_json("card-1", 3), -1));
+    // Delivered live, it is a watch like any other: fast for its lease_s, then slow.
+    ASSERT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s)) << gw_->log();
+    ASSERT_TRUE(gw_->wait_for("no console watching: heartbeat every 4s, retained", 10s, 2)) << gw_->log();
+    ASSERT_TRUE(retained_watch("console-watch-reader")) << "the broker holds no watch\n" << lc->broker_log();
+    stop_gateway();
+
+    // The restarted gateway gets the stored copy when it subscribes: refused and counted, not a
+    // new lease; the AMR stays slow with nobody watching.
+    start_gateway();
+    EXPECT_TRUE(gw_->wait_for(R"(console "card-1" left a retained watch without a message expiry)", 5s))
+        << gw_->log();
+    EXPECT_TRUE(metric_becomes("watch.refused", "1", 5s)) << gw_->log();
+    EXPECT_TRUE(metric_is("watch.leases", "0")) << gw_->log();
+    EXPECT_EQ(gw_->count("watched by"), 0u) << gw_->log();
+}
+
+TEST_F(WatchLocalCore, AWatchLastsNoLongerThanItsMessageExpiry) {
+    start_gateway();
+    // A watch asking for a minute whose message expires in 3 s: live, the lease is 3 s.
+    ASSERT_TRUE(publish_watch("console-1", watch_json("card-1", 60), 3, false));
+    ASSERT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s)) << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("no console watching: heartbeat every 4s, retained", 15s, 2)) << gw_->log();
+
+    // Retained with 8 s of expiry and a restart in between: the new process's lease is what is
+    // left of the stored copy (mosquitto sends the remaining expiry), not 60 s.
+    ASSERT_TRUE(publish_watch("console-1", watch_json("card-1", 60), 8));
+    ASSERT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s, 2)) << gw_->log();
+    stop_gateway();
+    const auto restarted = std::chrono::steady_clock::now();
+    start_gateway();
+    ASSERT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s)) << gw_->log();
+    ASSERT_TRUE(gw_->wait_for("no console watching: heartbeat every 4s, retained", 20s, 2)) << gw_->log();
+    // Bounded well below the 60 s the payload asks for (the expiry left was at most 8 s).
+    EXPECT_LT(std::chrono::steady_clock::now() - restarted, 20s);
 }
 
 }  // namespace
