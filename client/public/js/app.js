@@ -29,6 +29,15 @@
     var THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
     var RENDER_DELAY_MS = 100; // messages coalesce into at most one render per 100 ms
 
+    // The tab's sessionStorage, or null where reading it throws (storage disabled by policy).
+    function sessionStore(win) {
+        try {
+            return win.sessionStorage || null;
+        } catch (e) {
+            return null;
+        }
+    }
+
     function Console(config, provider) {
         var self = this;
         this.config = config;
@@ -96,7 +105,7 @@
             publish: function (topic, text, options) {
                 return self.link.publish(topic, text, options);
             },
-            consoleId: NS.consoleSessionId(root.crypto),
+            consoleId: NS.consoleSessionId(root.crypto, sessionStore(root)),
             leaseS: config.watchLeaseS,
             onWatched: hooks.onWatched,
             onEnd: hooks.onEnd,

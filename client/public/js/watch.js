@@ -14,8 +14,11 @@
 
     var DEFAULT_LEASE_S = 90;
 
-    // A random id per page load: it tells the gateway's leases apart, nothing more (not a user).
-    function consoleSessionId(crypto) {
+    // The gateway's alphabet for console ids (plugins/watch: 1-128 of A-Z a-z 0-9 : _ . -).
+    var CONSOLE_ID_PATTERN = /^[A-Za-z0-9:_.-]{1,128}$/;
+    var CONSOLE_ID_KEY = "iotgw.consoleId";
+
+    function randomId(crypto) {
         if (crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
         var bytes = new Uint8Array(16);
         crypto.getRandomValues(bytes);
@@ -24,6 +27,28 @@
                 return (b < 16 ? "0" : "") + b.toString(16);
             })
             .join("");
+    }
+
+    // A random id per browser tab: it tells the gateway's leases apart, nothing more (not a user).
+    // Kept in the tab's sessionStorage, so a reload goes on refreshing the same lease instead of
+    // starting a second one that the gateway would count as another console until the first one
+    // ran out. A tab duplicated by the browser copies it, and the two tabs then share one lease,
+    // which either keeps alive. Without storage (private mode may refuse it) a new id per load.
+    function consoleSessionId(crypto, storage) {
+        var id = null;
+        try {
+            id = storage ? storage.getItem(CONSOLE_ID_KEY) : null;
+        } catch (e) {
+            id = null;
+        }
+        if (typeof id === "string" && CONSOLE_ID_PATTERN.test(id)) return id;
+        id = randomId(crypto);
+        try {
+            if (storage) storage.setItem(CONSOLE_ID_KEY, id);
+        } catch (e) {
+            // Not kept: this load still works, a reload gets another id.
+        }
+        return id;
     }
 
     function watchTopic(thing) {

@@ -166,7 +166,48 @@ test("the lease comes from config (refresh every third of it); a refused publish
     assert.deepEqual(events.filter((e) => e[0] === "error"), [["error", "AMR-001", "送信が拒否されました (reason 135)"]]);
 });
 
-test("the console id is a random UUID per page load (crypto.randomUUID), not a user", () => {
+// A stand-in for a tab's sessionStorage.
+function memoryStorage() {
+    const items = new Map();
+    return {
+        getItem: (k) => (items.has(k) ? items.get(k) : null),
+        setItem: (k, v) => items.set(k, String(v)),
+        items,
+    };
+}
+
+test("a reload keeps the tab's console id, so the gateway counts one lease, not two", () => {
+    const tab = memoryStorage();
+    const first = NS.consoleSessionId(globalThis.crypto, tab);
+    const reloaded = NS.consoleSessionId(globalThis.crypto, tab);
+    assert.equal(reloaded, first);
+    // Another tab has its own storage, hence its own id and its own lease.
+    assert.notEqual(NS.consoleSessionId(globalThis.crypto, memoryStorage()), first);
+});
+
+test("a stored console id the gateway would refuse is replaced, and storage errors are survived", () => {
+    const tab = memoryStorage();
+    tab.setItem("iotgw.consoleId", "not valid: spaces");
+    const id = NS.consoleSessionId(globalThis.crypto, tab);
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    assert.equal(tab.getItem("iotgw.consoleId"), id);
+    tab.setItem("iotgw.consoleId", "x".repeat(129));
+    assert.notEqual(NS.consoleSessionId(globalThis.crypto, tab), "x".repeat(129));
+    // Storage that throws (disabled, quota): a fresh id each time, no exception.
+    const broken = {
+        getItem: () => {
+            throw new Error("SecurityError");
+        },
+        setItem: () => {
+            throw new Error("QuotaExceededError");
+        },
+    };
+    const a = NS.consoleSessionId(globalThis.crypto, broken);
+    const b = NS.consoleSessionId(globalThis.crypto, broken);
+    assert.notEqual(a, b);
+});
+
+test("the console id is a random UUID without storage (crypto.randomUUID), not a user", () => {
     const a = NS.consoleSessionId(globalThis.crypto);
     const b = NS.consoleSessionId(globalThis.crypto);
     assert.match(a, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
