@@ -78,5 +78,45 @@ TEST_F(JobsServiceTest, ARejectedRequestStillEndsATimedOutExecutionAndAnnouncesI
     EXPECT_THAT(notify->payload, Not(HasSubstr("cfg-1")));
 }
 
+// The same malformed request with nothing due: rejected, and nothing saved or announced.
+TEST_F(JobsServiceTest, ARejectedRequestWithNothingDueChangesAndAnnouncesNothing) {
+    jobs::create_job(store, "AMR-001", "cfg-1", "{}", std::nullopt, 1000);
+    auto out = service.handle(kBase + "start-next", R"({"stepTimeoutInMinutes":5})", 2'000'000);
+    ASSERT_NE(find_topic(out, kBase + "start-next/accepted"), nullptr);
+    const jobs::Execution before = store.load("AMR-001").at(0);
+
+    out = service.handle(kBase + "get", "not json", 2'061'000);
+    ASSERT_EQ(out.size(), 1u) << out.back().topic;
+    EXPECT_EQ(out[0].topic, kBase + "get/rejected");
+    const jobs::Execution after = store.load("AMR-001").at(0);
+    EXPECT_EQ(after.status, jobs::Status::in_progress);
+    EXPECT_EQ(after.version, before.version);
+    EXPECT_EQ(after.last_updated_at, before.last_updated_at);
+}
+
+// A device that reports after its step timeout ran out: the execution has ended TIMED_OUT, a
+// late SUCCEEDED must not revive it, whatever version the device still holds.
+TEST_F(JobsServiceTest, AReportAfterTheStepTimeoutCannotReviveTheExecution) {
+    jobs::create_job(store, "AMR-001", "cfg-1", "{}", std::nullopt, 1000);
+    auto out = service.handle(kBase + "start-next", R"({"stepTimeoutInMinutes":1})", 2'000'000);
+    ASSERT_NE(find_topic(out, kBase + "start-next/accepted"), nullptr);
+    const int64_t started_version = store.load("AMR-001").at(0).version;
+
+    out = service.handle(
+        kBase + "cfg-1/update",
+        R"({"status":"SUCCEEDED","expectedVersion":)" + std::to_string(started_version) + "}", 2'061'000);
+    const OutboundMessage* rejected = find_topic(out, kBase + "cfg-1/update/rejected");
+    ASSERT_NE(rejected, nullptr) << (out.empty() ? "no reply" : out[0].topic + " " + out[0].payload);
+    // The timeout moved the version on: the device's copy is stale.
+    EXPECT_THAT(rejected->payload, HasSubstr("VersionMismatch"));
+    EXPECT_EQ(store.load("AMR-001").at(0).status, jobs::Status::timed_out);
+
+    out = service.handle(kBase + "cfg-1/update", R"({"status":"SUCCEEDED"})", 2'062'000);
+    rejected = find_topic(out, kBase + "cfg-1/update/rejected");
+    ASSERT_NE(rejected, nullptr) << (out.empty() ? "no reply" : out[0].topic + " " + out[0].payload);
+    EXPECT_THAT(rejected->payload, HasSubstr("InvalidStateTransition"));
+    EXPECT_EQ(store.load("AMR-001").at(0).status, jobs::Status::timed_out);
+}
+
 }  // namespace
 }  // namespace localcore
