@@ -277,30 +277,26 @@ TEST(WatchMessage, EveryMalformedOrForeignFormIsRefusedWithItsReasonAndChangesNo
 }
 
 TEST(WatchMessage, AWatchNeverOutlivesItsMessageExpiry) {
-    // The console's own form: the expiry equals lease_s, live or retained.
-    WatchRequest w = req("c1", 90);
-    limit_to_expiry(w, true, 90);
-    EXPECT_EQ(w.lease_s, 90u);
-    // A retained watch delivered 60 s after it was published: 30 s of it are left.
-    w = req("c1", 90);
-    limit_to_expiry(w, true, 30);
-    EXPECT_EQ(w.lease_s, 30u);
-    // A message expiring sooner than the lease it asks for: the expiry wins, live too.
-    w = req("c1", 3600);
-    limit_to_expiry(w, false, 5);
-    EXPECT_EQ(w.lease_s, 5u);
-    // An expiry longer than the lease leaves the lease alone.
-    w = req("c1", 90);
-    limit_to_expiry(w, false, 600);
-    EXPECT_EQ(w.lease_s, 90u);
-    // 0 s left: the shortest lease there is (min_lease raises it).
-    w = req("c1", 90);
-    limit_to_expiry(w, true, 0);
-    EXPECT_EQ(w.lease_s, 1u);
-    // A live watch without an expiry (an MQTT 3.1.1 link carries none) keeps its lease_s.
-    w = req("c1", 90);
-    limit_to_expiry(w, false, std::nullopt);
-    EXPECT_EQ(w.lease_s, 90u);
+    struct Case {
+        const char* what;
+        uint64_t lease_s;
+        bool retained;
+        std::optional<uint32_t> expiry_s;
+        uint64_t expected;
+    };
+    const Case cases[] = {
+        {"the console's own form: the expiry equals lease_s", 90, true, 90, 90},
+        {"a retained watch delivered 60 s after it was published", 90, true, 30, 30},
+        {"a message expiring sooner than its lease, live too", 3600, false, 5, 5},
+        {"an expiry longer than the lease leaves the lease alone", 90, false, 600, 90},
+        {"0 s left: the shortest lease there is (min_lease raises it)", 90, true, 0, 1},
+        {"live without an expiry (an MQTT 3.1.1 link carries none)", 90, false, std::nullopt, 90},
+    };
+    for (const Case& c : cases) {
+        WatchRequest w = req("c1", c.lease_s);
+        limit_to_expiry(w, c.retained, c.expiry_s);
+        EXPECT_EQ(w.lease_s, c.expected) << c.what;
+    }
 }
 
 TEST(WatchMessage, ARetainedWatchWithoutAnExpiryIsRefusedWithTheReason) {
