@@ -25,8 +25,13 @@ namespace {
 using namespace config_detail;
 
 const std::vector<std::string>& top_level_keys() {
-    static const std::vector<std::string> keys{"gateway", "credentials", "connections", "sources",
-                                               "processors", "sinks", "pipelines"};
+    // "gateway", every kind's table (kinds.hpp) and "pipelines".
+    static const std::vector<std::string> keys = [] {
+        std::vector<std::string> k{"gateway"};
+        for (iotgw_kind kind : all_kinds) k.emplace_back(kind_table(kind));
+        k.emplace_back("pipelines");
+        return k;
+    }();
     return keys;
 }
 

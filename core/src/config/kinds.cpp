@@ -9,6 +9,7 @@ std::string_view kind_table(iotgw_kind kind) noexcept {
         case IOTGW_KIND_SOURCE: return "sources";
         case IOTGW_KIND_PROCESSOR: return "processors";
         case IOTGW_KIND_SINK: return "sinks";
+        case IOTGW_KIND_JOB_HANDLER: return "job_handlers";
     }
     return "unknown";
 }
@@ -20,6 +21,7 @@ std::string_view kind_name(iotgw_kind kind) noexcept {
         case IOTGW_KIND_SOURCE: return "source";
         case IOTGW_KIND_PROCESSOR: return "processor";
         case IOTGW_KIND_SINK: return "sink";
+        case IOTGW_KIND_JOB_HANDLER: return "job handler";
     }
     return "unknown";
 }

@@ -14,11 +14,14 @@ int kind_rank(iotgw_kind k) {
     switch (k) {
         case IOTGW_KIND_CREDENTIALS: return 0;
         case IOTGW_KIND_CONNECTION: return 1;
-        case IOTGW_KIND_SINK: return 2;
-        case IOTGW_KIND_PROCESSOR: return 3;
-        case IOTGW_KIND_SOURCE: return 4;
+        // Before the processors: the `jobs` processor hands executions to them (and refers to
+        // them, which orders it after them anyway).
+        case IOTGW_KIND_JOB_HANDLER: return 2;
+        case IOTGW_KIND_SINK: return 3;
+        case IOTGW_KIND_PROCESSOR: return 4;
+        case IOTGW_KIND_SOURCE: return 5;
     }
-    return 5;
+    return 6;
 }
 
 // Edges to names that are not instances were reported as undefined references already.

@@ -79,8 +79,16 @@ std::optional<std::string> check_abi(const iotgw_plugin_descriptor* d, const std
 std::optional<std::string> check_identity(const iotgw_plugin_descriptor& d, const std::string& o) {
     if (!is_valid_kind(d.kind)) {
         return o + ": invalid plugin kind " + std::to_string(d.kind) +
-               " (expected 1 credentials, 2 connection, 3 source, 4 processor or 5 sink): the "
-               "descriptor is corrupt; " + std::string(kSdkRebuild) + ".";
+               " (expected 1 credentials, 2 connection, 3 source, 4 processor, 5 sink or 6 job handler): "
+               "the descriptor is corrupt; " + std::string(kSdkRebuild) + ".";
+    }
+    // A kind newer than the ABI the plugin claims: its descriptor cannot be what it says.
+    const auto kind = static_cast<iotgw_kind>(d.kind);
+    if (IOTGW_ABI_VERSION_MINOR(d.abi_version) < kind_since_minor(kind)) {
+        return o + ": a " + std::string(kind_name(kind)) + " plugin must be written for plugin ABI 1." +
+               std::to_string(kind_since_minor(kind)) + " or newer, but it declares " +
+               format_abi(d.abi_version) + ": declare .abi_minor = " + std::to_string(kind_since_minor(kind)) +
+               " in IOTGW_DECLARE_PLUGIN and rebuild it.";
     }
     if (d.name == nullptr || d.name[0] == '\0') {
         return o + ": the descriptor has no plugin name: set .name in IOTGW_DECLARE_PLUGIN and "
@@ -133,6 +141,26 @@ std::optional<std::string> check_credentials_api(const iotgw_plugin_descriptor& 
     return std::nullopt;
 }
 
+// kind_api of a job handler: the whole ABI 1.3 interface.
+std::optional<std::string> check_job_handler_api(const iotgw_plugin_descriptor& d, const std::string& label) {
+    const auto* api = static_cast<const iotgw_job_handler_api*>(d.kind_api);
+    if (api == nullptr) {
+        return label + " has no job handler interface (kind_api is NULL): derive the plugin from "
+                       "iotgw::sdk::JobHandler and rebuild it.";
+    }
+    if (api->size < sizeof(iotgw_job_handler_api)) {
+        return label + ": wrong struct size: its job handler interface is " + std::to_string(api->size) +
+               " bytes, but the ABI 1.3 one has " + std::to_string(sizeof(iotgw_job_handler_api)) + "; " +
+               std::string(kSdkRebuild) + ".";
+    }
+    if (api->describe == nullptr || api->start == nullptr || api->cancel == nullptr) {
+        return label + " has a job handler interface without " +
+               (api->describe == nullptr ? "describe" : api->start == nullptr ? "start" : "cancel") +
+               ": implement it (iotgw::sdk::JobHandler does) and rebuild the plugin.";
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, std::string_view origin,
@@ -157,6 +185,9 @@ std::optional<std::string> check_descriptor(const iotgw_plugin_descriptor* d, st
     if (auto problem = check_callbacks(*d, out.kind, label)) return problem;
     if (out.kind == IOTGW_KIND_CREDENTIALS) {
         if (auto problem = check_credentials_api(*d, label)) return problem;
+    }
+    if (out.kind == IOTGW_KIND_JOB_HANDLER) {
+        if (auto problem = check_job_handler_api(*d, label)) return problem;
     }
     if (auto problem = read_schema(*d, out.fields)) {
         return label + " has an invalid config schema: " + trim_sentence(*problem) +

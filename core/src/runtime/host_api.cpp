@@ -252,6 +252,62 @@ int host_get_pending_credentials(iotgw_host_instance* self, const char* name, io
 }
 
 
+// ---- ABI 1.3: job handlers, reached by name like credentials ----
+
+// The running job handler instance `name`, or a status with `err` filled in.
+int find_job_handler(iotgw_host_instance* self, const char* name, Node*& out, iotgw_error* err) {
+    if (self == nullptr || name == nullptr) return IOTGW_ERR_FAILED;
+    if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    Node* n = self->runtime->find(name);
+    if (n == nullptr || n->config->kind != IOTGW_KIND_JOB_HANDLER) {
+        set_error(err, std::string("no job handler instance named '") + name + "'");
+        return IOTGW_ERR_NOT_FOUND;
+    }
+    if (n->state != NodeState::running) {
+        set_error(err, std::string("job handler instance '") + name + "' is not running");
+        return IOTGW_ERR_STOPPED;
+    }
+    out = n;
+    return IOTGW_OK;
+}
+
+const iotgw_job_handler_api* job_api(const Node& n) {
+    // The descriptor check refused handlers whose interface is shorter than ABI 1.3's.
+    return static_cast<const iotgw_job_handler_api*>(n.desc->kind_api);
+}
+
+int host_job_describe(iotgw_host_instance* self, const char* name, const char** operations,
+                      int64_t* step_timeout_ms, iotgw_error* err) {
+    if (operations == nullptr || step_timeout_ms == nullptr) return IOTGW_ERR_FAILED;
+    Node* n = nullptr;
+    if (int rc = find_job_handler(self, name, n, err); rc != IOTGW_OK) return rc;
+    return job_api(*n)->describe(n->instance, operations, step_timeout_ms, err);
+}
+
+int host_job_start(iotgw_host_instance* self, const char* name, const iotgw_job* job,
+                   const iotgw_job_report* report, iotgw_error* err) {
+    if (job == nullptr || report == nullptr || report->done == nullptr || report->progress == nullptr ||
+        job->job_id == nullptr || job->document == nullptr)
+        return IOTGW_ERR_FAILED;
+    Node* n = nullptr;
+    if (int rc = find_job_handler(self, name, n, err); rc != IOTGW_OK) return rc;
+    return job_api(*n)->start(n->instance, job, report, err);
+}
+
+void host_job_cancel(iotgw_host_instance* self, const char* name, const char* job_id) {
+    if (job_id == nullptr) return;
+    Node* n = nullptr;
+    if (find_job_handler(self, name, n, nullptr) != IOTGW_OK) return;
+    job_api(*n)->cancel(n->instance, job_id);
+}
+
+const char* host_gateway_version() { return IOTGW_VERSION; }
+
+void host_metrics_read(iotgw_host_instance* self, void (*fn)(void*, const char*, double, int), void* user) {
+    if (self == nullptr || fn == nullptr || !self->runtime->on_loop_thread()) return;
+    for (const MetricSample& m : self->runtime->metrics().snapshot()) fn(user, m.name.c_str(), m.value, m.is_counter ? 1 : 0);
+}
+
 // Event names are topic levels: no separators or wildcards inside one.
 bool valid_event_name(const char* e) {
     if (e == nullptr || *e == '\0') return false;
@@ -319,6 +375,11 @@ const iotgw_host_api kHostApi = [] {
     a.event_unsubscribe = &host_event_unsubscribe;
     a.credentials_renew = &host_credentials_renew;
     a.get_pending_credentials = &host_get_pending_credentials;
+    a.job_describe = &host_job_describe;
+    a.job_start = &host_job_start;
+    a.job_cancel = &host_job_cancel;
+    a.gateway_version = &host_gateway_version;
+    a.metrics_read = &host_metrics_read;
     return a;
 }();
 

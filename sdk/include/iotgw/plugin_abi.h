@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define IOTGW_ABI_MAJOR 1u
-#define IOTGW_ABI_MINOR 2u
+#define IOTGW_ABI_MINOR 3u
 /* A C++ cast in C++ so the macros stay clean under -Wold-style-cast in plugins and the core. */
 #ifdef __cplusplus
 #define IOTGW_U32_(x) static_cast<uint32_t>(x)
@@ -71,7 +71,8 @@ typedef enum iotgw_kind {
     IOTGW_KIND_CONNECTION = 2,  /* a transport: inputs and outputs addressed as name:address */
     IOTGW_KIND_SOURCE = 3,      /* produces messages on its own (timers, devices) */
     IOTGW_KIND_PROCESSOR = 4,   /* a pipeline stage: receives a message, emits zero or more */
-    IOTGW_KIND_SINK = 5         /* consumes messages at the end of a pipeline */
+    IOTGW_KIND_SINK = 5,        /* consumes messages at the end of a pipeline */
+    IOTGW_KIND_JOB_HANDLER = 6  /* ABI 1.3: carries out remote jobs of the operations it names */
 } iotgw_kind;
 
 /* syslog priorities; the core writes them as "<N>" prefixes so journald keeps the level */
@@ -205,6 +206,61 @@ typedef struct iotgw_credentials_api {
     int (*get_pending)(void *instance, iotgw_credentials *out, iotgw_error *err);
 } iotgw_credentials_api;
 
+/* ---- ABI 1.3: job handlers (kind_api of IOTGW_KIND_JOB_HANDLER plugins) ----
+ * A remote job (an AWS IoT Jobs execution) names its operation in its document
+ * ({"operation":"config", ...}); the `jobs` plugin takes executions from the cloud and hands each
+ * to the handler instance that carries out that operation, through the host (job_start below),
+ * because the two are different plugins. The handler reports progress and its end; the jobs
+ * plugin turns them into the execution's updates and keeps a journal, so that after a restart or
+ * a power loss the execution is given back to its handler with the last resume state it reported. */
+typedef enum iotgw_job_outcome {
+    IOTGW_JOB_SUCCEEDED = 1,
+    IOTGW_JOB_FAILED = 2,  /* tried and did not work; what could be undone was undone */
+    IOTGW_JOB_REJECTED = 3 /* the document is not one this handler can carry out; nothing changed */
+} iotgw_job_outcome;
+
+typedef struct iotgw_job {
+    uint32_t size;
+    uint32_t reserved;
+    const char *job_id;
+    const char *document; /* the job document, a JSON object */
+    size_t document_len;
+    /* The resume state the handler reported with its last progress before the gateway restarted
+     * (JSON), or NULL when the execution starts fresh. */
+    const char *resume_state;
+    size_t resume_state_len;
+} iotgw_job;
+
+/* How a handler reports; every call on the loop thread. `done` exactly once, never inside the
+ * start call (the SDK posts it); after it, nothing more. `details_json` is a JSON object of
+ * string values (AWS's statusDetails), or NULL. */
+typedef struct iotgw_job_report {
+    uint32_t size;
+    uint32_t reserved;
+    /* A step: the jobs plugin journals `resume_state_json` (or keeps the previous one, when NULL)
+     * and reports the details while the execution is IN_PROGRESS, renewing its step timeout. */
+    void (*progress)(void *user, const char *details_json, const char *resume_state_json);
+    /* The end: outcome (iotgw_job_outcome), a reason code ([a-z_]+, e.g. "invalid_config"; NULL on
+     * success) and one sentence for the operator (NULL on success). */
+    void (*done)(void *user, uint32_t outcome, const char *reason, const char *message,
+                 const char *details_json);
+    void *user;
+} iotgw_job_report;
+
+typedef struct iotgw_job_handler_api {
+    uint32_t size;
+    uint32_t reserved;
+    /* The operations it carries out, '|'-separated ("config"), and the longest it goes without a
+     * progress report or its end (the jobs plugin's watchdog and the cloud's step timeout). */
+    int (*describe)(void *instance, const char **operations, int64_t *step_timeout_ms, iotgw_error *err);
+    /* Begin (or resume) an execution; one at a time. Non-zero: it did not start, `err` says why,
+     * `report` is not used. The report's functions stay valid until `done` has been called. */
+    int (*start)(void *instance, const iotgw_job *job, const iotgw_job_report *report, iotgw_error *err);
+    /* The cloud ended the execution (cancelled, timed out) or the gateway stops: stop and undo
+     * what can be undone; `done` is still called (its outcome is then only logged). */
+    void (*cancel)(void *instance, const char *job_id);
+} iotgw_job_handler_api;
+
 /* ---- endpoints: "name:address" references in pipelines ---- */
 typedef enum iotgw_endpoint_direction {
     IOTGW_ENDPOINT_INPUT = 1, /* pipeline `from = "name:address"`: the plugin emits on it */
@@ -307,6 +363,22 @@ typedef struct iotgw_host_api {
     /* The pending pair of a credentials instance, e.g. to prove it with a connection. */
     int (*get_pending_credentials)(iotgw_host_instance *self, const char *credentials_instance,
                                    iotgw_credentials *out, iotgw_error *err);
+
+    /* ---- ABI 1.3 (check `size` before use) ---- */
+    /* The job handler instance `handler_instance` (running): what it carries out (see
+     * iotgw_job_handler_api.describe). IOTGW_ERR_NOT_FOUND when there is no such handler. */
+    int (*job_describe)(iotgw_host_instance *self, const char *handler_instance, const char **operations,
+                        int64_t *step_timeout_ms, iotgw_error *err);
+    /* Start or resume an execution on it; loop thread only. Non-zero: `report` is not used. */
+    int (*job_start)(iotgw_host_instance *self, const char *handler_instance, const iotgw_job *job,
+                     const iotgw_job_report *report, iotgw_error *err);
+    void (*job_cancel)(iotgw_host_instance *self, const char *handler_instance, const char *job_id);
+    /* The gateway's own version ("0.2.0"), e.g. for a job's report after an update. */
+    const char *(*gateway_version)(void);
+    /* fn(user, name, value, is_counter) for every metric ("<instance>.<name>") in name order, now,
+     * on the loop thread; e.g. a health report. */
+    void (*metrics_read)(iotgw_host_instance *self,
+                         void (*fn)(void *user, const char *name, double value, int is_counter), void *user);
 } iotgw_host_api;
 
 /* ---- what a plugin library describes itself as ---- */
@@ -343,7 +415,8 @@ typedef struct iotgw_plugin_descriptor {
     int (*open_endpoint)(void *instance, uint32_t direction, const char *address,
                          uint32_t *out_endpoint_id, iotgw_error *err);
 
-    /* Kind-specific interface: iotgw_credentials_api for CREDENTIALS, NULL otherwise. */
+    /* Kind-specific interface: iotgw_credentials_api for CREDENTIALS, iotgw_job_handler_api for
+     * JOB_HANDLER (ABI 1.3), NULL otherwise. */
     const void *kind_api;
 } iotgw_plugin_descriptor;
 

@@ -12,6 +12,7 @@
 #include <iotgw/sdk/declare.hpp>
 #include <iotgw/sdk/errors.hpp>
 #include <iotgw/sdk/host.hpp>
+#include <iotgw/sdk/jobs.hpp>
 #include <iotgw/sdk/message.hpp>
 #include <iotgw/sdk/plugin.hpp>
 #include <iotgw/sdk/schema.hpp>

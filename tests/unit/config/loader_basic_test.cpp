@@ -206,7 +206,7 @@ TEST_F(ConfigBasics, UnknownTopLevelKey) {
     EXPECT_FALSE(load(std::string(kGateway) + "[sorces.beat]\ntype = \"tick\"\n"));
     EXPECT_THAT(lines(), ElementsAre(at("3:2: error: unknown key 'sorces' in the top level (did you mean 'sources'?); "
                                         "allowed keys: gateway, credentials, connections, sources, processors, sinks, "
-                                        "pipelines")));
+                                        "job_handlers, pipelines")));
 }
 
 }  // namespace

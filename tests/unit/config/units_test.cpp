@@ -65,7 +65,13 @@ TEST(Kinds, Names) {
     EXPECT_EQ(kind_from_table("sink"), std::nullopt);
     EXPECT_TRUE(is_valid_kind(5));
     EXPECT_FALSE(is_valid_kind(0));
-    EXPECT_FALSE(is_valid_kind(6));
+    // ABI 1.3's job handlers, which only plugins declaring 1.3 or newer may be.
+    EXPECT_TRUE(is_valid_kind(6));
+    EXPECT_EQ(kind_table(IOTGW_KIND_JOB_HANDLER), "job_handlers");
+    EXPECT_EQ(kind_name(IOTGW_KIND_JOB_HANDLER), "job handler");
+    EXPECT_EQ(kind_since_minor(IOTGW_KIND_JOB_HANDLER), 3u);
+    EXPECT_EQ(kind_since_minor(IOTGW_KIND_SINK), 0u);
+    EXPECT_FALSE(is_valid_kind(7));
 }
 
 iotgw_plugin_descriptor describe(const iotgw_config_field* fields, uint32_t count,

@@ -181,8 +181,16 @@ TEST_F(DescriptorVetting, SizeOneByteShortOfAbi10) {
 TEST_F(DescriptorVetting, InvalidKind) {
     d.kind = 42;
     EXPECT_EQ(refusal(), "builtin:stage: invalid plugin kind 42 (expected 1 credentials, 2 connection, "
-                         "3 source, 4 processor or 5 sink): the descriptor is corrupt; rebuild it "
-                         "against iotgw-sdk 1.x.");
+                         "3 source, 4 processor, 5 sink or 6 job handler): the descriptor is corrupt; "
+                         "rebuild it against iotgw-sdk 1.x.");
+}
+
+// Kind 6 exists since ABI 1.3: a descriptor claiming 1.2 cannot be a job handler.
+TEST_F(DescriptorVetting, AJobHandlerClaimingAnOlderAbiIsRefused) {
+    d.kind = IOTGW_KIND_JOB_HANDLER;
+    d.abi_version = IOTGW_MAKE_ABI_VERSION(1, 2);
+    EXPECT_EQ(refusal(), "builtin:stage: a job handler plugin must be written for plugin ABI 1.3 or newer, but "
+                         "it declares 1.2: declare .abi_minor = 3 in IOTGW_DECLARE_PLUGIN and rebuild it.");
 }
 
 TEST_F(DescriptorVetting, MissingName) {

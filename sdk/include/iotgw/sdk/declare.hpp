@@ -6,6 +6,7 @@
 #include <iotgw/sdk/config.hpp>
 #include <iotgw/sdk/errors.hpp>
 #include <iotgw/sdk/host.hpp>
+#include <iotgw/sdk/jobs.hpp>
 #include <iotgw/sdk/plugin.hpp>
 
 #include <cstddef>
@@ -139,9 +140,39 @@ int get_pending_credentials(void* instance, iotgw_credentials* out, iotgw_error*
 }
 
 template <class T>
+int describe_job_handler(void* instance, const char** operations, int64_t* step_timeout_ms,
+                         iotgw_error* err) noexcept {
+    return guard(err, [&] {
+        auto* handler = static_cast<T*>(as_plugin(instance));
+        handler->sdk_operations_cache_ = handler->operations();
+        *operations = handler->sdk_operations_cache_.c_str();
+        *step_timeout_ms = static_cast<int64_t>(handler->step_timeout().count());
+    });
+}
+
+template <class T>
+int start_job(void* instance, const iotgw_job* job, const iotgw_job_report* report, iotgw_error* err) noexcept {
+    return guard(err, [&] {
+        auto* handler = static_cast<T*>(as_plugin(instance));
+        Job j;
+        j.id = job->job_id;
+        j.document.assign(job->document, job->document_len);
+        if (job->resume_state != nullptr) j.resume_state.emplace(job->resume_state, job->resume_state_len);
+        handler->start_job(std::move(j), JobReport(handler->host(), *report));
+    });
+}
+
+template <class T>
+void cancel_job(void* instance, const char* job_id) noexcept {
+    auto* handler = static_cast<T*>(as_plugin(instance));
+    detail::run_guarded(handler->host().get(), "cancelling a job", [&] { handler->cancel_job(job_id); });
+}
+
+template <class T>
 const iotgw_plugin_descriptor* entry(const iotgw_host_api* host, const PluginInfo& info) noexcept {
     static_assert(std::is_base_of_v<Plugin, T>, "a plugin class derives from iotgw::sdk::Source, "
-                                               "Processor, Sink, Connection or CredentialsProvider");
+                                               "Processor, Sink, Connection, CredentialsProvider or "
+                                               "JobHandler");
     static iotgw_plugin_descriptor d{};
     d.size = sizeof(d);
     d.abi_version = IOTGW_MAKE_ABI_VERSION(info.abi_major, info.abi_minor);
@@ -173,6 +204,11 @@ const iotgw_plugin_descriptor* entry(const iotgw_host_api* host, const PluginInf
                                                    nullptr, nullptr};
             d.kind_api = &api;
         }
+    }
+    if constexpr (std::is_base_of_v<JobHandler, T>) {
+        static const iotgw_job_handler_api api{sizeof(iotgw_job_handler_api), 0, &describe_job_handler<T>,
+                                               &start_job<T>, &cancel_job<T>};
+        d.kind_api = &api;
     }
     return &d;
 }

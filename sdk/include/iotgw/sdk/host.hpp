@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 // Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
 namespace iotgw {
@@ -339,6 +340,34 @@ public:
         if (int rc = detail::host_api().get_pending_credentials(self_, instance.c_str(), &c, &err); rc != IOTGW_OK)
             throw Error("pending credentials of '" + instance + "': " + err.message, rc);
         return detail::to_credentials(c);
+    }
+
+    // ABI 1.3: the gateway's own version ("0.2.0"); empty on an older gateway.
+    static std::string gateway_version() {
+        if (!IOTGW_HOST_HAS(gateway_version) || detail::host_api().gateway_version == nullptr) return {};
+        return detail::host_api().gateway_version();
+    }
+
+    struct MetricValue {
+        std::string name;  // "<instance>.<name>"
+        double value = 0;
+        bool is_counter = false;
+    };
+    // ABI 1.3: every metric of the gateway now, in name order; empty on an older gateway.
+    std::vector<MetricValue> metrics() const {
+        std::vector<MetricValue> out;
+        if (!IOTGW_HOST_HAS(metrics_read) || detail::host_api().metrics_read == nullptr) return out;
+        detail::host_api().metrics_read(
+            self_,
+            [](void* user, const char* name, double value, int is_counter) noexcept {
+                try {  // nothing may unwind into the gateway's frames; a metric lost to OOM is fine
+                    static_cast<std::vector<MetricValue>*>(user)->push_back(
+                        MetricValue{name != nullptr ? name : "", value, is_counter != 0});
+                } catch (...) {
+                }
+            },
+            &out);
+        return out;
     }
 
 private:
