@@ -1,0 +1,183 @@
+// The `jobs` processor end to end: the real `iotgw` binary with the `health` job handler against
+// localcore's Jobs API (mosquitto + the localcore plugin, X.509 and the AWS IoT policies), jobs
+// made with `localcore create-job` as an operator would, their outcome read with `describe-job`.
+#include "config_text.hpp"
+#include "localcore_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <thread>
+
+namespace localcore::conformance {
+namespace {
+
+using iotgw::test::ConfigText;
+
+class JobsLocalCore : public LocalCoreTest {
+protected:
+    void TearDown() override {
+        if (::testing::Test::HasFailure() && gw_) std::cerr << "--- gateway log:\n" << gw_->log() << "\n";
+    }
+
+    fs::path write_config() {
+        if (journal_.empty()) journal_ = lc->fresh_path("journal") += ".json";  // kept across restarts
+        const std::string toml =
+            ConfigText()
+                .raw("log_level = \"debug\"\nstop_timeout = \"2s\"")
+                .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), lc->port(), "mqtt_version = \"5\"")
+                .raw("[job_handlers.health]\ntype = \"health\"\ncredentials = \"device\"")
+                // The fixture handler of the operation "slow": one step a second, resumable.
+                .raw("[job_handlers.slow]\ntype = \"fixture_slow_job\"\nstep = \"2s\"")
+                .processor("jobs", "jobs",
+                           "handlers = [\"health\", \"slow\"]\njournal = \"" + journal_.string() +
+                               "\"\nretry = \"2s\"")
+                // Requests from the jobs processor go on to the connection; the replies end there.
+                .pipeline("jobs", "cloud:$aws/things/${thing}/jobs/notify-next", {"cloud"}, {"jobs"})
+                .pipeline("jobs-start-next", "cloud:$aws/things/${thing}/jobs/start-next/+", {"jobs"})
+                .pipeline("jobs-update", "cloud:$aws/things/${thing}/jobs/+/update/+", {"jobs"})
+                .pipeline("jobs-get", "cloud:$aws/things/${thing}/jobs/+/get/+", {"jobs"});
+        const fs::path file = lc->fresh_path("gateway") += ".toml";
+        std::ofstream(file) << toml;
+        return file;
+    }
+
+    void start_gateway() {
+        gw_ = std::make_unique<ChildProcess>(
+            std::vector<std::string>{IOTGW_BINARY, "run", "--config", write_config().string(), "--plugin-dir",
+                                     IOTGW_BUILD_PLUGIN_DIR, "--plugin-dir",
+                                     std::string(IOTGW_FIXTURE_PLUGIN_DIR) + "/jobs"},
+            lc->fresh_path("gateway") += ".log");
+        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+    }
+
+    std::string create_job(const std::string& id, const std::string& document) {
+        const fs::path file = lc->fresh_path("job") += ".json";
+        std::ofstream(file) << document;
+        return lc->cli({"create-job", "--thing", "AMR-001", "--document", file.string(), "--job-id", id});
+    }
+
+    // The execution as `localcore describe-job` prints it, once its status is `status`.
+    std::optional<std::string> wait_status(const std::string& id, const std::string& status,
+                                           std::chrono::seconds limit = 20s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        std::string last;
+        do {
+            last = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", id});
+            if (last.find("\"status\":\"" + status + "\"") != std::string::npos) return last;
+            std::this_thread::sleep_for(200ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        ADD_FAILURE() << "job " << id << " is not " << status << ": " << last;
+        return std::nullopt;
+    }
+
+    std::unique_ptr<ChildProcess> gw_;
+    fs::path journal_;
+};
+
+TEST_F(JobsLocalCore, AHealthJobSucceedsWithTheSnapshotInItsStatusDetails) {
+    start_gateway();
+    create_job("health-1", R"({"operation":"health"})");
+    const auto done = wait_status("health-1", "SUCCEEDED");
+    ASSERT_TRUE(done) << gw_->log();
+    const auto doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "version"}), IOTGW_VERSION) << *done;
+    EXPECT_EQ(json_str(doc, {"statusDetails", "link_connected"}), "1") << *done;
+    EXPECT_TRUE(json_str(doc, {"statusDetails", "cert_days_left"}).has_value()) << *done;
+    EXPECT_TRUE(json_str(doc, {"statusDetails", "rss_anon_kb"}).has_value()) << *done;
+    EXPECT_TRUE(gw_->wait_for("job health-1 ended SUCCEEDED", 5s)) << gw_->log();
+    // Nothing in progress is left behind.
+    EXPECT_FALSE(fs::exists(journal_));
+}
+
+TEST_F(JobsLocalCore, UnknownOperationsAndBadDocumentsAreRejectedWithTheReason) {
+    start_gateway();
+    create_job("reboot-1", R"({"operation":"reboot"})");
+    auto done = wait_status("reboot-1", "REJECTED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "unknown_operation") << *done;
+    EXPECT_NE(json_str(parse_json(*done), {"statusDetails", "message"}).value_or("").find("it has: health, slow"),
+              std::string::npos)
+        << *done;
+
+    create_job("no-op-1", R"({"target":"x"})");
+    done = wait_status("no-op-1", "REJECTED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "invalid_document") << *done;
+
+    // The gateway goes on: the next job is carried out.
+    create_job("health-2", R"({"operation":"health"})");
+    EXPECT_TRUE(wait_status("health-2", "SUCCEEDED")) << gw_->log();
+}
+
+TEST_F(JobsLocalCore, JobsQueuedWhileTheGatewayWasDownAreTakenOneAfterAnother) {
+    create_job("health-a", R"({"operation":"health"})");
+    create_job("health-b", R"({"operation":"health"})");
+    start_gateway();
+    EXPECT_TRUE(wait_status("health-a", "SUCCEEDED")) << gw_->log();
+    EXPECT_TRUE(wait_status("health-b", "SUCCEEDED")) << gw_->log();
+}
+
+// The gateway killed in the middle of a job (a power loss; an update restarts it on purpose):
+// the journal keeps the execution, and the next start gives it back to its handler, which goes on
+// from the last step it reported instead of starting over or leaving it IN_PROGRESS.
+TEST_F(JobsLocalCore, AJobInterruptedByAKillIsResumedWhereItStopped) {
+    start_gateway();
+    create_job("slow-1", R"({"operation":"slow","steps":6})");
+    // Wait until at least two steps were reported to the cloud.
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    std::string seen;
+    while (std::chrono::steady_clock::now() < deadline) {
+        seen = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", "slow-1"});
+        const auto done = json_str(parse_json(seen), {"statusDetails", "done"});
+        if (done && std::stoi(*done) >= 2) break;
+        std::this_thread::sleep_for(100ms);
+    }
+    ASSERT_NE(seen.find("\"status\":\"IN_PROGRESS\""), std::string::npos) << seen << gw_->log();
+    gw_->signal(SIGKILL);
+    EXPECT_NE(gw_->wait_exit(5s), 0);
+    ASSERT_TRUE(fs::exists(journal_)) << "no journal after the kill";
+
+    start_gateway();
+    const auto done = wait_status("slow-1", "SUCCEEDED", 30s);
+    ASSERT_TRUE(done) << gw_->log();
+    const auto resumed_from = json_str(parse_json(*done), {"statusDetails", "resumed_from"});
+    ASSERT_TRUE(resumed_from) << *done;
+    EXPECT_GE(std::stoi(*resumed_from), 2) << *done;
+    EXPECT_TRUE(gw_->wait_for("resumed job slow-1 (slow) with slow", 1s)) << gw_->log();
+    EXPECT_FALSE(fs::exists(journal_));
+}
+
+// A handler that reports nothing within its step time (2 s here) is cancelled and the
+// execution ends FAILED with the reason, not left IN_PROGRESS.
+TEST_F(JobsLocalCore, AHandlerThatGoesSilentIsCancelledAndTheJobFails) {
+    start_gateway();
+    create_job("silent-1", R"({"operation":"slow","steps":3,"silent":true})");
+    const auto done = wait_status("silent-1", "FAILED", 20s);
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "handler_timeout") << *done;
+    // The handler is free again: the next job runs.
+    create_job("health-3", R"({"operation":"health"})");
+    EXPECT_TRUE(wait_status("health-3", "SUCCEEDED")) << gw_->log();
+}
+
+// An operator cancels a job the gateway is working on: its handler is cancelled, the journal
+// removed, and the gateway takes the next job.
+TEST_F(JobsLocalCore, AJobCancelledInTheCloudCancelsItsHandler) {
+    start_gateway();
+    create_job("slow-2", R"({"operation":"slow","steps":60})");
+    ASSERT_TRUE(wait_status("slow-2", "IN_PROGRESS")) << gw_->log();
+    lc->cli({"cancel-job", "--thing", "AMR-001", "--job-id", "slow-2"});
+    create_job("health-4", R"({"operation":"health"})");
+    EXPECT_TRUE(wait_status("health-4", "SUCCEEDED", 30s)) << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("job slow-2 ended in the cloud (CANCELED): its handler is cancelled", 1s))
+        << gw_->log();
+    EXPECT_TRUE(wait_status("slow-2", "CANCELED"));
+}
+
+}  // namespace
+}  // namespace localcore::conformance
