@@ -17,7 +17,7 @@ namespace iotgw::plugins::jobs {
 namespace {
 
 // A job document is at most 32 KB (AWS); the rest of an entry is small.
-constexpr std::size_t kMaxJournalBytes = 256 * 1024;
+constexpr std::size_t kMaxJournalBytes = std::size_t{256} * 1024;
 
 [[noreturn]] void damaged(const std::string& path, const std::string& why) {
     throw sdk::Error("jobs: the journal " + path + " is damaged (" + why + ")");

@@ -77,9 +77,14 @@ public:
                 ops.remove_prefix(std::min(ops.size(), op.size() + 1));
                 if (op.empty()) continue;
                 const auto [it, added] = handler_of_.emplace(op, name);
-                if (!added)
-                    throw sdk::Error("operation '" + op + "' is carried out by both '" + it->second + "' and '" +
-                                     name + "': list only one of them in 'handlers'");
+                if (!added) {
+                    std::string why = "operation '" + op + "' is carried out by both '";
+                    why += it->second;
+                    why += "' and '";
+                    why += name;
+                    why += "': list only one of them in 'handlers'";
+                    throw sdk::Error(why);
+                }
             }
         }
         try {
