@@ -96,6 +96,23 @@ to = ["cloud"]
 )";
     }
 
+    // A fixture source "exp" publishing QoS 1 "e" on amr/AMR-001/exp with the message expiry
+    // `expiry_s`, plus `fields`, piped to the connection.
+    std::string expiring_source(int expiry_s, const std::string& fields) const {
+        return R"(
+[sources.exp]
+type = "fixture_source"
+topic = "amr/AMR-001/exp"
+payload = "e"
+qos = 1
+expiry_s = )" + std::to_string(expiry_s) + "\n" + fields + R"(
+[[pipelines]]
+name = "exp"
+from = "exp"
+to = ["cloud"]
+)";
+    }
+
     uint64_t counter(const std::string& name) { return h.gateway().metrics().counter_value("cloud." + name); }
     double gauge(const std::string& name) {
         for (const auto& s : h.gateway().metrics().snapshot())
@@ -178,20 +195,7 @@ to = ["seen"]
 TEST_P(MqttBroker, AMessageExpiryIsPublishedAsTheMqtt5Property) {
     auto obs = observer();
     obs->subscribe("amr/AMR-001/exp");
-    ASSERT_EQ(h.start(config("", R"(
-[sources.exp]
-type = "fixture_source"
-topic = "amr/AMR-001/exp"
-payload = "e"
-qos = 1
-expiry_s = 30
-interval = "100ms"
-[[pipelines]]
-name = "exp"
-from = "exp"
-to = ["cloud"]
-)")),
-              "");
+    ASSERT_EQ(h.start(config("", expiring_source(30, R"(interval = "100ms")"))), "");
     ASSERT_TRUE(wait_connected()) << h.log().joined();
     // Messages emitted before the connect waited in the queue, and that time counts against them.
     // The ones after it go at once: 30 s, rounded up from what is left.
@@ -223,25 +227,12 @@ TEST_P(MqttBroker, AMessageWhoseExpiryRanOutInTheQueueIsNotSent) {
     const bool v5 = GetParam().client == 5;
     // No broker yet: both sources emit their 3 messages into the offline queue.
     broker.stop();
-    ASSERT_EQ(h.start(config("", R"(
-[sources.exp]
-type = "fixture_source"
-topic = "amr/AMR-001/exp"
-payload = "e"
-qos = 1
-expiry_s = 1
-interval = "200ms"
-count = 3
-)" + ticker(R"(topic = "amr/${thing}/seq"
+    ASSERT_EQ(h.start(config("", expiring_source(1, "interval = \"200ms\"\ncount = 3") +
+                                     ticker(R"(topic = "amr/${thing}/seq"
 payload = "{seq}"
 qos = 1
 interval = "200ms"
-count = 3)") + R"(
-[[pipelines]]
-name = "exp"
-from = "exp"
-to = ["cloud"]
-)")),
+count = 3)"))),
               "");
     ASSERT_TRUE(h.run_until([&] { return gauge("queue_depth") >= 6; }, kLong)) << h.log().joined();
     h.run_for(2500ms);  // the 1-s expiry of every queued "exp" message runs out
