@@ -52,6 +52,14 @@ ConfigText& ConfigText::pipeline(const std::string& name, const std::string& fro
     return *this;
 }
 
+ConfigText& ConfigText::jobs(const std::string& fields) {
+    return processor("jobs", "jobs", fields)
+        .pipeline("jobs", "cloud:$aws/things/${thing}/jobs/notify-next", {"cloud"}, {"jobs"})
+        .pipeline("jobs-start-next", "cloud:$aws/things/${thing}/jobs/start-next/+", {"jobs"})
+        .pipeline("jobs-update", "cloud:$aws/things/${thing}/jobs/+/update/+", {"jobs"})
+        .pipeline("jobs-get", "cloud:$aws/things/${thing}/jobs/+/get/+", {"jobs"});
+}
+
 ConfigText& ConfigText::device_link(const std::filesystem::path& cert, const std::filesystem::path& key,
                                     const std::filesystem::path& ca, int port,
                                     const std::string& mqtt_fields) {

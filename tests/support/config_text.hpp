@@ -30,6 +30,10 @@ public:
     // end-to-end tests connect the gateway. `mqtt_fields` adds to the connection.
     ConfigText& device_link(const std::filesystem::path& cert, const std::filesystem::path& key,
                             const std::filesystem::path& ca, int port, const std::string& mqtt_fields = "");
+    // The `jobs` processor "jobs" (its `fields`: handlers, journal, ...) wired to the connection
+    // "cloud" as plugins/jobs/sample.toml wires it: notify-next through it to the connection, the
+    // replies to start-next, update and get ending at it.
+    ConfigText& jobs(const std::string& fields);
     // TOML written as is (e.g. a table the builder has no call for).
     ConfigText& raw(const std::string& toml);
 

@@ -33,14 +33,8 @@ protected:
                 .raw("[job_handlers.health]\ntype = \"health\"\ncredentials = \"device\"")
                 // The fixture handler of the operation "slow": one step a second, resumable.
                 .raw("[job_handlers.slow]\ntype = \"fixture_slow_job\"\nstep = \"2s\"")
-                .processor("jobs", "jobs",
-                           "handlers = [\"health\", \"slow\"]\njournal = \"" + journal_.string() +
-                               "\"\nretry = \"2s\"")
-                // Requests from the jobs processor go on to the connection; the replies end there.
-                .pipeline("jobs", "cloud:$aws/things/${thing}/jobs/notify-next", {"cloud"}, {"jobs"})
-                .pipeline("jobs-start-next", "cloud:$aws/things/${thing}/jobs/start-next/+", {"jobs"})
-                .pipeline("jobs-update", "cloud:$aws/things/${thing}/jobs/+/update/+", {"jobs"})
-                .pipeline("jobs-get", "cloud:$aws/things/${thing}/jobs/+/get/+", {"jobs"});
+                .jobs("handlers = [\"health\", \"slow\"]\njournal = \"" + journal_.string() +
+                      "\"\nretry = \"2s\"");
         const fs::path file = lc->fresh_path("gateway") += ".toml";
         std::ofstream(file) << toml;
         return file;
@@ -78,21 +72,6 @@ protected:
     std::unique_ptr<ChildProcess> gw_;
     fs::path journal_;
 };
-
-TEST_F(JobsLocalCore, AHealthJobSucceedsWithTheSnapshotInItsStatusDetails) {
-    start_gateway();
-    create_job("health-1", R"({"operation":"health"})");
-    const auto done = wait_status("health-1", "SUCCEEDED");
-    ASSERT_TRUE(done) << gw_->log();
-    const auto doc = parse_json(*done);
-    EXPECT_EQ(json_str(doc, {"statusDetails", "version"}), IOTGW_VERSION) << *done;
-    EXPECT_EQ(json_str(doc, {"statusDetails", "link_connected"}), "1") << *done;
-    EXPECT_TRUE(json_str(doc, {"statusDetails", "cert_days_left"}).has_value()) << *done;
-    EXPECT_TRUE(json_str(doc, {"statusDetails", "rss_anon_kb"}).has_value()) << *done;
-    EXPECT_TRUE(gw_->wait_for("job health-1 ended SUCCEEDED", 5s)) << gw_->log();
-    // Nothing in progress is left behind.
-    EXPECT_FALSE(fs::exists(journal_));
-}
 
 TEST_F(JobsLocalCore, UnknownOperationsAndBadDocumentsAreRejectedWithTheReason) {
     start_gateway();
