@@ -128,6 +128,9 @@ TEST_F(JobsLocalCore, AJobInterruptedByAKillIsResumedWhereItStopped) {
     ASSERT_TRUE(resumed_from) << *done;
     EXPECT_GE(std::stoi(*resumed_from), 2) << *done;
     EXPECT_TRUE(gw_->wait_for("resumed job slow-1 (slow) with slow", 1s)) << gw_->log();
+    // The cloud's SUCCEEDED comes before its reply reaches the gateway, which removes the
+    // journal only then: wait for the gateway's own line first.
+    EXPECT_TRUE(gw_->wait_for("job slow-1 ended SUCCEEDED", 5s)) << gw_->log();
     EXPECT_FALSE(fs::exists(journal_));
 }
 
