@@ -23,6 +23,8 @@
 namespace iotgw::cli::factory {
 namespace {
 
+using core::files::errno_text;
+
 template <class T, void (*Free)(T*)>
 struct Deleter {
     void operator()(T* p) const noexcept { Free(p); }
@@ -32,8 +34,6 @@ using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
 using ReqPtr = std::unique_ptr<X509_REQ, Deleter<X509_REQ, X509_REQ_free>>;
 using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
 
-std::string errno_text() { return std::strerror(errno); }
-
 std::string openssl_reason() {
     const unsigned long e = ERR_get_error();
     ERR_clear_error();
@@ -41,22 +41,6 @@ std::string openssl_reason() {
     char buf[256];
     ERR_error_string_n(e, buf, sizeof buf);
     return buf;
-}
-
-std::string dir_of(const std::string& path) {
-    const auto slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-void fsync_dir(const std::string& path) {
-    const std::string dir = dir_of(path);
-    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) throw std::runtime_error("cannot open the directory " + dir + ": " + errno_text());
-    const int rc = ::fsync(fd);
-    const int saved = errno;
-    ::close(fd);
-    if (rc != 0) throw std::runtime_error("cannot sync the directory " + dir + ": " + std::strerror(saved));
 }
 
 BioPtr reader(const std::string& text) {
@@ -91,67 +75,6 @@ int64_t to_unix(const ASN1_TIME* t) {
 int no_passphrase(char*, int, int, void*) { return -1; }
 
 }  // namespace
-
-void write_file_durably(const std::string& path, const std::string& content, mode_t mode) {
-    const std::string tmp = path + ".tmp";
-    // A leftover at the temporary name (an earlier crash, or planted by someone who can write the
-    // directory) is removed, never written through: a symlink would redirect the content and a
-    // hard link or an open descriptor would keep a copy. O_EXCL|O_NOFOLLOW then refuses anything
-    // that appears at the name in between.
-    if (::unlink(tmp.c_str()) != 0 && errno != ENOENT)
-        throw std::runtime_error("cannot remove the leftover " + tmp + ": " + errno_text());
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-    if (fd < 0) throw std::runtime_error("cannot create " + tmp + ": " + errno_text());
-    size_t done = 0;
-    while (done < content.size()) {
-        const ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int saved = errno;
-            ::close(fd);
-            ::unlink(tmp.c_str());
-            throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(saved));
-        }
-        done += static_cast<size_t>(n);
-    }
-    // The mode given to open() is reduced by the umask; the file must have exactly `mode`.
-    if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
-        const int saved = errno;
-        ::close(fd);
-        ::unlink(tmp.c_str());
-        throw std::runtime_error("cannot finish " + tmp + ": " + std::strerror(saved));
-    }
-    ::close(fd);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-        const int saved = errno;
-        ::unlink(tmp.c_str());
-        throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(saved));
-    }
-    fsync_dir(path);
-}
-
-void remove_file_durably(const std::string& path) {
-    if (::unlink(path.c_str()) != 0) {
-        if (errno == ENOENT) return;
-        throw std::runtime_error("cannot remove " + path + ": " + errno_text());
-    }
-    fsync_dir(path);
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error("cannot read " + path + ": " + errno_text());
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-std::string dir_of_path(const std::string& path) { return dir_of(path); }
-
-bool file_exists(const std::string& path) {
-    struct stat st {};
-    return ::lstat(path.c_str(), &st) == 0;
-}
 
 CsrInfo parse_csr(const std::string& text, const std::string& what) {
     ERR_clear_error();

@@ -2,6 +2,8 @@
 // certificate, and acting as the owner of the claim key's directory. OpenSSL does the parsing.
 #pragma once
 
+#include <iotgw/core/durable_file.hpp>
+
 #include <sys/types.h>
 
 #include <cstdint>
@@ -10,20 +12,12 @@
 
 namespace iotgw::cli::factory {
 
-// Writes `content` to `path` so that a reader sees the old file or the new one, never a part:
-// "<path>.tmp" with `mode`, fsync, rename, fsync of the directory. Throws std::runtime_error.
-void write_file_durably(const std::string& path, const std::string& content, mode_t mode);
-
-// Removes `path` (a missing file is fine) and syncs its directory. Throws std::runtime_error.
-void remove_file_durably(const std::string& path);
-
-// The whole file; throws std::runtime_error naming `path` when it cannot be read.
-std::string read_file(const std::string& path);
-
-bool file_exists(const std::string& path);
-
-// The directory `path` is in ("." for a bare name).
-std::string dir_of_path(const std::string& path);
+// The durable file helpers, shared with the rest of the core.
+using core::files::dir_of_path;
+using core::files::file_exists;
+using core::files::read_file;
+using core::files::remove_file_durably;
+using core::files::write_file_durably;
 
 // A PKCS#10 request, checked: it parses and its self-signature verifies.
 struct CsrInfo {
