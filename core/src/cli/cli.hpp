@@ -28,6 +28,7 @@ struct Options {
     std::string factory_step;                        // factory: claim-csr or claim-install
     std::filesystem::path out;                       // factory claim-csr: where the CSR goes
     std::filesystem::path cert;                      // factory claim-install: the issued certificate
+    std::filesystem::path remote_config;             // run: where a `config` job's configuration goes
 };
 
 core::LoadOptions load_options(const Options& o);

@@ -4,7 +4,8 @@
 // plugin wedges the loop, SIGTERM must still end the process within the stop timeout, and a
 // second SIGTERM/SIGINT ends it at once.
 #include "cli.hpp"
-#include "systemd_notify.hpp"
+#include "remote_config_control.hpp"
+#include "run_state.hpp"
 
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/core/heap_trim.hpp>
@@ -34,16 +35,7 @@ sigset_t handled_signals() {
     return s;
 }
 
-struct RunState {
-    boost::asio::io_context io;
-    SystemdNotifier systemd{io};
-    core::Logger log;
-    std::filesystem::path config_file;
-    Options options;
-    std::atomic<int64_t> stop_timeout_ms{5000};
-};
-
-std::optional<core::GatewayConfig> load(RunState& st, core::PluginRegistry& registry) {
+std::optional<core::GatewayConfig> load_file(RunState& st, core::PluginRegistry& registry) {
     core::Diagnostics diags;
     auto config = core::load_config(st.config_file, registry, diags, load_options(st.options));
     for (const auto& d : diags.items())
@@ -52,10 +44,24 @@ std::optional<core::GatewayConfig> load(RunState& st, core::PluginRegistry& regi
     return config;
 }
 
-void reload(RunState& st, core::Gateway& gw, core::PluginRegistry& registry) {
-    st.log.notice("iotgw", "SIGHUP: reloading " + st.config_file.string());
+// Loads the file that runs now (st.config_file); a remote configuration that does not load is
+// rolled back or set aside, and what runs then is loaded instead.
+std::optional<core::GatewayConfig> load(RunState& st, core::PluginRegistry& registry,
+                                        RemoteConfigControl* remote) {
+    auto config = load_file(st, registry);
+    if (!config && remote != nullptr && st.config_file != st.packaged_file &&
+        remote->recover_from("does not load")) {
+        st.config_file = remote->effective_file();
+        config = load_file(st, registry);
+    }
+    return config;
+}
+
+void reload(RunState& st, core::Gateway& gw, core::PluginRegistry& registry, RemoteConfigControl* remote) {
+    if (remote != nullptr) st.config_file = remote->effective_file();
+    st.log.notice("iotgw", "reloading " + st.config_file.string());
     st.systemd.reloading();
-    auto config = load(st, registry);
+    auto config = load(st, registry, remote);
     if (!config) {
         st.log.error("iotgw", "reload refused: the new configuration is invalid (see above); still running the previous one");
         st.systemd.ready("reload refused: invalid configuration; running the previous one");
@@ -69,11 +75,17 @@ void reload(RunState& st, core::Gateway& gw, core::PluginRegistry& registry) {
         return;
     }
     st.stop_timeout_ms = config->gateway.stop_timeout_ms;
-    if (!gw.reload(std::move(*config), error) && !gw.running()) {
+    const bool reloaded = gw.reload(std::move(*config), error);
+    if (!reloaded && !gw.running()) {
         st.log.error("iotgw", "no configuration is running any more; exiting");
         st.io.stop();
         return;
     }
+    // The previous configuration runs again: a remote one on trial goes back on disk too.
+    if (!reloaded && remote != nullptr && st.config_file != st.packaged_file &&
+        remote->recover_from("does not start: " + error))
+        st.config_file = remote->effective_file();
+    if (remote != nullptr) remote->arm_trial_timer();
     st.systemd.ready(error.empty() ? "running (reloaded)" : "running the previous configuration: " + error);
 }
 
@@ -85,7 +97,8 @@ void log_metrics(RunState& st, core::Gateway& gw) {
 }
 
 // Runs on its own thread; everything it does to the gateway is posted onto the loop.
-void signal_loop(RunState& st, core::Gateway& gw, core::PluginRegistry& registry) {
+void signal_loop(RunState& st, core::Gateway& gw, core::PluginRegistry& registry,
+                 RemoteConfigControl* remote) {
     const sigset_t set = handled_signals();
     bool stopping = false;
     timespec deadline{};
@@ -134,7 +147,11 @@ void signal_loop(RunState& st, core::Gateway& gw, core::PluginRegistry& registry
                 });
                 break;
             case SIGHUP:
-                if (!stopping) boost::asio::post(st.io, [&st, &gw, &registry] { reload(st, gw, registry); });
+                if (!stopping) {
+                    st.log.notice("iotgw", "SIGHUP");
+                    boost::asio::post(st.io,
+                                      [&st, &gw, &registry, remote] { reload(st, gw, registry, remote); });
+                }
                 break;
             case SIGUSR1:
                 boost::asio::post(st.io, [&st, &gw] { log_metrics(st, gw); });
@@ -157,11 +174,27 @@ int run_command(const Options& o) {
     // last instance and queued callback are gone.
     core::PluginRegistry registry(core::host_api_table());
     RunState st;
-    st.config_file = o.configs.front();
+    st.packaged_file = o.configs.front();
+    st.config_file = st.packaged_file;
     st.options = o;
     if (o.log_level) st.log.set_level(*o.log_level);
 
-    auto config = load(st, registry);
+    core::Gateway gw(st.io, st.log);
+    std::unique_ptr<RemoteConfigControl> remote;
+    if (!o.remote_config.empty()) {
+        // A job's apply (and a trial's end) reloads from the loop, after the caller returned.
+        remote = std::make_unique<RemoteConfigControl>(
+            st, registry, o.remote_config, [&st, &gw, &registry, &remote] {
+                boost::asio::post(st.io,
+                                  [&st, &gw, &registry, &remote] { reload(st, gw, registry, remote.get()); });
+            });
+        st.config_file = remote->prepare_start();
+        gw.set_config_control(remote.get());
+    }
+    if (st.config_file != st.packaged_file)
+        st.log.notice("iotgw", "running the configuration applied by a job: " + st.config_file.string());
+
+    auto config = load(st, registry, remote.get());
     if (!config) {
         st.log.error("iotgw", "refusing to start: " + st.config_file.string() +
                                   " is invalid (run `iotgw check --config " + st.config_file.string() +
@@ -170,17 +203,24 @@ int run_command(const Options& o) {
     }
     st.stop_timeout_ms = config->gateway.stop_timeout_ms;
 
-    core::Gateway gw(st.io, st.log);
     std::string error;
     // Started from inside the loop so plugins may emit from start().
     int exit_code = kExitOk;
     boost::asio::post(st.io, [&] {
-        if (!gw.start(std::move(*config), error)) {
+        bool started = gw.start(std::move(*config), error);
+        // A remote configuration that does not start: the previous (or the packaged) one does.
+        if (!started && remote && st.config_file != st.packaged_file &&
+            remote->recover_from("does not start: " + error)) {
+            st.config_file = remote->effective_file();
+            if (auto again = load(st, registry, remote.get())) started = gw.start(std::move(*again), error);
+        }
+        if (!started) {
             st.log.error("iotgw", "refusing to start: " + error);
             exit_code = error.find("failed to initialise") != std::string::npos ? kExitConfig : kExitFailure;
             st.io.stop();
             return;
         }
+        if (remote) remote->arm_trial_timer();
         st.systemd.ready("running " + st.config_file.string());
         st.systemd.start_watchdog();
     });
@@ -191,7 +231,7 @@ int run_command(const Options& o) {
     // Free heap pages go back to the kernel every few minutes (heap_trim.hpp says why).
     core::HeapTrimmer heap_trimmer(st.io, core::kHeapTrimInterval);
     heap_trimmer.start();
-    std::thread signals([&] { signal_loop(st, gw, registry); });
+    std::thread signals([&] { signal_loop(st, gw, registry, remote.get()); });
     st.io.run();
     gw.stop();
     pthread_kill(signals.native_handle(), SIGUSR2);

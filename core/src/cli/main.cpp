@@ -12,7 +12,7 @@
 namespace {
 
 constexpr const char* kUsage =
-    "usage: iotgw run --config FILE [--plugin-dir DIR]... [--log-level LEVEL]\n"
+    "usage: iotgw run --config FILE [--remote-config FILE] [--plugin-dir DIR]... [--log-level LEVEL]\n"
     "       iotgw check --config FILE [--config FILE]... [--plugin-dir DIR]... [--quiet]\n"
     "       iotgw plugins [--plugin-dir DIR]...\n"
     "       iotgw factory claim-csr --config FILE --out FILE.csr [--plugin-dir DIR]...\n"
@@ -31,6 +31,9 @@ constexpr const char* kUsage =
     "            CSR, never a second key. claim-install checks the issued certificate against\n"
     "            the key and the thing and installs it; installing it again changes nothing\n"
     "\n"
+    "  --remote-config FILE  run: where a configuration applied by a `config` job is kept; while\n"
+    "            it exists it runs instead of --config, on trial until the job confirms it\n"
+    "            (docs/remote-jobs.md)\n"
     "  --plugin-dir DIR   also load plugins from DIR (before the default directories)\n"
     "  --log-level LEVEL  error, warning, notice, info or debug (overrides [gateway] log_level)\n"
     "  --allow-unsafe-plugin-dirs  load plugins even from files or directories that someone other\n"
@@ -81,6 +84,10 @@ int main(int argc, char** argv) {
                 return usage_error(std::string("unknown log level '") + v +
                                    "': use error, warning, notice, info or debug");
             o.log_level = level;
+        } else if (a == "--remote-config") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error("--remote-config needs a file name");
+            o.remote_config = v;
         } else if (a == "--out") {
             const char* v = value(a);
             if (v == nullptr) return usage_error("--out needs a file name");
@@ -108,6 +115,8 @@ int main(int argc, char** argv) {
     if (o.command.empty()) return usage_error("no command given");
     if (o.command != "factory" && (!o.out.empty() || !o.cert.empty()))
         return usage_error("--out and --cert are options of `iotgw factory` only");
+    if (o.command != "run" && !o.remote_config.empty())
+        return usage_error("--remote-config is an option of `iotgw run` only");
     if (o.command == "run") {
         if (o.configs.size() != 1) return usage_error("run needs exactly one --config FILE");
         return run_command(o);

@@ -13,6 +13,7 @@ const GatewayConfig* Gateway::config() const noexcept { return runtime_ ? &runti
 
 std::unique_ptr<Runtime> Gateway::build(GatewayConfig config, std::string& error, bool start) {
     auto rt = std::make_unique<Runtime>(io_, log_, metrics_, loop_thread_, std::move(config), RuntimeMode::run);
+    rt->set_config_control(config_control_);  // before create: a plugin may ask at create
     if (!rt->create(error)) return nullptr;
     if (start && !rt->start(error)) return nullptr;
     return rt;

@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstring>
 #include <exception>
+#include <string_view>
+#include <vector>
 
 namespace iotgw::core {
 namespace {
@@ -308,6 +310,94 @@ void host_metrics_read(iotgw_host_instance* self, void (*fn)(void*, const char*,
     for (const MetricSample& m : self->runtime->metrics().snapshot()) fn(user, m.name.c_str(), m.value, m.is_counter ? 1 : 0);
 }
 
+// ---- ABI 1.3: the gateway's own configuration (the `config` job handler) ----
+
+// The control of this run, or a status with `err` filled in.
+int find_config_control(iotgw_host_instance* self, ConfigControl*& out, iotgw_error* err) {
+    if (self == nullptr) return IOTGW_ERR_FAILED;
+    if (!self->runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    out = self->runtime->config_control();
+    if (out == nullptr) {
+        set_error(
+            err, "this gateway was not started with a remote configuration file (iotgw run --remote-config)");
+        return IOTGW_ERR_UNSUPPORTED;
+    }
+    return IOTGW_OK;
+}
+
+int report_problems(const std::vector<std::string>& problems, void (*problem)(void*, const char*), void* user,
+                    iotgw_error* err) {
+    if (problems.empty()) return IOTGW_OK;
+    for (const auto& p : problems)
+        if (problem != nullptr) problem(user, p.c_str());
+    set_error(err, std::to_string(problems.size()) +
+                       " problem(s) in the configuration; the first: " + problems.front());
+    return IOTGW_ERR_CONFIG;
+}
+
+// C++ exceptions stop at the ABI boundary, as everywhere in this table.
+template <class F>
+int guarded(iotgw_error* err, F&& f) {
+    try {
+        return f();
+    } catch (const std::exception& e) {
+        set_error(err, e.what());
+        return IOTGW_ERR_FAILED;
+    } catch (...) {
+        set_error(err, "unknown exception");
+        return IOTGW_ERR_EXCEPTION;
+    }
+}
+
+int host_config_check(iotgw_host_instance* self, const char* toml, size_t len,
+                      void (*problem)(void*, const char*), void* user, iotgw_error* err) {
+    if (toml == nullptr) return IOTGW_ERR_FAILED;
+    ConfigControl* c = nullptr;
+    if (int rc = find_config_control(self, c, err); rc != IOTGW_OK) return rc;
+    return guarded(
+        err, [&] { return report_problems(c->check(std::string_view(toml, len)), problem, user, err); });
+}
+
+int host_config_apply(iotgw_host_instance* self, const char* job_id, const char* toml, size_t len,
+                      int64_t trial_ms, void (*problem)(void*, const char*), void* user, iotgw_error* err) {
+    if (toml == nullptr || job_id == nullptr || *job_id == '\0') return IOTGW_ERR_FAILED;
+    if (trial_ms < 1000) {
+        set_error(err, "the trial must be at least 1 s");
+        return IOTGW_ERR_CONFIG;
+    }
+    ConfigControl* c = nullptr;
+    if (int rc = find_config_control(self, c, err); rc != IOTGW_OK) return rc;
+    return guarded(err, [&] {
+        const auto trial =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::milliseconds(trial_ms));
+        return report_problems(c->apply(job_id, std::string_view(toml, len), trial), problem, user, err);
+    });
+}
+
+int host_config_trial(iotgw_host_instance* self, const char* job_id, uint32_t* state, iotgw_error* reason) {
+    if (job_id == nullptr || state == nullptr) return IOTGW_ERR_FAILED;
+    ConfigControl* c = nullptr;
+    if (int rc = find_config_control(self, c, reason); rc != IOTGW_OK) return rc;
+    return guarded(reason, [&] {
+        std::string why;
+        *state = static_cast<uint32_t>(c->trial_state(job_id, why));
+        set_error(reason, why);
+        return IOTGW_OK;
+    });
+}
+
+int host_config_confirm(iotgw_host_instance* self, const char* job_id, iotgw_error* err) {
+    if (job_id == nullptr) return IOTGW_ERR_FAILED;
+    ConfigControl* c = nullptr;
+    if (int rc = find_config_control(self, c, err); rc != IOTGW_OK) return rc;
+    return guarded(err, [&] {
+        std::string error;
+        if (c->confirm(job_id, error)) return IOTGW_OK;
+        set_error(err, error);
+        return IOTGW_ERR_NOT_FOUND;
+    });
+}
+
 // Event names are topic levels: no separators or wildcards inside one.
 bool valid_event_name(const char* e) {
     if (e == nullptr || *e == '\0') return false;
@@ -380,6 +470,10 @@ const iotgw_host_api kHostApi = [] {
     a.job_cancel = &host_job_cancel;
     a.gateway_version = &host_gateway_version;
     a.metrics_read = &host_metrics_read;
+    a.config_check = &host_config_check;
+    a.config_apply = &host_config_apply;
+    a.config_trial = &host_config_trial;
+    a.config_confirm = &host_config_confirm;
     return a;
 }();
 

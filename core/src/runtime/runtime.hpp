@@ -4,6 +4,7 @@
 
 #include <utility>  // before Asio, see gateway.hpp
 
+#include <iotgw/core/config_control.hpp>
 #include <iotgw/core/gateway.hpp>
 #include <iotgw/core/gateway_config.hpp>
 #include <iotgw/core/log.hpp>
@@ -170,6 +171,10 @@ public:
     Metrics& metrics() noexcept { return metrics_; }
     bool on_loop_thread() const noexcept { return std::this_thread::get_id() == loop_thread_; }
     RuntimeMode mode() const noexcept { return mode_; }
+    // What `iotgw run --remote-config` lets plugins do with the configuration; null otherwise
+    // (and always in a dry run).
+    ConfigControl* config_control() const noexcept { return config_control_; }
+    void set_config_control(ConfigControl* c) noexcept { config_control_ = c; }
     Node* find(std::string_view name) noexcept;
 
     // The message path; called by the host API's emit.
@@ -204,6 +209,7 @@ private:
     std::vector<EventSubscription> subscriptions_;
     std::vector<RetainedEvent> retained_;  // publication order
     uint32_t next_subscription_id_ = 1;
+    ConfigControl* config_control_ = nullptr;
 };
 
 }  // namespace iotgw::core

@@ -379,7 +379,35 @@ typedef struct iotgw_host_api {
      * on the loop thread; e.g. a health report. */
     void (*metrics_read)(iotgw_host_instance *self,
                          void (*fn)(void *user, const char *name, double value, int is_counter), void *user);
+    /* The gateway's own configuration, for a job handler that replaces it (the `config` handler).
+     * A gateway started without a remote configuration file (`iotgw run --remote-config`)
+     * answers IOTGW_ERR_UNSUPPORTED to each. Loop thread only. */
+    /* Loads `toml` as the remote configuration would be loaded, with every plugin's own checks:
+     * IOTGW_OK when valid, IOTGW_ERR_CONFIG with each problem ("file:line:column: message")
+     * given to `problem`. */
+    int (*config_check)(iotgw_host_instance *self, const char *toml, size_t toml_len,
+                        void (*problem)(void *user, const char *line), void *user, iotgw_error *err);
+    /* Checks it as config_check does, writes it on trial for job `job_id` and reloads the gateway
+     * with it once the caller has returned to the loop (every instance, the caller's too, is
+     * then stopped and made anew). The gateway rolls it back unless config_confirm is called
+     * within `trial_ms`, and also when it restarts more than three times with it. */
+    int (*config_apply)(iotgw_host_instance *self, const char *job_id, const char *toml, size_t toml_len,
+                        int64_t trial_ms, void (*problem)(void *user, const char *line), void *user,
+                        iotgw_error *err);
+    /* Where job `job_id`'s configuration stands (iotgw_config_trial); for a rollback, `reason`
+     * says why. */
+    int (*config_trial)(iotgw_host_instance *self, const char *job_id, uint32_t *state, iotgw_error *reason);
+    /* Keeps job `job_id`'s configuration: its trial ends. Non-zero when it is not on trial. */
+    int (*config_confirm)(iotgw_host_instance *self, const char *job_id, iotgw_error *err);
 } iotgw_host_api;
+
+/* Where a configuration applied by a job stands (config_trial). */
+typedef enum iotgw_config_trial {
+    IOTGW_CONFIG_TRIAL_NONE = 0,       /* nothing was applied for this job */
+    IOTGW_CONFIG_TRIAL_PENDING = 1,    /* running on trial */
+    IOTGW_CONFIG_TRIAL_CONFIRMED = 2,  /* kept */
+    IOTGW_CONFIG_TRIAL_ROLLED_BACK = 3 /* the previous configuration was brought back */
+} iotgw_config_trial;
 
 /* ---- what a plugin library describes itself as ---- */
 typedef struct iotgw_plugin_descriptor {

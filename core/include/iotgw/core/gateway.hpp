@@ -19,6 +19,7 @@
 
 namespace iotgw::core {
 
+class ConfigControl;
 class Runtime;
 
 // The host-API table every plugin receives; one per process.
@@ -50,6 +51,10 @@ public:
     // Stop every instance in reverse start order and destroy them. Idempotent.
     void stop() noexcept;
 
+    // What the running config's plugins may do with the gateway's configuration (the `config`
+    // job handler); set before start by `iotgw run --remote-config`. Not owned.
+    void set_config_control(ConfigControl* control) noexcept { config_control_ = control; }
+
     bool running() const noexcept { return runtime_ != nullptr; }
     const GatewayConfig* config() const noexcept;
     Metrics& metrics() noexcept { return metrics_; }
@@ -65,6 +70,7 @@ private:
     Metrics metrics_;
     std::thread::id loop_thread_;
     std::unique_ptr<Runtime> runtime_;
+    ConfigControl* config_control_ = nullptr;
 };
 
 }  // namespace iotgw::core
