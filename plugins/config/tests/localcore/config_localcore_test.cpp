@@ -1,0 +1,243 @@
+// The `config` job handler end to end: the real `iotgw` binary, started as the package starts it
+// with --remote-config, against localcore's Jobs API. Jobs made with `localcore create-job` carry
+// a whole new gateway configuration; the tests read the outcome with `describe-job` and look at
+// the files in the state directory and at what the gateway runs after a restart.
+#include "config_text.hpp"
+#include "localcore_fixture.hpp"
+
+#include <gtest/gtest.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+namespace localcore::conformance {
+namespace {
+
+using iotgw::test::ConfigText;
+
+std::string slurp(const fs::path& p) {
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+class ConfigLocalCore : public LocalCoreTest {
+protected:
+    void SetUp() override {
+        LocalCoreTest::SetUp();
+        journal_ = lc->fresh_path("journal") += ".json";
+        remote_ = lc->fresh_path("site") += ".toml";
+    }
+    void TearDown() override {
+        if (::testing::Test::HasFailure() && gw_) std::cerr << "--- gateway log:\n" << gw_->log() << "\n";
+    }
+
+    // A gateway configuration with the jobs processor and the config handler; `port` is the
+    // broker's, `extra` more TOML at the end (a table of its own).
+    std::string config(int port, const std::string& extra = "") const {
+        return ConfigText()
+            .raw("log_level = \"debug\"\nstop_timeout = \"2s\"")
+            .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), port, "mqtt_version = \"5\"")
+            .raw("[job_handlers.config]\ntype = \"config\"\ntrial = \"10s\"")
+            .jobs("handlers = [\"config\"]\njournal = \"" + journal_.string() + "\"\nretry = \"2s\"")
+            .raw(extra)
+            .text();
+    }
+
+    void start_gateway() {
+        packaged_ = lc->fresh_path("packaged") += ".toml";
+        std::ofstream(packaged_) << config(lc->port());
+        gw_ = std::make_unique<ChildProcess>(
+            std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--remote-config",
+                                     remote_.string(), "--plugin-dir", IOTGW_BUILD_PLUGIN_DIR},
+            lc->fresh_path("gateway") += ".log");
+        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+    }
+
+    void create_config_job(const std::string& id, const std::string& toml) {
+        rapidjson::StringBuffer out;
+        rapidjson::Writer<rapidjson::StringBuffer> w(out);
+        w.StartObject();
+        w.Key("operation");
+        w.String("config");
+        w.Key("toml");
+        w.String(toml.c_str(), static_cast<rapidjson::SizeType>(toml.size()));
+        w.EndObject();
+        const fs::path file = lc->fresh_path("job") += ".json";
+        std::ofstream(file) << out.GetString();
+        lc->cli({"create-job", "--thing", "AMR-001", "--document", file.string(), "--job-id", id});
+    }
+
+    std::optional<std::string> wait_status(const std::string& id, const std::string& status,
+                                           std::chrono::seconds limit = 30s) {
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        std::string last;
+        do {
+            last = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", id});
+            if (last.find("\"status\":\"" + status + "\"") != std::string::npos) return last;
+            std::this_thread::sleep_for(200ms);
+        } while (std::chrono::steady_clock::now() < deadline);
+        ADD_FAILURE() << "job " << id << " is not " << status << ": " << last;
+        return std::nullopt;
+    }
+
+    std::unique_ptr<ChildProcess> gw_;
+    fs::path journal_, remote_, packaged_;
+};
+
+// A new configuration (here: one more instance, a tick source, and its pipeline) is checked, applied, kept
+// once the connection is back under it, and still runs after a restart.
+TEST_F(ConfigLocalCore, AValidConfigurationIsAppliedKeptAndRunsAfterARestart) {
+    start_gateway();
+    const std::string next = config(lc->port(),
+                                    "[sources.pulse]\ntype = \"tick\"\ntopic = \"amr/${thing}/pulse\"\n"
+                                    "interval = \"1h\"\n\n[[pipelines]]\nname = \"pulse\"\nfrom = \"pulse\"\n"
+                                    "to = [\"cloud\"]");
+    create_config_job("config-1", next);
+    const auto done = wait_status("config-1", "SUCCEEDED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "config"}), "applied") << *done;
+    EXPECT_EQ(slurp(remote_), next);
+    EXPECT_NE(slurp(fs::path(remote_) += ".state").find("\"state\":\"confirmed\""), std::string::npos);
+    EXPECT_TRUE(gw_->wait_for("reloading " + remote_.string(), 1s)) << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("job config-1's configuration confirmed: it stays", 1s)) << gw_->log();
+    // The journal goes once the cloud's reply to the final update reached the gateway.
+    EXPECT_TRUE(gw_->wait_for("job config-1 ended SUCCEEDED", 5s)) << gw_->log();
+    EXPECT_FALSE(fs::exists(journal_));
+
+    gw_->signal(SIGTERM);
+    EXPECT_EQ(gw_->wait_exit(10s), 0);
+    start_gateway();
+    EXPECT_TRUE(gw_->wait_for("running the configuration applied by a job: " + remote_.string(), 1s))
+        << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("started 5 instance(s)", 1s)) << gw_->log();
+
+    // A kept configuration that no longer loads (here: damaged on disk; after an update, one
+    // naming a plugin that was removed) is set aside for the packaged one, loudly.
+    gw_->signal(SIGTERM);
+    EXPECT_EQ(gw_->wait_exit(10s), 0);
+    std::ofstream(remote_, std::ios::trunc) << "[gateway\n";
+    start_gateway();
+    EXPECT_TRUE(gw_->wait_for("does not load; running the packaged " + packaged_.string() + " instead", 1s))
+        << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("started 4 instance(s)", 1s)) << gw_->log();
+}
+
+// A configuration with a mistake ends the job FAILED with the checker's file:line lines; nothing
+// is written and the gateway goes on with what it ran.
+TEST_F(ConfigLocalCore, AnInvalidConfigurationFailsWithItsProblemsAndChangesNothing) {
+    start_gateway();
+    const std::string bad = config(
+        lc->port(), "[sources.pulse]\ntype = \"tick\"\ntopic = \"amr/${thing}/pulse\"\ninterval = \"often\"");
+    create_config_job("config-bad", bad);
+    const auto done = wait_status("config-bad", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    const auto doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "invalid_config") << *done;
+    const std::string problems = json_str(doc, {"statusDetails", "problems"}).value_or("");
+    // The builder's text has the bad interval on its last line.
+    const auto lines = std::count(bad.begin(), bad.end(), '\n') + (bad.back() == '\n' ? 0 : 1);
+    EXPECT_NE(problems.find(remote_.string() + ":" + std::to_string(lines) + ":"), std::string::npos)
+        << problems;
+    EXPECT_NE(problems.find("interval"), std::string::npos) << problems;
+    EXPECT_FALSE(fs::exists(remote_));
+    EXPECT_FALSE(fs::exists(fs::path(remote_) += ".state"));
+    EXPECT_FALSE(gw_->wait_for("reloading", 1s)) << gw_->log();
+}
+
+// A configuration that cannot reach the cloud (a wrong port) is rolled back by the gateway when
+// its trial (10 s here) ends without a connection; the previous configuration reconnects and its
+// handler ends the job FAILED with the reason.
+TEST_F(ConfigLocalCore, AConfigurationThatLosesTheConnectionIsRolledBack) {
+    start_gateway();
+    create_config_job("config-lost", config(1));
+    ASSERT_TRUE(gw_->wait_for("reloading " + remote_.string(), 20s)) << gw_->log();
+    const auto done = wait_status("config-lost", "FAILED", 40s);
+    ASSERT_TRUE(done) << gw_->log();
+    const auto doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "rolled_back") << *done;
+    EXPECT_NE(
+        json_str(doc, {"statusDetails", "message"}).value_or("").find("not confirmed before its trial ended"),
+        std::string::npos)
+        << *done;
+    EXPECT_FALSE(fs::exists(remote_)) << "the packaged configuration runs again";
+    EXPECT_TRUE(gw_->wait_for("remote configuration rolled back", 1s)) << gw_->log();
+}
+
+// Killed while a configuration that cannot connect is on trial, and down past its trial: the
+// next start rolls it back before it loads anything, and the job still ends FAILED.
+TEST_F(ConfigLocalCore, AnOverdueTrialIsRolledBackAtTheNextStart) {
+    start_gateway();
+    create_config_job("config-killed", config(1));
+    ASSERT_TRUE(gw_->wait_for("runs on trial: rolled back in", 20s)) << gw_->log();
+    gw_->signal(SIGKILL);
+    EXPECT_NE(gw_->wait_exit(5s), 0);
+    ASSERT_TRUE(fs::exists(remote_));
+    std::this_thread::sleep_for(11s);  // past the 10 s trial
+    start_gateway();
+    EXPECT_TRUE(gw_->wait_for("was not confirmed before its trial ended", 1s)) << gw_->log();
+    const auto done = wait_status("config-killed", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "rolled_back") << *done;
+    EXPECT_FALSE(fs::exists(remote_));
+}
+
+// A configuration that crashes the gateway at every start (simulated with SIGKILL, each time
+// well within the trial): the fourth start rolls it back before loading it.
+TEST_F(ConfigLocalCore, AConfigurationTheGatewayKeepsCrashingWithIsRolledBack) {
+    start_gateway();
+    create_config_job("config-crash", config(1));
+    ASSERT_TRUE(gw_->wait_for("runs on trial: rolled back in", 20s)) << gw_->log();
+    for (int start = 1; start <= 3; ++start) {
+        gw_->signal(SIGKILL);
+        EXPECT_NE(gw_->wait_exit(5s), 0);
+        packaged_ = lc->fresh_path("packaged") += ".toml";
+        std::ofstream(packaged_) << config(lc->port());
+        gw_ = std::make_unique<ChildProcess>(
+            std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--remote-config",
+                                     remote_.string(), "--plugin-dir", IOTGW_BUILD_PLUGIN_DIR},
+            lc->fresh_path("gateway") += ".log");
+        ASSERT_TRUE(gw_->wait_for("runs on trial: rolled back in", 10s)) << "start " << start << gw_->log();
+    }
+    gw_->signal(SIGKILL);
+    EXPECT_NE(gw_->wait_exit(5s), 0);
+    start_gateway();
+    EXPECT_TRUE(gw_->wait_for("the gateway started 4 times with job config-crash's configuration", 1s))
+        << gw_->log();
+    const auto done = wait_status("config-crash", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "rolled_back") << *done;
+    EXPECT_FALSE(fs::exists(remote_));
+}
+
+// A gateway started without --remote-config cannot apply configurations: the job fails with a
+// sentence that says so, and nothing changes.
+TEST_F(ConfigLocalCore, WithoutARemoteConfigFileTheJobFailsAndSaysWhy) {
+    packaged_ = lc->fresh_path("packaged") += ".toml";
+    std::ofstream(packaged_) << config(lc->port());
+    gw_ = std::make_unique<ChildProcess>(
+        std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--plugin-dir",
+                                 IOTGW_BUILD_PLUGIN_DIR},
+        lc->fresh_path("gateway") += ".log");
+    ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+    create_config_job("config-nowhere", config(lc->port()));
+    const auto done = wait_status("config-nowhere", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    const auto doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "apply_failed") << *done;
+    EXPECT_NE(json_str(doc, {"statusDetails", "message"}).value_or("").find("--remote-config"),
+              std::string::npos)
+        << *done;
+}
+
+}  // namespace
+}  // namespace localcore::conformance
