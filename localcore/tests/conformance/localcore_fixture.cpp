@@ -337,6 +337,28 @@ std::string LocalCore::cli(const std::vector<std::string>& args) {
     return r.output;
 }
 
+void LocalCore::create_job(const std::string& thing, const std::string& job_id, const std::string& document) {
+    const fs::path file = fresh_path("job") += ".json";
+    {
+        std::ofstream out(file);
+        out << document;
+    }
+    cli({"create-job", "--thing", thing, "--document", file.string(), "--job-id", job_id});
+}
+
+std::optional<std::string> LocalCore::wait_job_status(const std::string& thing, const std::string& job_id,
+                                                      const std::string& status, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string last;
+    do {
+        last = cli({"describe-job", "--thing", thing, "--job-id", job_id});
+        if (last.find("\"status\":\"" + status + "\"") != std::string::npos) return last;
+        std::this_thread::sleep_for(200ms);
+    } while (std::chrono::steady_clock::now() < deadline);
+    ADD_FAILURE() << "job " << job_id << " of " << thing << " is not " << status << ": " << last;
+    return std::nullopt;
+}
+
 Identity LocalCore::issue_cert(const std::string& thing, const std::string& policy,
                                const std::string& status) {
     const fs::path prefix = fresh_path(thing);

@@ -156,6 +156,13 @@ public:
     // A fresh path prefix in the scratch directory (for keys, CSRs, logs).
     fs::path fresh_path(const std::string& stem);
 
+    // Jobs as an operator makes and reads them: `create-job` with `document` (JSON text) as the
+    // job document, and `describe-job` until the execution's status is `status` (its output), or
+    // nullopt after `limit`, with a test failure that shows the last output.
+    void create_job(const std::string& thing, const std::string& job_id, const std::string& document);
+    std::optional<std::string> wait_job_status(const std::string& thing, const std::string& job_id,
+                                               const std::string& status, std::chrono::milliseconds limit = 20s);
+
     // The broker. start_broker writes the conf (mosquitto-conf output + log settings) the first
     // time and reuses it, so a restart keeps the port and the persistence directory.
     void start_broker();

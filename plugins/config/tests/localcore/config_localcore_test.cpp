@@ -53,13 +53,19 @@ protected:
             .text();
     }
 
-    void start_gateway() {
+    // The gateway as the package's unit starts it (with --remote-config unless `remote` is false).
+    void launch_gateway(bool remote = true) {
         packaged_ = lc->fresh_path("packaged") += ".toml";
         std::ofstream(packaged_) << config(lc->port());
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--remote-config",
-                                     remote_.string(), "--plugin-dir", IOTGW_BUILD_PLUGIN_DIR},
-            lc->fresh_path("gateway") += ".log");
+        std::vector<std::string> args{IOTGW_BINARY, "run", "--config", packaged_.string(), "--plugin-dir",
+                                      IOTGW_BUILD_PLUGIN_DIR};
+        if (remote) args.insert(args.end(), {"--remote-config", remote_.string()});
+        gw_ = std::make_unique<ChildProcess>(args, lc->fresh_path("gateway") += ".log");
+    }
+
+    // Launched, and ready for jobs.
+    void start_gateway(bool remote = true) {
+        launch_gateway(remote);
         ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
     }
 
@@ -72,22 +78,12 @@ protected:
         w.Key("toml");
         w.String(toml.c_str(), static_cast<rapidjson::SizeType>(toml.size()));
         w.EndObject();
-        const fs::path file = lc->fresh_path("job") += ".json";
-        std::ofstream(file) << out.GetString();
-        lc->cli({"create-job", "--thing", "AMR-001", "--document", file.string(), "--job-id", id});
+        lc->create_job("AMR-001", id, out.GetString());
     }
 
     std::optional<std::string> wait_status(const std::string& id, const std::string& status,
                                            std::chrono::seconds limit = 30s) {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        std::string last;
-        do {
-            last = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", id});
-            if (last.find("\"status\":\"" + status + "\"") != std::string::npos) return last;
-            std::this_thread::sleep_for(200ms);
-        } while (std::chrono::steady_clock::now() < deadline);
-        ADD_FAILURE() << "job " << id << " is not " << status << ": " << last;
-        return std::nullopt;
+        return lc->wait_job_status("AMR-001", id, status, limit);
     }
 
     std::unique_ptr<ChildProcess> gw_;
@@ -200,12 +196,7 @@ TEST_F(ConfigLocalCore, AConfigurationTheGatewayKeepsCrashingWithIsRolledBack) {
     for (int start = 1; start <= 3; ++start) {
         gw_->signal(SIGKILL);
         EXPECT_NE(gw_->wait_exit(5s), 0);
-        packaged_ = lc->fresh_path("packaged") += ".toml";
-        std::ofstream(packaged_) << config(lc->port());
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--remote-config",
-                                     remote_.string(), "--plugin-dir", IOTGW_BUILD_PLUGIN_DIR},
-            lc->fresh_path("gateway") += ".log");
+        launch_gateway();
         ASSERT_TRUE(gw_->wait_for("runs on trial: rolled back in", 10s)) << "start " << start << gw_->log();
     }
     gw_->signal(SIGKILL);
@@ -222,13 +213,7 @@ TEST_F(ConfigLocalCore, AConfigurationTheGatewayKeepsCrashingWithIsRolledBack) {
 // A gateway started without --remote-config cannot apply configurations: the job fails with a
 // sentence that says so, and nothing changes.
 TEST_F(ConfigLocalCore, WithoutARemoteConfigFileTheJobFailsAndSaysWhy) {
-    packaged_ = lc->fresh_path("packaged") += ".toml";
-    std::ofstream(packaged_) << config(lc->port());
-    gw_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{IOTGW_BINARY, "run", "--config", packaged_.string(), "--plugin-dir",
-                                 IOTGW_BUILD_PLUGIN_DIR},
-        lc->fresh_path("gateway") += ".log");
-    ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+    start_gateway(false);
     create_config_job("config-nowhere", config(lc->port()));
     const auto done = wait_status("config-nowhere", "FAILED");
     ASSERT_TRUE(done) << gw_->log();

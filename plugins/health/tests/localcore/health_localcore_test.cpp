@@ -41,20 +41,10 @@ protected:
         ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
     }
 
-    // The status details of the health job `id` once it SUCCEEDED.
+    // The execution of the health job `id` once it SUCCEEDED.
     std::optional<std::string> run_health_job(const std::string& id) {
-        const fs::path file = lc->fresh_path("job") += ".json";
-        std::ofstream(file) << R"({"operation":"health"})";
-        lc->cli({"create-job", "--thing", "AMR-001", "--document", file.string(), "--job-id", id});
-        const auto deadline = std::chrono::steady_clock::now() + 20s;
-        std::string last;
-        do {
-            last = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", id});
-            if (last.find("\"status\":\"SUCCEEDED\"") != std::string::npos) return last;
-            std::this_thread::sleep_for(200ms);
-        } while (std::chrono::steady_clock::now() < deadline);
-        ADD_FAILURE() << "job " << id << " did not succeed: " << last;
-        return std::nullopt;
+        lc->create_job("AMR-001", id, R"({"operation":"health"})");
+        return lc->wait_job_status("AMR-001", id, "SUCCEEDED");
     }
 
     std::unique_ptr<ChildProcess> gw_;

@@ -49,24 +49,10 @@ protected:
         ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
     }
 
-    std::string create_job(const std::string& id, const std::string& document) {
-        const fs::path file = lc->fresh_path("job") += ".json";
-        std::ofstream(file) << document;
-        return lc->cli({"create-job", "--thing", "AMR-001", "--document", file.string(), "--job-id", id});
-    }
-
-    // The execution as `localcore describe-job` prints it, once its status is `status`.
+    void create_job(const std::string& id, const std::string& document) { lc->create_job("AMR-001", id, document); }
     std::optional<std::string> wait_status(const std::string& id, const std::string& status,
                                            std::chrono::seconds limit = 20s) {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        std::string last;
-        do {
-            last = lc->cli({"describe-job", "--thing", "AMR-001", "--job-id", id});
-            if (last.find("\"status\":\"" + status + "\"") != std::string::npos) return last;
-            std::this_thread::sleep_for(200ms);
-        } while (std::chrono::steady_clock::now() < deadline);
-        ADD_FAILURE() << "job " << id << " is not " << status << ": " << last;
-        return std::nullopt;
+        return lc->wait_job_status("AMR-001", id, status, limit);
     }
 
     std::unique_ptr<ChildProcess> gw_;
