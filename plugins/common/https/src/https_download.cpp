@@ -1,0 +1,308 @@
+#include <iotgw/plugins/common/durable_file.hpp>
+#include <iotgw/plugins/common/trust_store.hpp>
+#include <iotgw/plugins/https/https_download.hpp>
+#include <iotgw/plugins/https/https_url.hpp>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <array>
+#include <limits>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+namespace iotgw::plugins::https {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+namespace ssl = net::ssl;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+
+// What ends an attempt: the sentence, and whether the same request may work later.
+class Failure : public std::runtime_error {
+public:
+    Failure(const std::string& what, bool retryable) : std::runtime_error(what), retryable_(retryable) {}
+    bool retryable() const noexcept { return retryable_; }
+
+private:
+    bool retryable_;
+};
+
+class Sha256 {
+public:
+    Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
+        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
+            throw Failure("SHA-256 is not available in OpenSSL", false);
+    }
+    void update(const void* data, size_t n) {
+        if (EVP_DigestUpdate(ctx_.get(), data, n) != 1) throw Failure("SHA-256 failed in OpenSSL", false);
+    }
+    std::string hex() {
+        std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+        unsigned int len = 0;
+        if (EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1) throw Failure("SHA-256 failed in OpenSSL", false);
+        static constexpr char kHex[] = "0123456789abcdef";
+        std::string out;
+        for (unsigned int i = 0; i < len; ++i) {
+            out.push_back(kHex[md[i] >> 4]);
+            out.push_back(kHex[md[i] & 0xf]);
+        }
+        return out;
+    }
+
+private:
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
+};
+
+// A descriptor closed on every path out.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const noexcept { return fd_; }
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+private:
+    int fd_;
+};
+
+uint64_t size_of(const std::string& path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    return static_cast<uint64_t>(st.st_size);
+}
+
+void write_all(int fd, const char* data, size_t n, const std::string& path) {
+    while (n > 0) {
+        const ssize_t w = ::write(fd, data, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) throw Failure("cannot write " + path + ": " + std::strerror(errno), false);
+        data += w;
+        n -= static_cast<size_t>(w);
+    }
+}
+
+void hash_file(Sha256& hash, const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd.get() < 0) throw Failure("cannot read " + path + ": " + std::strerror(errno), false);
+    std::array<char, 65536> buf{};
+    for (;;) {
+        const ssize_t r = ::read(fd.get(), buf.data(), buf.size());
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) throw Failure("cannot read " + path + ": " + std::strerror(errno), false);
+        if (r == 0) return;
+        hash.update(buf.data(), static_cast<size_t>(r));
+    }
+}
+
+// Runs one asynchronous operation on `io` to its end; the stream's timer ends it with
+// beast::error::timeout after `timeout` (a synchronous Beast call would have no timeout), and
+// `cancelled` within a tenth of a second, so a stop never waits for a stalled server.
+template <class Start>
+error_code step(net::io_context& io, beast::tcp_stream& lowest, const std::atomic<bool>& cancelled,
+                std::chrono::milliseconds timeout, Start&& start) {
+    error_code result = net::error::would_block;
+    lowest.expires_after(timeout);
+    start([&result](error_code ec, auto&&...) { result = ec; });
+    io.restart();
+    bool cancelling = false;
+    while (!io.stopped()) {
+        io.run_for(std::chrono::milliseconds(100));
+        if (!cancelling && !io.stopped() && cancelled.load()) {
+            lowest.cancel();
+            cancelling = true;
+        }
+    }
+    return result;
+}
+
+std::string reason(const error_code& ec) {
+    return ec == beast::error::timeout ? std::string("no answer in time") : ec.message();
+}
+
+void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
+         const std::function<void(uint64_t, uint64_t)>& progress, DownloadOutcome& out) {
+    if (rq.max_bytes == 0) throw Failure("no size limit was given for the download", false);
+    const HttpsUrl url = parse_https_url(rq.url);
+    const std::string where = url.authority();
+    const std::string part = rq.path + ".part";
+    uint64_t have = size_of(part);
+    if (have >= rq.max_bytes) {
+        common::remove_file(part);
+        have = 0;
+    }
+
+    ssl::context ctx(ssl::context::tls_client);
+    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+    const std::string cas = common::trust_store_or_system(rq.ca_file);
+    error_code ec;
+    ctx.load_verify_file(cas, ec);
+    if (ec) throw Failure("cannot read the trusted CAs in " + cas + ": " + ec.message(), false);
+    ctx.set_verify_mode(ssl::verify_peer);
+
+    net::io_context io;
+    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
+    SSL* tls = stream.native_handle();
+    // The certificate must name the host: OpenSSL checks it during the handshake.
+    if (url.host_is_ip) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls), url.host.c_str());
+    } else {
+        // SNI (S3 and AWS endpoints need it); SSL_set_tlsext_host_name is this call behind a
+        // macro with a C cast.
+        SSL_ctrl(tls, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(url.host.c_str()));
+        SSL_set1_host(tls, url.host.c_str());
+    }
+
+    tcp::resolver resolver(io);
+    const auto endpoints = resolver.resolve(url.host, url.port, ec);
+    if (ec) throw Failure("cannot resolve " + url.host + ": " + ec.message(), true);
+    auto& lowest = beast::get_lowest_layer(stream);
+    ec = step(io, lowest, cancelled, rq.io_timeout,
+              [&](auto h) { lowest.async_connect(endpoints, std::move(h)); });
+    if (ec) throw Failure("cannot connect to " + where + ": " + reason(ec), true);
+    ec = step(io, lowest, cancelled, rq.io_timeout,
+              [&](auto h) { stream.async_handshake(ssl::stream_base::client, std::move(h)); });
+    if (ec) {
+        const long verify = SSL_get_verify_result(tls);
+        if (verify != X509_V_OK)
+            throw Failure("the server " + where + " is not trusted: " + X509_verify_cert_error_string(verify), false);
+        throw Failure("the TLS handshake with " + where + " failed: " + reason(ec), true);
+    }
+
+    http::request<http::empty_body> req{http::verb::get, url.target, 11};
+    req.set(http::field::host, url.authority());
+    req.set(http::field::user_agent, "iotgw");
+    if (have > 0) req.set(http::field::range, "bytes=" + std::to_string(have) + "-");
+    ec = step(io, lowest, cancelled, rq.io_timeout,
+              [&](auto h) { http::async_write(stream, req, std::move(h)); });
+    if (ec) throw Failure("cannot send the request to " + where + ": " + reason(ec), true);
+
+    beast::flat_buffer buffer;
+    http::response_parser<http::buffer_body> parser;
+    // The size is checked here, against what is already in the .part file too, so the refusal
+    // can say how large the file is; Beast's own limit would end the header read without that.
+    // Not boost::none: Boost 1.74 compares the length with the empty optional and refuses every
+    // body.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    ec = step(io, lowest, cancelled, rq.io_timeout,
+              [&](auto h) { http::async_read_header(stream, buffer, parser, std::move(h)); });
+    if (ec) throw Failure("no response from " + where + ": " + reason(ec), true);
+    auto& res = parser.get();
+    out.http_status = static_cast<int>(res.result_int());
+    bool append = false;
+    if (out.http_status == 206 && have > 0) {
+        const std::string range(res[http::field::content_range]);
+        if (range.rfind("bytes " + std::to_string(have) + "-", 0) != 0) {
+            common::remove_file(part);
+            throw Failure("the server " + where + " resumed at another offset (" + range + "); it starts over next time",
+                          true);
+        }
+        append = true;
+        out.resumed_from = have;
+    } else if (out.http_status == 200) {
+        have = 0;
+    } else if (out.http_status == 416 && have > 0) {
+        common::remove_file(part);
+        throw Failure("the server " + where + " would not resume the download; it starts over next time", true);
+    } else {
+        const bool retry = out.http_status >= 500 || out.http_status == 429 || out.http_status == 408;
+        throw Failure("the server " + where + " answered HTTP " + std::to_string(out.http_status) + " " +
+                          std::string(res.reason()) + (out.http_status == 403 ? " (an expired presigned URL?)" : ""),
+                      retry);
+    }
+    uint64_t total = 0;
+    if (const auto length = parser.content_length()) {
+        total = have + *length;
+        if (total > rq.max_bytes)
+            throw Failure("the file at " + where + " is " + std::to_string(total) + " bytes; at most " +
+                              std::to_string(rq.max_bytes) + " are taken",
+                          false);
+    }
+
+    Sha256 hash;
+    if (append) hash_file(hash, part);
+    Fd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0600));
+    if (fd.get() < 0) throw Failure("cannot write " + part + ": " + std::strerror(errno), false);
+
+    std::array<char, 65536> chunk{};
+    while (!parser.is_done()) {
+        if (cancelled.load()) throw Failure("the download from " + where + " was cancelled", false);
+        res.body().data = chunk.data();
+        res.body().size = chunk.size();
+        ec = step(io, lowest, cancelled, rq.io_timeout,
+                  [&](auto h) { http::async_read(stream, buffer, parser, std::move(h)); });
+        if (ec == http::error::need_buffer) ec = {};
+        // What arrived is kept even when the read then failed: the next attempt resumes after it.
+        const size_t n = chunk.size() - res.body().size;
+        write_all(fd.get(), chunk.data(), n, part);
+        hash.update(chunk.data(), n);
+        have += n;
+        if (have > rq.max_bytes)
+            throw Failure("the file at " + where + " is larger than " + std::to_string(rq.max_bytes) + " bytes", false);
+        if (ec)
+            throw Failure("the download from " + where + " broke off after " + std::to_string(have) +
+                              " bytes: " + reason(ec) + "; it resumes from there",
+                          true);
+        if (progress) progress(have, total);
+    }
+    if (::fsync(fd.get()) != 0) throw Failure("cannot sync " + part + ": " + std::strerror(errno), false);
+    if (::close(fd.release()) != 0) throw Failure("cannot close " + part + ": " + std::strerror(errno), false);
+    if (total != 0 && have != total)
+        throw Failure("the download from " + where + " ended after " + std::to_string(have) + " of " +
+                          std::to_string(total) + " bytes",
+                      true);
+    common::rename_file(part, rq.path);
+    common::fsync_dir(rq.path);
+    out.bytes = have;
+    out.sha256 = hash.hex();
+    // A polite end; servers that just close are fine too.
+    step(io, lowest, cancelled, std::chrono::milliseconds(1000),
+         [&](auto h) { stream.async_shutdown(std::move(h)); });
+}
+
+}  // namespace
+
+DownloadOutcome download(const DownloadRequest& request, const std::atomic<bool>& cancelled,
+                         const std::function<void(uint64_t, uint64_t)>& progress) {
+    DownloadOutcome out;
+    try {
+        run(request, cancelled, progress, out);
+        out.ok = true;
+    } catch (const Failure& f) {
+        out.error = f.what();
+        out.retryable = f.retryable();
+    } catch (const std::exception& e) {  // a bad URL, a file system error
+        out.error = e.what();
+    }
+    if (!out.ok && cancelled.load()) {
+        out.error = "the download from " + redacted(request.url) + " was cancelled";
+        out.retryable = false;
+    }
+    return out;
+}
+
+}  // namespace iotgw::plugins::https

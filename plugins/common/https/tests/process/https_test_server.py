@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""A loopback HTTPS file server for the download tests, with the faults they need.
+
+Serves the files of --dir. Query parameters change one response:
+  drop_after=N   send the headers for the whole body, then N bytes of it, then close
+  ignore_range=1 answer 200 with the whole file even when a Range was asked for
+  wrong_range=1  answer a Range request with 206 from offset 0
+  status=N       answer HTTP N with an empty body
+  stall_after=N  send the headers for the whole body, then N bytes of it, then nothing for 60 s
+Prints "port N" once listening, then one line per request: "GET <path> range=<Range or ->".
+Stops on SIGTERM.
+"""
+import argparse
+import http.server
+import os
+import signal
+import ssl
+import threading
+import urllib.parse
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # the request lines below are the log
+        pass
+
+    def do_GET(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        asked = self.headers.get("Range")
+        print(f"GET {parsed.path} range={asked or '-'}", flush=True)
+        if "status" in query:
+            self.send_response(int(query["status"]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        path = os.path.join(self.server.root, parsed.path.lstrip("/"))
+        if not os.path.isfile(path):
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        with open(path, "rb") as f:
+            data = f.read()
+        start = 0
+        if asked and asked.startswith("bytes=") and asked.endswith("-") and "ignore_range" not in query:
+            start = 0 if "wrong_range" in query else int(asked[len("bytes="):-1])
+            if start >= len(data):
+                self.send_response(416)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(206)
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        else:
+            self.send_response(200)
+        body = data[start:]
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if "stall_after" in query:
+            self.wfile.write(body[: int(query["stall_after"])])
+            self.wfile.flush()
+            self.server.stop_event.wait(60)
+            self.close_connection = True
+            return
+        if "drop_after" in query:
+            self.wfile.write(body[: int(query["drop_after"])])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(body)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--dir", required=True)
+    p.add_argument("--cert", required=True)
+    p.add_argument("--key", required=True)
+    p.add_argument("--host", default="127.0.0.1")
+    args = p.parse_args()
+    server = http.server.ThreadingHTTPServer((args.host, 0), Handler)
+    server.root = args.dir
+    server.daemon_threads = True  # a stalled answer does not hold up the exit
+    server.stop_event = threading.Event()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+
+    def stop(*_):
+        server.stop_event.set()
+        threading.Thread(target=server.shutdown).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"port {server.server_address[1]}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
