@@ -142,7 +142,19 @@ std::vector<std::string> RemoteConfigControl::apply(const std::string& job_id, s
                                                     std::chrono::seconds trial) {
     auto problems = check(toml);
     if (!problems.empty()) return problems;
-    files_.apply(job_id, toml, unix_now() + trial.count());
+    try {
+        files_.apply(job_id, toml, unix_now() + trial.count());
+    } catch (const std::exception& e) {
+        // The record may already say pending while the file is the old one: end that trial
+        // now rather than at the next start, so the job's state is not left pending.
+        try {
+            if (auto r = files_.record(); r && r->job_id == job_id && r->state == core::TrialState::pending)
+                roll_back("job " + job_id + "'s configuration could not be written: " + e.what());
+        } catch (const std::exception& again) {
+            st_.log.error("iotgw", std::string("remote configuration: ") + again.what());
+        }
+        throw;
+    }
     skip_remote_ = false;
     st_.log.notice("iotgw", "job " + job_id + ": configuration written to " + files_.file().string() +
                                 ", on trial for " + std::to_string(trial.count()) + " s; reloading");

@@ -165,10 +165,15 @@ void RemoteConfigFiles::roll_back(const std::string& reason) {
     r->state = TrialState::rolled_back;
     r->reason = reason;
     write_record(*r);
-    if (r->had_previous)
-        files::write_file_durably(file_.string(), files::read_file(previous().string()), kFileMode);
-    else
+    if (r->had_previous) {
+        // After an apply whose text was never written the file still holds the previous one:
+        // writing it again could only fail the way that apply did (a full disk).
+        std::string before = files::read_file(previous().string());
+        if (!active() || files::read_file(file_.string()) != before)
+            files::write_file_durably(file_.string(), before, kFileMode);
+    } else {
         files::remove_file_durably(file_.string());
+    }
 }
 
 int RemoteConfigFiles::count_start() {

@@ -108,6 +108,21 @@ TEST_F(RemoteConfigFilesTest, AFileNotFullyWrittenDoesNotMatchItsRecord) {
     EXPECT_FALSE(files.file_matches(*files.record()));
 }
 
+// The text could not be written (here the temporary file's name is taken by a directory; in the
+// field, a full disk): the rollback that follows has nothing to restore, because the file still
+// holds what ran before, so it does not fail on the same write.
+TEST_F(RemoteConfigFilesTest, ARollbackAfterAFailedWriteLeavesTheFileThatRan) {
+    files.apply("job-1", "a = 1\n", 1000);
+    files.confirm();
+    fs::create_directory(fs::path(file) += ".tmp");
+    EXPECT_THROW(files.apply("job-2", "a = 2\n", 2000), std::runtime_error);
+    EXPECT_EQ(files.record()->state, TrialState::pending);
+    EXPECT_FALSE(files.file_matches(*files.record()));
+    EXPECT_NO_THROW(files.roll_back("it could not be written"));
+    EXPECT_EQ(files.record()->state, TrialState::rolled_back);
+    EXPECT_EQ(slurp(file), "a = 1\n");
+}
+
 TEST_F(RemoteConfigFilesTest, TheFilesAreReadableByTheServiceOnly) {
     files.apply("job-1", "a = 1\n", 1000);
     files.confirm();

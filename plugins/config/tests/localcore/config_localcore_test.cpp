@@ -210,6 +210,39 @@ TEST_F(ConfigLocalCore, AConfigurationTheGatewayKeepsCrashingWithIsRolledBack) {
     EXPECT_FALSE(fs::exists(remote_));
 }
 
+// A configuration that cannot be written whole (here: the temporary file's name is taken by a
+// directory; in the field, a full disk) ends the job FAILED at once. No trial is left pending
+// for the next start to find, the configuration that ran before stays, and the next job works.
+TEST_F(ConfigLocalCore, AConfigurationThatCannotBeWrittenLeavesNoTrialPending) {
+    start_gateway();
+    const std::string first = config(lc->port());
+    create_config_job("config-first", first);
+    ASSERT_TRUE(wait_status("config-first", "SUCCEEDED")) << gw_->log();
+    ASSERT_TRUE(gw_->wait_for("job config-first ended SUCCEEDED", 5s)) << gw_->log();
+
+    const fs::path blocker = fs::path(remote_) += ".tmp";
+    fs::create_directory(blocker);
+    create_config_job("config-unwritable", config(lc->port(), "# a comment makes it another text"));
+    const auto failed = wait_status("config-unwritable", "FAILED");
+    ASSERT_TRUE(failed) << gw_->log();
+    const auto doc = parse_json(*failed);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "apply_failed") << *failed;
+    EXPECT_NE(json_str(doc, {"statusDetails", "message"}).value_or("").find(blocker.string()),
+              std::string::npos)
+        << *failed;
+    const std::string record = slurp(fs::path(remote_) += ".state");
+    EXPECT_NE(record.find("\"state\":\"rolled_back\""), std::string::npos) << record;
+    EXPECT_NE(record.find("could not be written"), std::string::npos) << record;
+    EXPECT_EQ(slurp(remote_), first);
+    EXPECT_FALSE(gw_->wait_for("reloading " + remote_.string(), 1s, 2)) << "no reload for the failed job";
+
+    fs::remove(blocker);
+    const std::string next = config(lc->port(), "# the next one");
+    create_config_job("config-next", next);
+    ASSERT_TRUE(wait_status("config-next", "SUCCEEDED")) << gw_->log();
+    EXPECT_EQ(slurp(remote_), next);
+}
+
 // A gateway started without --remote-config cannot apply configurations: the job fails with a
 // sentence that says so, and nothing changes.
 TEST_F(ConfigLocalCore, WithoutARemoteConfigFileTheJobFailsAndSaysWhy) {
