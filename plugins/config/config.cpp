@@ -1,6 +1,8 @@
 // `config`: the job handler of the operation "config" (docs/remote-jobs.md). It replaces the
 // gateway's whole configuration with the job document's TOML, the way an operator would with
 // `iotgw check` and a reload, but safely from afar:
+// 0. a configuration named by URL is downloaded over HTTPS first (on a thread of its own; TLS
+//    verified, size capped at max_toml_bytes) and must have the document's SHA-256;
 // 1. the text is checked as `iotgw check` does, with every plugin's own checks; an invalid one
 //    ends the job FAILED with the problems (file:line) and nothing changed;
 // 2. a valid one is written on trial beside the packaged one (`iotgw run --remote-config`) and
@@ -13,6 +15,9 @@
 #include "config_document.hpp"
 #include "schema.hpp"
 
+#include <iotgw/plugins/common/durable_file.hpp>
+#include <iotgw/plugins/https/https_download.hpp>
+#include <iotgw/plugins/https/https_url.hpp>
 #include <iotgw/sdk/jobs.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 #include <iotgw/sdk/remote_config.hpp>
@@ -20,9 +25,14 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <atomic>
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace iotgw::plugins::config {
@@ -69,6 +79,9 @@ public:
           connection_(cfg.string("connection")),
           trial_(cfg.duration("trial")),
           max_toml_bytes_(static_cast<size_t>(cfg.integer("max_toml_bytes"))),
+          download_dir_(cfg.string("download_dir")),
+          ca_(cfg.optional_string("ca").value_or("")),
+          download_timeout_(cfg.duration("download_timeout")),
           applied_(host.counter("applied", "configurations applied on trial")),
           confirmed_(host.counter("confirmed", "configurations kept after their trial")),
           refused_(host.counter("refused", "configurations refused by the check")),
@@ -89,9 +102,12 @@ public:
         apply(job);
     }
 
+    ~ConfigHandler() override { end_download(); }
+
     void cancel_job(const std::string& job_id) override {
         if (job_id != job_id_) return;
         link_.reset();
+        end_download();
         if (report_ && !report_->ended()) {
             host().warning("job ", job_id,
                            " cancelled: a configuration on trial is rolled back at the end of its trial");
@@ -100,7 +116,10 @@ public:
         report_.reset();
     }
 
-    void stop() noexcept override { link_.reset(); }
+    void stop() noexcept override {
+        link_.reset();
+        end_download();
+    }
 
 private:
     void apply(const sdk::Job& job) {
@@ -109,21 +128,99 @@ private:
             report_->reject(problem->reason, problem->message);
             return;
         }
-        const std::string& toml = std::get<ConfigDocument>(parsed).toml;
+        auto& doc = std::get<ConfigDocument>(parsed);
+        if (!doc.url.empty()) {
+            download(job.id, doc);
+            return;
+        }
+        apply_text(job.id, doc.toml);
+    }
+
+    // The file is fetched on a thread of its own (the download blocks); the outcome comes back
+    // to the loop. A restart in the middle starts the download again: the journal says
+    // "applying", nothing was applied, so the resumed job comes back here (and in AWS, with a
+    // fresh presigned URL in its document).
+    void download(const std::string& job_id, const ConfigDocument& doc) {
+        end_download();
+        std::error_code ec;
+        std::filesystem::create_directories(download_dir_, ec);
+        if (ec) {
+            report_->fail("download_failed",
+                          "cannot make the directory " + download_dir_ + ": " + ec.message(),
+                          details({{"retryable", "false"}}));
+            return;
+        }
+        report_->progress(details({{"step", "downloading"}}), kApplying);
+        host().notice("job ", job_id, ": downloading its configuration from ", https::redacted(doc.url));
+        https::DownloadRequest rq;
+        rq.url = doc.url;
+        rq.path = download_dir_ + "/config-" + job_id + ".toml";
+        rq.max_bytes = max_toml_bytes_;
+        rq.ca_file = ca_;
+        rq.io_timeout = download_timeout_;
+        cancel_download_ = false;
+        download_thread_ = std::thread([this, rq, job_id, digest = doc.sha256] {
+            auto outcome = https::download(rq, cancel_download_);
+            try {
+                host().post(
+                    [this, rq, job_id, digest, outcome] { on_downloaded(job_id, rq.path, digest, outcome); });
+            } catch (const sdk::Error&) {  // the gateway is stopping: the job resumes after the restart
+            }
+        });
+    }
+
+    void on_downloaded(const std::string& job_id, const std::string& path, const std::string& digest,
+                       const https::DownloadOutcome& outcome) {
+        end_download();
+        if (!report_ || report_->ended() || job_id != job_id_) return;
+        if (!outcome.ok) {
+            host().warning("job ", job_id, ": ", outcome.error);
+            report_->fail("download_failed", outcome.error.substr(0, kMaxDetail),
+                          details({{"retryable", outcome.retryable ? "true" : "false"}}));
+            return;
+        }
+        std::string toml;
+        {
+            std::ifstream in(path, std::ios::binary);
+            std::ostringstream text;
+            text << in.rdbuf();
+            toml = text.str();
+        }
+        common::remove_file(path);
+        if (outcome.sha256 != digest) {
+            report_->fail("digest_mismatch", "the downloaded configuration's SHA-256 is " + outcome.sha256 +
+                                                 ", not the job document's " + digest +
+                                                 "; nothing was changed");
+            return;
+        }
+        if (toml.empty()) {
+            report_->fail("invalid_config", "the downloaded configuration is empty; nothing was changed");
+            return;
+        }
+        apply_text(job_id, toml);
+    }
+
+    void end_download() noexcept {
+        cancel_download_ = true;
+        if (download_thread_.joinable() && download_thread_.get_id() != std::this_thread::get_id())
+            download_thread_.join();
+    }
+
+    void apply_text(const std::string& job_id, const std::string& toml) {
         // Journalled (the jobs processor saves the resume state as it takes this report, which is
         // on the loop before the reload the apply asks for): the new configuration's handler
         // resumes the job.
         report_->progress(details({{"step", "applying"}}), kApplying);
         std::vector<std::string> problems;
         try {
-            problems = sdk::apply_config(host(), job.id, toml, trial_);
+            problems = sdk::apply_config(host(), job_id, toml, trial_);
         } catch (const sdk::Error& e) {
             report_->fail("apply_failed", e.what());
             return;
         }
         if (!problems.empty()) {
             refused_.add();
-            host().warning("job ", job.id, ": the configuration has ", problems.size(),
+            host().warning("job ", job_id, ": the configuration has ", problems.size(),
                            " problem(s); nothing changed");
             report_->fail("invalid_config",
                           "the configuration has " + std::to_string(problems.size()) +
@@ -132,7 +229,7 @@ private:
             return;
         }
         applied_.add();
-        host().notice("job ", job.id, ": configuration applied on trial; the gateway reloads");
+        host().notice("job ", job_id, ": configuration applied on trial; the gateway reloads");
         // The reload stops this instance; the new configuration's handler resumes the job.
     }
 
@@ -184,6 +281,11 @@ private:
     const std::string connection_;
     const std::chrono::milliseconds trial_;
     const size_t max_toml_bytes_;
+    const std::string download_dir_;
+    const std::string ca_;
+    const std::chrono::milliseconds download_timeout_;
+    std::atomic<bool> cancel_download_{false};
+    std::thread download_thread_;
     sdk::Counter applied_, confirmed_, refused_, rolled_back_;
     std::string job_id_;
     std::optional<sdk::JobReport> report_;

@@ -27,6 +27,17 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("24576")
         .at_least(64)
         .at_most(32768),
+    Field::path("download_dir",
+                "Where a configuration named by URL is downloaded before it is checked (removed after).")
+        .with_default("\"/var/lib/iotgw/jobs\""),
+    Field::path("ca",
+                "PEM trust anchors for the HTTPS server of a configuration named by URL; unset: the "
+                "system trust store (which verifies S3)."),
+    Field::duration("download_timeout",
+                    "The longest wait for each step of a download (connect, TLS handshake, each read).")
+        .with_default("\"30s\"")
+        .at_least(1000)
+        .at_most(300'000),
 };
 
 }  // namespace iotgw::plugins::config

@@ -6,6 +6,7 @@
 #include "localcore_fixture.hpp"
 
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -30,12 +32,26 @@ std::string slurp(const fs::path& p) {
     return s.str();
 }
 
+std::string sha256_hex(const std::string& data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string hex;
+    for (unsigned int i = 0; i < len; ++i) {
+        hex.push_back(kHex[md[i] >> 4]);
+        hex.push_back(kHex[md[i] & 0xf]);
+    }
+    return hex;
+}
+
 class ConfigLocalCore : public LocalCoreTest {
 protected:
     void SetUp() override {
         LocalCoreTest::SetUp();
         journal_ = lc->fresh_path("journal") += ".json";
         remote_ = lc->fresh_path("site") += ".toml";
+        downloads_ = lc->fresh_path("downloads");
     }
     void TearDown() override {
         if (::testing::Test::HasFailure() && gw_) std::cerr << "--- gateway log:\n" << gw_->log() << "\n";
@@ -47,7 +63,8 @@ protected:
         return ConfigText()
             .raw("log_level = \"debug\"\nstop_timeout = \"2s\"")
             .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), port, "mqtt_version = \"5\"")
-            .raw("[job_handlers.config]\ntype = \"config\"\ntrial = \"10s\"")
+            .raw("[job_handlers.config]\ntype = \"config\"\ntrial = \"10s\"\ndownload_dir = \"" +
+                 downloads_.string() + "\"\nca = \"" + lc->ca().string() + "\"\ndownload_timeout = \"5s\"")
             .jobs("handlers = [\"config\"]\njournal = \"" + journal_.string() + "\"\nretry = \"2s\"")
             .raw(extra)
             .text();
@@ -86,8 +103,40 @@ protected:
         return lc->wait_job_status("AMR-001", id, status, limit);
     }
 
-    std::unique_ptr<ChildProcess> gw_;
-    fs::path journal_, remote_, packaged_;
+    // A loopback HTTPS server for configurations named by URL, its certificate signed by the
+    // CA the broker's is (the handler's `ca`); the files it serves are in www_.
+    void start_file_server() {
+        www_ = lc->fresh_path("www");
+        fs::create_directories(www_);
+        https_server_ = std::make_unique<ChildProcess>(
+            std::vector<std::string>{"/usr/bin/python3", HTTPS_TEST_SERVER, "--dir", www_.string(), "--cert",
+                                     (lc->data_dir() / "ca" / "server.pem").string(), "--key",
+                                     (lc->data_dir() / "ca" / "server.key").string()},
+            lc->fresh_path("https-server") += ".log");
+        ASSERT_TRUE(https_server_->wait_for("port ", 10s)) << https_server_->log();
+        std::smatch m;
+        const std::string log = https_server_->log();
+        ASSERT_TRUE(std::regex_search(log, m, std::regex("port (\\d+)"))) << log;
+        file_base_ = "https://127.0.0.1:" + m[1].str();
+    }
+
+    void create_config_job_by_url(const std::string& id, const std::string& url, const std::string& sha256) {
+        rapidjson::StringBuffer out;
+        rapidjson::Writer<rapidjson::StringBuffer> w(out);
+        w.StartObject();
+        w.Key("operation");
+        w.String("config");
+        w.Key("url");
+        w.String(url.c_str(), static_cast<rapidjson::SizeType>(url.size()));
+        w.Key("sha256");
+        w.String(sha256.c_str(), static_cast<rapidjson::SizeType>(sha256.size()));
+        w.EndObject();
+        lc->create_job("AMR-001", id, out.GetString());
+    }
+
+    std::unique_ptr<ChildProcess> gw_, https_server_;
+    fs::path journal_, remote_, packaged_, downloads_, www_;
+    std::string file_base_;
 };
 
 // A new configuration (here: one more instance, a tick source, and its pipeline) is checked, applied, kept
@@ -241,6 +290,54 @@ TEST_F(ConfigLocalCore, AConfigurationThatCannotBeWrittenLeavesNoTrialPending) {
     create_config_job("config-next", next);
     ASSERT_TRUE(wait_status("config-next", "SUCCEEDED")) << gw_->log();
     EXPECT_EQ(slurp(remote_), next);
+}
+
+// A configuration named by URL (in AWS, an S3 object behind a presigned URL) is downloaded over
+// verified TLS, must have the document's SHA-256, and is then checked and applied like an inline
+// one. Nothing of the download is left behind.
+TEST_F(ConfigLocalCore, AConfigurationByUrlIsDownloadedVerifiedAndApplied) {
+    start_file_server();
+    start_gateway();
+    const std::string next = config(lc->port(), "# fetched by URL");
+    std::ofstream(www_ / "site.toml") << next;
+    create_config_job_by_url("config-url", file_base_ + "/site.toml?X-Amz-Signature=secret",
+                             sha256_hex(next));
+    const auto done = wait_status("config-url", "SUCCEEDED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(slurp(remote_), next);
+    EXPECT_TRUE(gw_->wait_for("downloading its configuration from " + file_base_ + "/site.toml", 1s))
+        << gw_->log();
+    EXPECT_FALSE(gw_->wait_for("X-Amz-Signature", 1s)) << "a presigned URL's query is never logged";
+    ASSERT_TRUE(fs::exists(downloads_));
+    EXPECT_TRUE(fs::is_empty(downloads_));
+}
+
+// A file that is not the one the job was made for (changed on the server, or a wrong link), and
+// a file that cannot be fetched: FAILED with the reason, nothing applied.
+TEST_F(ConfigLocalCore, AConfigurationByUrlThatIsNotTheOneNamedOrCannotBeFetchedChangesNothing) {
+    start_file_server();
+    start_gateway();
+    const std::string meant = config(lc->port(), "# the one the job names");
+    std::ofstream(www_ / "site.toml") << config(lc->port(), "# another one");
+    create_config_job_by_url("config-other", file_base_ + "/site.toml", sha256_hex(meant));
+    auto done = wait_status("config-other", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    auto doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "digest_mismatch") << *done;
+    EXPECT_FALSE(fs::exists(remote_));
+    EXPECT_TRUE(fs::is_empty(downloads_));
+
+    create_config_job_by_url("config-missing", file_base_ + "/nothing.toml?X-Amz-Signature=secret",
+                             sha256_hex(meant));
+    done = wait_status("config-missing", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    doc = parse_json(*done);
+    EXPECT_EQ(json_str(doc, {"statusDetails", "reason"}), "download_failed") << *done;
+    const std::string message = json_str(doc, {"statusDetails", "message"}).value_or("");
+    EXPECT_NE(message.find("HTTP 404"), std::string::npos) << *done;
+    EXPECT_EQ(message.find("secret"), std::string::npos) << *done;
+    EXPECT_EQ(json_str(doc, {"statusDetails", "retryable"}), "false") << *done;
+    EXPECT_FALSE(fs::exists(remote_));
 }
 
 // A gateway started without --remote-config cannot apply configurations: the job fails with a
