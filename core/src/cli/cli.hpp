@@ -19,6 +19,9 @@ inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitConfig = 78;
 
+// Where a device keeps the public keys whose signatures it takes on a gateway update.
+inline constexpr const char* kUpdateKeysDir = "/etc/iotgw/update-keys";
+
 struct Options {
     std::string command;
     std::vector<std::filesystem::path> configs;
@@ -29,6 +32,10 @@ struct Options {
     std::filesystem::path out;                       // factory claim-csr: where the CSR goes
     std::filesystem::path cert;                      // factory claim-install: the issued certificate
     std::filesystem::path remote_config;             // run: where a `config` job's configuration goes
+    std::string update_step;                         // update: verify
+    std::filesystem::path package;                   // update verify: the .deb
+    std::filesystem::path document;                  // update verify: the package job's document
+    std::filesystem::path keys_dir;  // update verify: the trusted keys (default kUpdateKeysDir)
 };
 
 core::LoadOptions load_options(const Options& o);
@@ -45,5 +52,6 @@ int run_command(const Options& o);
 int check_command(const Options& o);
 int plugins_command(const Options& o);
 int factory_command(const Options& o);
+int update_command(const Options& o);
 
 }  // namespace iotgw::cli

@@ -1,4 +1,4 @@
-// `iotgw`: the gateway command. Subcommands: run, check, plugins, factory; --version, --help.
+// `iotgw`: the gateway command. Subcommands: run, check, plugins, factory, update; --version, --help.
 #include "cli.hpp"
 
 #include <iotgw/plugin_abi.h>
@@ -17,6 +17,7 @@ constexpr const char* kUsage =
     "       iotgw plugins [--plugin-dir DIR]...\n"
     "       iotgw factory claim-csr --config FILE --out FILE.csr [--plugin-dir DIR]...\n"
     "       iotgw factory claim-install --config FILE --cert FILE.pem [--plugin-dir DIR]...\n"
+    "       iotgw update verify --package FILE.deb --document JOB.json [--keys DIR]\n"
     "       iotgw --version | --help\n"
     "\n"
     "  run       start the gateway with FILE; SIGHUP reloads it, SIGTERM/SIGINT stop,\n"
@@ -96,6 +97,10 @@ int main(int argc, char** argv) {
             const char* v = value(a);
             if (v == nullptr) return usage_error("--cert needs a file name");
             o.cert = v;
+        } else if (a == "--package" || a == "--document" || a == "--keys") {
+            const char* v = value(a);
+            if (v == nullptr) return usage_error(std::string(a) + " needs a file name");
+            (a == "--package" ? o.package : a == "--document" ? o.document : o.keys_dir) = v;
         } else if (a == "--allow-unsafe-plugin-dirs") {
             // The registry reads it (plugin_registry.hpp); as the environment it reaches every
             // registry this process makes, and a reload's too.
@@ -108,6 +113,8 @@ int main(int argc, char** argv) {
             o.command = a;
         } else if (o.command == "factory" && o.factory_step.empty()) {
             o.factory_step = a;
+        } else if (o.command == "update" && o.update_step.empty()) {
+            o.update_step = a;
         } else {
             return usage_error("unexpected argument '" + std::string(a) + "'");
         }
@@ -115,6 +122,8 @@ int main(int argc, char** argv) {
     if (o.command.empty()) return usage_error("no command given");
     if (o.command != "factory" && (!o.out.empty() || !o.cert.empty()))
         return usage_error("--out and --cert are options of `iotgw factory` only");
+    if (o.command != "update" && (!o.package.empty() || !o.document.empty() || !o.keys_dir.empty()))
+        return usage_error("--package, --document and --keys are options of `iotgw update` only");
     if (o.command != "run" && !o.remote_config.empty())
         return usage_error("--remote-config is an option of `iotgw run` only");
     if (o.command == "run") {
@@ -134,6 +143,12 @@ int main(int argc, char** argv) {
         if (o.factory_step == "claim-install" && o.cert.empty())
             return usage_error("factory claim-install needs --cert FILE.pem");
         return factory_command(o);
+    }
+    if (o.command == "update") {
+        if (o.update_step != "verify") return usage_error("update needs a step: verify");
+        if (o.package.empty() || o.document.empty())
+            return usage_error("update verify needs --package FILE.deb and --document JOB.json");
+        return update_command(o);
     }
     return usage_error("unknown command '" + o.command + "'");
 }
