@@ -57,6 +57,12 @@ TARGET_SHARE = 0.10
 GATEWAY_FILTERS_SEED = ("amr/{t}/cmd/call",) + tuple(
     "$aws/things/{t}/shadow/name/robot/" + f for _, f in soak_gateway.SHADOW_REPLY_PIPELINES)
 GATEWAY_FILTERS_WATCHED = GATEWAY_FILTERS_SEED + ("amr/{t}/watch",)
+# Remote jobs (configs/aws.toml; not in the seed's design): the jobs processor's four filters.
+JOBS_FILTERS = ("$aws/things/{t}/jobs/notify-next", "$aws/things/{t}/jobs/start-next/+",
+                "$aws/things/{t}/jobs/+/update/+", "$aws/things/{t}/jobs/+/get/+")
+# A start-next request ({"clientToken":..., "stepTimeoutInMinutes":...}) and the reply when no job
+# is pending ({"timestamp":..., "clientToken":...}), bytes, about this size.
+START_NEXT_BYTES, START_NEXT_REPLY_BYTES = 90, 70
 WATCH_PAYLOAD = '{"thing":"%s","console":"console-0123456789abcdef","lease_s":90}'
 
 
@@ -198,6 +204,20 @@ def connect_rows(model, filters, thing):
     ]
 
 
+def jobs_rows(model, thing, gateway_qos=1):
+    """Remote jobs in (b): at every (re)connect one SUBSCRIBE per jobs filter and a start-next
+    request, whose reply (no job pending) is delivered to the gateway with its PUBACK. The jobs
+    themselves (a config or health job now and then) are too rare to show and are left out."""
+    n = model.connects_per_day * 30
+    subs = sum(metering.subscribe([f.format(t=thing)]) for f in JOBS_FILTERS)
+    request = metering.inbound_publish(
+        metering.publish_size(f"$aws/things/{thing}/jobs/start-next", START_NEXT_BYTES), retain=False)
+    reply = metering.delivery(
+        metering.publish_size(f"$aws/things/{thing}/jobs/start-next/accepted", START_NEXT_REPLY_BYTES),
+        qos=gateway_qos)
+    return [("remote jobs: SUBSCRIBE and start-next at each (re)connect", n * (subs + request + reply))]
+
+
 def per_call_figures(run, thing, console_qos=1):
     """Metered messages per call from a run's counts (topic classes other than the heartbeat and
     the lifecycle events)."""
@@ -333,7 +353,7 @@ def month_tables(model, hb_seed, hb_fast, hb_slow, per_call, thing, get_accepted
     watch_bytes = len(WATCH_PAYLOAD % thing)
     b_rows = (heartbeat_rows_watched(model, hb_fast, hb_slow, topic)
               + watch_rows(model, watch_bytes, f"amr/{thing}/watch") + common
-              + connect_rows(model, GATEWAY_FILTERS_WATCHED, thing))
+              + connect_rows(model, GATEWAY_FILTERS_WATCHED, thing) + jobs_rows(model, thing))
     return a_rows, b_rows, per_call["shadow_ops"] * model.calls_per_day * 30 + get_ops
 
 
