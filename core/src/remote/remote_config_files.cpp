@@ -1,13 +1,11 @@
 #include <iotgw/core/durable_file.hpp>
 #include <iotgw/core/remote_config_files.hpp>
+#include <iotgw/core/sha256.hpp>
 #include <iotgw/sdk/json_parse.hpp>
-
-#include <openssl/evp.h>
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <array>
 #include <stdexcept>
 
 namespace iotgw::core {
@@ -41,20 +39,6 @@ std::optional<TrialState> state_of(std::string_view name) {
 RemoteConfigFiles::RemoteConfigFiles(std::filesystem::path file) : file_(std::move(file)) {}
 
 bool RemoteConfigFiles::active() const { return files::file_exists(file_.string()); }
-
-std::string RemoteConfigFiles::sha256_hex(std::string_view data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    if (EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr) != 1)
-        throw std::runtime_error("SHA-256 failed in OpenSSL");
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < len; ++i) {
-        hex.push_back(kHex[md[i] >> 4]);
-        hex.push_back(kHex[md[i] & 0xf]);
-    }
-    return hex;
-}
 
 std::optional<TrialRecord> RemoteConfigFiles::record() const {
     const std::string path = state().string();
@@ -124,7 +108,7 @@ void RemoteConfigFiles::apply(const std::string& job_id, std::string_view toml, 
     r.job_id = job_id;
     r.state = TrialState::pending;
     r.deadline_unix = deadline_unix;
-    r.sha256 = sha256_hex(toml);
+    r.sha256 = core::sha256_hex(toml);
     // The first apply makes the directory (in the service's state directory).
     std::error_code ec;
     std::filesystem::create_directories(file_.parent_path().empty() ? "." : file_.parent_path(), ec);
@@ -186,7 +170,7 @@ int RemoteConfigFiles::count_start() {
 
 bool RemoteConfigFiles::file_matches(const TrialRecord& r) const {
     if (!active()) return false;
-    return sha256_hex(files::read_file(file_.string())) == r.sha256;
+    return core::sha256_hex(files::read_file(file_.string())) == r.sha256;
 }
 
 }  // namespace iotgw::core

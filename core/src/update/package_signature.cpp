@@ -1,15 +1,13 @@
 #include <iotgw/core/package_signature.hpp>
+#include <iotgw/core/sha256.hpp>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -23,20 +21,6 @@ namespace fs = std::filesystem;
 
 using PKey = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using MdCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const noexcept { return fd_; }
-
-private:
-    int fd_;
-};
 
 std::string mode_text(mode_t mode) {
     char buf[8];
@@ -53,16 +37,6 @@ std::string writable_by_others(const std::string& path, const struct stat& st) {
 std::string to_lower_hex(std::string_view text) {
     std::string out;
     for (const char c : text) out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    return out;
-}
-
-std::string hex(const unsigned char* data, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < n; ++i) {
-        out.push_back(kHex[data[i] >> 4]);
-        out.push_back(kHex[data[i] & 0xf]);
-    }
     return out;
 }
 
@@ -112,18 +86,16 @@ PKey read_p256_public_key(const std::string& path, std::string& why) {
 bool verifies(EVP_PKEY* key, const std::string& path, const std::string& der) {
     MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
     if (!ctx || EVP_DigestVerifyInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key) != 1) return false;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) throw VerifyError("cannot read " + path + ": " + std::strerror(errno));
-    std::array<unsigned char, 65536> buf{};
-    for (;;) {
-        const ssize_t r = ::read(fd.get(), buf.data(), buf.size());
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw VerifyError("cannot read " + path + ": " + std::strerror(errno));
-        if (r == 0) break;
-        if (EVP_DigestVerifyUpdate(ctx.get(), buf.data(), static_cast<size_t>(r)) != 1) return false;
+    bool ok = true;
+    try {
+        core::read_file_chunks(path, [&](const unsigned char* data, size_t n) {
+            ok = ok && EVP_DigestVerifyUpdate(ctx.get(), data, n) == 1;
+        });
+    } catch (const std::runtime_error& e) {
+        throw VerifyError(e.what());
     }
-    return EVP_DigestVerifyFinal(ctx.get(), reinterpret_cast<const unsigned char*>(der.data()), der.size()) ==
-           1;
+    return ok && EVP_DigestVerifyFinal(ctx.get(), reinterpret_cast<const unsigned char*>(der.data()),
+                                       der.size()) == 1;
 }
 
 }  // namespace
@@ -163,26 +135,6 @@ TrustedKeys load_trusted_keys(const std::string& dir) {
     return out;
 }
 
-std::string sha256_file(const std::string& path) {
-    MdCtx ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
-        throw VerifyError("SHA-256 is not available in OpenSSL");
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) throw VerifyError("cannot read " + path + ": " + std::strerror(errno));
-    std::array<unsigned char, 65536> buf{};
-    for (;;) {
-        const ssize_t r = ::read(fd.get(), buf.data(), buf.size());
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw VerifyError("cannot read " + path + ": " + std::strerror(errno));
-        if (r == 0) break;
-        EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(r));
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(ctx.get(), md.data(), &len);
-    return hex(md.data(), len);
-}
-
 std::string verify_package(const std::string& path, const PackageClaim& claim, const std::string& keys_dir) {
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0)
@@ -191,7 +143,12 @@ std::string verify_package(const std::string& path, const PackageClaim& claim, c
     if (static_cast<uint64_t>(st.st_size) != claim.size)
         throw VerifyError(path + " is " + std::to_string(st.st_size) + " bytes, not the " +
                           std::to_string(claim.size) + " the job names");
-    const std::string digest = sha256_file(path);
+    std::string digest;
+    try {
+        digest = core::sha256_file_hex(path);
+    } catch (const std::runtime_error& e) {
+        throw VerifyError(e.what());
+    }
     if (digest != to_lower_hex(claim.sha256))
         throw VerifyError(path + "'s SHA-256 is " + digest + ", not the " + claim.sha256 + " the job names");
     const std::string der = base64_decode(claim.signature);

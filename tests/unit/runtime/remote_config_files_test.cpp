@@ -147,9 +147,9 @@ TEST_F(RemoteConfigFilesTest, ADamagedRecordIsAnErrorThatNamesTheFile) {
     EXPECT_THROW((void)files.record(), std::runtime_error);
 }
 
-TEST_F(RemoteConfigFilesTest, TheDigestIsSha256) {
-    EXPECT_EQ(RemoteConfigFiles::sha256_hex("abc"),
-              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+TEST_F(RemoteConfigFilesTest, TheRecordHoldsTheTextsSha256) {
+    files.apply("job-1", "abc", 1000);
+    EXPECT_EQ(files.record()->sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

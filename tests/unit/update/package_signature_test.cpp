@@ -5,6 +5,8 @@
 
 #include <iotgw/core/package_signature.hpp>
 
+#include <iotgw/core/sha256.hpp>
+
 #include <gtest/gtest.h>
 #include <openssl/bio.h>
 #include <openssl/ec.h>
@@ -53,19 +55,6 @@ std::string sign(EVP_PKEY* key, const std::string& data) {
                         reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
     b64.resize(static_cast<size_t>(n));
     return b64;
-}
-
-std::string sha256_hex(const std::string& data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    for (unsigned int i = 0; i < len; ++i) {
-        out.push_back(kHex[md[i] >> 4]);
-        out.push_back(kHex[md[i] & 0xf]);
-    }
-    return out;
 }
 
 class PackageSignatureTest : public ::testing::Test {

@@ -43,7 +43,4 @@ TrustedKeys load_trusted_keys(const std::string& dir);
 // the signature. Throws VerifyError with a sentence naming what did not match.
 std::string verify_package(const std::string& path, const PackageClaim& claim, const std::string& keys_dir);
 
-// Hex SHA-256 of a file's bytes (lower case). Throws VerifyError when it cannot be read.
-std::string sha256_file(const std::string& path);
-
 }  // namespace iotgw::core::update

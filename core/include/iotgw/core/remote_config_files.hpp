@@ -59,8 +59,6 @@ public:
     // Whether <file> holds what the pending record says was applied.
     bool file_matches(const TrialRecord& r) const;
 
-    static std::string sha256_hex(std::string_view data);
-
 private:
     void write_record(const TrialRecord& r) const;
     std::filesystem::path previous() const { return std::filesystem::path(file_) += ".previous"; }

@@ -1,3 +1,4 @@
+#include <iotgw/core/sha256.hpp>
 #include <iotgw/plugins/common/durable_file.hpp>
 #include <iotgw/plugins/common/trust_store.hpp>
 #include <iotgw/plugins/https/https_download.hpp>
@@ -11,7 +12,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -47,32 +47,6 @@ private:
     bool retryable_;
 };
 
-class Sha256 {
-public:
-    Sha256() : ctx_(EVP_MD_CTX_new(), &EVP_MD_CTX_free) {
-        if (!ctx_ || EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1)
-            throw Failure("SHA-256 is not available in OpenSSL", false);
-    }
-    void update(const void* data, size_t n) {
-        if (EVP_DigestUpdate(ctx_.get(), data, n) != 1) throw Failure("SHA-256 failed in OpenSSL", false);
-    }
-    std::string hex() {
-        std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-        unsigned int len = 0;
-        if (EVP_DigestFinal_ex(ctx_.get(), md.data(), &len) != 1) throw Failure("SHA-256 failed in OpenSSL", false);
-        static constexpr char kHex[] = "0123456789abcdef";
-        std::string out;
-        for (unsigned int i = 0; i < len; ++i) {
-            out.push_back(kHex[md[i] >> 4]);
-            out.push_back(kHex[md[i] & 0xf]);
-        }
-        return out;
-    }
-
-private:
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
-
 // A descriptor closed on every path out.
 class Fd {
 public:
@@ -102,19 +76,6 @@ void write_all(int fd, const char* data, size_t n, const std::string& path) {
         if (w < 0) throw Failure("cannot write " + path + ": " + std::strerror(errno), false);
         data += w;
         n -= static_cast<size_t>(w);
-    }
-}
-
-void hash_file(Sha256& hash, const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (fd.get() < 0) throw Failure("cannot read " + path + ": " + std::strerror(errno), false);
-    std::array<char, 65536> buf{};
-    for (;;) {
-        const ssize_t r = ::read(fd.get(), buf.data(), buf.size());
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) throw Failure("cannot read " + path + ": " + std::strerror(errno), false);
-        if (r == 0) return;
-        hash.update(buf.data(), static_cast<size_t>(r));
     }
 }
 
@@ -243,8 +204,9 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
                           false);
     }
 
-    Sha256 hash;
-    if (append) hash_file(hash, part);
+    core::Sha256 hash;
+    if (append)
+        core::read_file_chunks(part, [&hash](const unsigned char* data, size_t n) { hash.update(data, n); });
     Fd fd(::open(part.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (append ? O_APPEND : O_TRUNC), 0600));
     if (fd.get() < 0) throw Failure("cannot write " + part + ": " + std::strerror(errno), false);
 

@@ -5,8 +5,9 @@
 #include "config_text.hpp"
 #include "localcore_fixture.hpp"
 
+#include <iotgw/core/sha256.hpp>
+
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 #include <signal.h>
@@ -30,19 +31,6 @@ std::string slurp(const fs::path& p) {
     std::stringstream s;
     s << in.rdbuf();
     return s.str();
-}
-
-std::string sha256_hex(const std::string& data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string hex;
-    for (unsigned int i = 0; i < len; ++i) {
-        hex.push_back(kHex[md[i] >> 4]);
-        hex.push_back(kHex[md[i] & 0xf]);
-    }
-    return hex;
 }
 
 class ConfigLocalCore : public LocalCoreTest {
@@ -301,7 +289,7 @@ TEST_F(ConfigLocalCore, AConfigurationByUrlIsDownloadedVerifiedAndApplied) {
     const std::string next = config(lc->port(), "# fetched by URL");
     std::ofstream(www_ / "site.toml") << next;
     create_config_job_by_url("config-url", file_base_ + "/site.toml?X-Amz-Signature=secret",
-                             sha256_hex(next));
+                             iotgw::core::sha256_hex(next));
     const auto done = wait_status("config-url", "SUCCEEDED");
     ASSERT_TRUE(done) << gw_->log();
     EXPECT_EQ(slurp(remote_), next);
@@ -319,7 +307,7 @@ TEST_F(ConfigLocalCore, AConfigurationByUrlThatIsNotTheOneNamedOrCannotBeFetched
     start_gateway();
     const std::string meant = config(lc->port(), "# the one the job names");
     std::ofstream(www_ / "site.toml") << config(lc->port(), "# another one");
-    create_config_job_by_url("config-other", file_base_ + "/site.toml", sha256_hex(meant));
+    create_config_job_by_url("config-other", file_base_ + "/site.toml", iotgw::core::sha256_hex(meant));
     auto done = wait_status("config-other", "FAILED");
     ASSERT_TRUE(done) << gw_->log();
     auto doc = parse_json(*done);
@@ -328,7 +316,7 @@ TEST_F(ConfigLocalCore, AConfigurationByUrlThatIsNotTheOneNamedOrCannotBeFetched
     EXPECT_TRUE(fs::is_empty(downloads_));
 
     create_config_job_by_url("config-missing", file_base_ + "/nothing.toml?X-Amz-Signature=secret",
-                             sha256_hex(meant));
+                             iotgw::core::sha256_hex(meant));
     done = wait_status("config-missing", "FAILED");
     ASSERT_TRUE(done) << gw_->log();
     doc = parse_json(*done);

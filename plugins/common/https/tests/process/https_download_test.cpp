@@ -8,8 +8,9 @@
 
 #include <iotgw/plugins/https/https_download.hpp>
 
+#include <iotgw/core/sha256.hpp>
+
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <fstream>
@@ -25,19 +26,6 @@ using namespace std::chrono_literals;
 using test::ChildProcess;
 using test::DevPki;
 using test::TempDir;
-
-std::string sha256_hex(const std::string& data) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
-    unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md.data(), &len, EVP_sha256(), nullptr);
-    std::string hex;
-    static constexpr char kHex[] = "0123456789abcdef";
-    for (unsigned int i = 0; i < len; ++i) {
-        hex.push_back(kHex[md[i] >> 4]);
-        hex.push_back(kHex[md[i] & 0xf]);
-    }
-    return hex;
-}
 
 class HttpsDownloadTest : public ::testing::Test {
 protected:
@@ -93,7 +81,7 @@ TEST_F(HttpsDownloadTest, AFileArrivesWholeWithItsSha256) {
     EXPECT_EQ(out.http_status, 200);
     EXPECT_EQ(out.bytes, content.size());
     EXPECT_EQ(out.resumed_from, 0u);
-    EXPECT_EQ(out.sha256, sha256_hex(content));
+    EXPECT_EQ(out.sha256, iotgw::core::sha256_hex(content));
     EXPECT_EQ(test::read_text_file(dir.path() / "out.deb"), content);
     EXPECT_FALSE(fs::exists(dir.path() / "out.deb.part"));
     ASSERT_FALSE(seen.empty());
@@ -112,7 +100,7 @@ TEST_F(HttpsDownloadTest, AnInterruptedDownloadResumesWhereItBrokeOff) {
     ASSERT_TRUE(out.ok) << out.error;
     EXPECT_EQ(out.http_status, 206);
     EXPECT_EQ(out.resumed_from, 100000u);
-    EXPECT_EQ(out.sha256, sha256_hex(content));
+    EXPECT_EQ(out.sha256, iotgw::core::sha256_hex(content));
     EXPECT_EQ(test::read_text_file(dir.path() / "out.deb"), content);
     EXPECT_TRUE(server->wait_for("GET /package.deb range=bytes=100000-", 1s)) << server->log();
 }
@@ -122,7 +110,7 @@ TEST_F(HttpsDownloadTest, AServerThatIgnoresTheRangeIsReadFromTheStart) {
     const auto out = get(request("/package.deb?ignore_range=1"));
     ASSERT_TRUE(out.ok) << out.error;
     EXPECT_EQ(out.resumed_from, 0u);
-    EXPECT_EQ(out.sha256, sha256_hex(content));
+    EXPECT_EQ(out.sha256, iotgw::core::sha256_hex(content));
 }
 
 TEST_F(HttpsDownloadTest, AResumeAtAnotherOffsetIsDiscardedAndStartsOver) {
@@ -134,7 +122,7 @@ TEST_F(HttpsDownloadTest, AResumeAtAnotherOffsetIsDiscardedAndStartsOver) {
     EXPECT_FALSE(fs::exists(dir.path() / "out.deb.part"));
     out = get(request("/package.deb"));
     ASSERT_TRUE(out.ok) << out.error;
-    EXPECT_EQ(out.sha256, sha256_hex(content));
+    EXPECT_EQ(out.sha256, iotgw::core::sha256_hex(content));
 }
 
 TEST_F(HttpsDownloadTest, AFileLargerThanTheLimitIsRefusedBeforeItIsRead) {
