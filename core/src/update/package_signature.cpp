@@ -2,7 +2,9 @@
 #include <iotgw/core/sha256.hpp>
 
 #include <openssl/bio.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
 #include <openssl/pem.h>
 
 #include <sys/stat.h>
@@ -10,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -74,9 +77,14 @@ PKey read_p256_public_key(const std::string& path, std::string& why) {
     }
     char group[64] = {};
     size_t len = 0;
-    if (EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC ||
-        EVP_PKEY_get_utf8_string_param(key.get(), "group", group, sizeof group, &len) != 1 ||
-        std::string_view(group) != "prime256v1") {
+    // The curve by its NID: OpenSSL names it "prime256v1", NIST "P-256".
+    int nid = NID_undef;
+    if (EVP_PKEY_get_base_id(key.get()) == EVP_PKEY_EC &&
+        EVP_PKEY_get_utf8_string_param(key.get(), "group", group, sizeof group, &len) == 1) {
+        nid = OBJ_sn2nid(group);
+        if (nid == NID_undef) nid = EC_curve_nist2nid(group);
+    }
+    if (nid != NID_X9_62_prime256v1) {
         why = "is not an ECDSA P-256 key";
         return PKey(nullptr, &EVP_PKEY_free);
     }
