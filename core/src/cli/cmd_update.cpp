@@ -1,11 +1,18 @@
-// `iotgw update verify --package FILE --document FILE [--keys DIR]`: the check a gateway makes
-// before it installs a package a job names, run by hand. An operator runs it on the package and
-// the job document before making the job (with the site's public keys), and so learns from a
-// sentence, not from a failed job on a robot, that the signature or the digest is wrong.
+// `iotgw update`: the gateway update's command line.
+// - verify --package FILE --document FILE [--keys DIR]: the check a gateway makes before it
+//   installs a package a job names, run by hand. An operator runs it on the package and the job
+//   document before making the job (with the site's public keys), and so learns from a sentence,
+//   not from a failed job on a robot, that the signature or the digest is wrong.
+// - run: the root helper, started by iotgw-update.service (core/include/iotgw/core/update_installer.hpp).
+// - keep --package FILE --document FILE: commissioning keeps the installed package to go back to.
 #include "cli.hpp"
 
 #include <iotgw/core/package_document.hpp>
 #include <iotgw/core/package_signature.hpp>
+#include <iotgw/core/update_installer.hpp>
+
+#include <cstdlib>
+#include <ctime>
 
 #include <fstream>
 #include <iostream>
@@ -13,8 +20,66 @@
 
 namespace iotgw::cli {
 
+namespace {
+
+namespace upd = core::update;
+
+upd::InstallerPaths installer_paths(const Options& o) {
+    upd::InstallerPaths p;
+    if (!o.keys_dir.empty()) p.keys_dir = o.keys_dir.string();
+    return p;
+}
+
+// After a run that left a version waiting for its confirmation: a transient timer runs the helper
+// again at the deadline (re-armed by the run at every boot, as transient timers do not survive
+// one). Without systemd (a test, a container without it) the next start of the unit does it.
+void arm_deadline(const upd::InstallRecord& r, int64_t now) {
+    if (r.state != "installed" || r.deadline <= now) return;
+    std::system("systemctl stop iotgw-update-deadline.timer >/dev/null 2>&1");
+    const std::string cmd =
+        "systemd-run --quiet --unit=iotgw-update-deadline --on-active=" + std::to_string(r.deadline - now) +
+        "s --timer-property=AccuracySec=1s /usr/bin/iotgw update run >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0)
+        std::cerr << "iotgw: warning: cannot arm the deadline timer (systemd-run); version " << r.version
+                  << " is rolled back at the next start of iotgw-update.service after " << r.deadline << "\n";
+}
+
+int run_installer(const Options& o) {
+    upd::Installer installer(installer_paths(o));
+    const auto now = static_cast<int64_t>(std::time(nullptr));
+    try {
+        for (const auto& line : installer.run(now)) std::cout << line << "\n";
+        upd::InstallRecord r;
+        if (installer.read_record(r)) arm_deadline(r, now);
+        return kExitOk;
+    } catch (const std::exception& e) {
+        std::cerr << "iotgw: " << e.what() << "\n";
+        return kExitFailure;
+    }
+}
+
+std::string read_document(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error("cannot read the job document " + path.string());
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
 int update_command(const Options& o) {
-    namespace upd = core::update;
+    if (o.update_step == "run") return run_installer(o);
+    if (o.update_step == "keep") {
+        try {
+            upd::Installer installer(installer_paths(o));
+            std::cout << installer.keep(o.package.string(), read_document(o.document)) << "\n";
+            return kExitOk;
+        } catch (const std::exception& e) {
+            std::cerr << "iotgw: " << e.what() << "\n";
+            return kExitFailure;
+        }
+    }
     std::ifstream in(o.document);
     if (!in) {
         std::cerr << "iotgw: cannot read the job document " << o.document.string() << "\n";

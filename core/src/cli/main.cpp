@@ -17,7 +17,8 @@ constexpr const char* kUsage =
     "       iotgw plugins [--plugin-dir DIR]...\n"
     "       iotgw factory claim-csr --config FILE --out FILE.csr [--plugin-dir DIR]...\n"
     "       iotgw factory claim-install --config FILE --cert FILE.pem [--plugin-dir DIR]...\n"
-    "       iotgw update verify --package FILE.deb --document JOB.json [--keys DIR]\n"
+    "       iotgw update verify|keep --package FILE.deb --document JOB.json [--keys DIR]\n"
+    "       iotgw update run [--keys DIR]\n"
     "       iotgw --version | --help\n"
     "\n"
     "  run       start the gateway with FILE; SIGHUP reloads it, SIGTERM/SIGINT stop,\n"
@@ -145,9 +146,11 @@ int main(int argc, char** argv) {
         return factory_command(o);
     }
     if (o.command == "update") {
-        if (o.update_step != "verify") return usage_error("update needs a step: verify");
-        if (o.package.empty() || o.document.empty())
-            return usage_error("update verify needs --package FILE.deb and --document JOB.json");
+        if (o.update_step != "verify" && o.update_step != "keep" && o.update_step != "run")
+            return usage_error("update needs a step: verify, keep or run");
+        if (o.update_step != "run" && (o.package.empty() || o.document.empty()))
+            return usage_error("update " + o.update_step +
+                               " needs --package FILE.deb and --document JOB.json");
         return update_command(o);
     }
     return usage_error("unknown command '" + o.command + "'");

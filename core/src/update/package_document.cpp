@@ -33,13 +33,14 @@ std::variant<PackageDocument, PackageDocumentProblem> parse_package_document(std
     rapidjson::Document doc;
     if (auto r = sdk::parse_json(doc, json); !r) return invalid("the job document is not JSON: " + r.message);
     if (!doc.IsObject()) return invalid("the job document is not a JSON object");
-    static const std::set<std::string_view> kKeys{"operation", "url",    "version",
-                                                  "size",      "sha256", "signature"};
+    static const std::set<std::string_view> kKeys{"operation", "url",       "version",        "size",
+                                                  "sha256",    "signature", "confirm_timeout"};
     for (const auto& m : doc.GetObject()) {
         const std::string_view key(m.name.GetString(), m.name.GetStringLength());
         if (kKeys.count(key) == 0)
             return invalid("the job document has an unknown key \"" + std::string(key) +
-                           R"(" (a package job has "url", "version", "size", "sha256" and "signature"))");
+                           R"(" (a package job has "url", "version", "size", "sha256", "signature" and )"
+                           R"(optionally "confirm_timeout"))");
     }
     auto text = [&](const char* key, std::string& out) -> std::string {
         const auto it = doc.FindMember(key);
@@ -68,6 +69,13 @@ std::variant<PackageDocument, PackageDocumentProblem> parse_package_document(std
     if (out.claim.size > kMaxPackageBytes)
         return invalid("\"size\" is " + std::to_string(out.claim.size) + " bytes; a package is at most " +
                        std::to_string(kMaxPackageBytes));
+    if (const auto t = doc.FindMember("confirm_timeout"); t != doc.MemberEnd()) {
+        if (!t->value.IsInt64() || t->value.GetInt64() < kMinConfirmSeconds ||
+            t->value.GetInt64() > kMaxConfirmSeconds)
+            return invalid("\"confirm_timeout\" is not a whole number of seconds from " +
+                           std::to_string(kMinConfirmSeconds) + " to " + std::to_string(kMaxConfirmSeconds));
+        out.confirm_seconds = t->value.GetInt64();
+    }
     return out;
 }
 

@@ -31,6 +31,10 @@ TEST(PackageDocument, EveryFieldIsTakenAndTheDigestLowerCased) {
     EXPECT_EQ(d.claim.size, 5242880u);
     EXPECT_EQ(d.claim.sha256, std::string(64, 'a'));
     EXPECT_EQ(d.claim.signature, "MEUCIQ==");
+    EXPECT_EQ(d.confirm_seconds, kDefaultConfirmSeconds);
+    auto timed = parse_package_document(doc(kGood + R"(,"confirm_timeout":120)"));
+    ASSERT_TRUE(std::holds_alternative<PackageDocument>(timed));
+    EXPECT_EQ(std::get<PackageDocument>(timed).confirm_seconds, 120);
 }
 
 TEST(PackageDocument, EachRefusalSaysWhatIsWrong) {
@@ -61,6 +65,8 @@ TEST(PackageDocument, EachRefusalSaysWhatIsWrong) {
         {R"({"url":"http://example.com/p.deb","version":"1","size":1,"sha256":")" + kSha + "\"" + sig + "}",
          "invalid_document: \"url\" is not an https:// URL"},
         {"[1]", "invalid_document: the job document is not a JSON object"},
+        {doc(kGood + R"(,"confirm_timeout":5)"),
+         "invalid_document: \"confirm_timeout\" is not a whole number of seconds from 30 to 3600"},
     };
     for (const auto& c : cases)
         EXPECT_EQ(refusal(c.json).rfind(c.expected, 0), 0u) << c.json << " -> " << refusal(c.json);
