@@ -125,7 +125,7 @@ Installer::Installer(InstallerPaths paths) : p_(std::move(paths)) {}
 
 std::string Installer::installed_version() const {
     std::vector<std::string> argv{"dpkg-query"};
-    if (!p_.dpkg_root.empty()) argv.push_back("--admindir=" + p_.dpkg_root + "/var/lib/dpkg");
+    if (!p_.dpkg_root.empty()) argv.push_back("--root=" + p_.dpkg_root);
     argv.insert(argv.end(), {"-W", "-f=${db:Status-Abbrev} ${Version}", p_.package_name});
     const auto r = run_process(argv);
     if (r.status != 0 || r.output.rfind("ii ", 0) != 0) return {};
