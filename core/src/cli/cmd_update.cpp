@@ -11,7 +11,6 @@
 #include <iotgw/core/package_signature.hpp>
 #include <iotgw/core/update_installer.hpp>
 
-#include <cstdlib>
 #include <ctime>
 
 #include <fstream>
@@ -30,27 +29,15 @@ upd::InstallerPaths installer_paths(const Options& o) {
     return p;
 }
 
-// After a run that left a version waiting for its confirmation: a transient timer runs the helper
-// again at the deadline (re-armed by the run at every boot, as transient timers do not survive
-// one). Without systemd (a test, a container without it) the next start of the unit does it.
-void arm_deadline(const upd::InstallRecord& r, int64_t now) {
-    if (r.state != "installed" || r.deadline <= now) return;
-    std::system("systemctl stop iotgw-update-deadline.timer >/dev/null 2>&1");
-    const std::string cmd =
-        "systemd-run --quiet --unit=iotgw-update-deadline --on-active=" + std::to_string(r.deadline - now) +
-        "s --timer-property=AccuracySec=1s /usr/bin/iotgw update run >/dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0)
-        std::cerr << "iotgw: warning: cannot arm the deadline timer (systemd-run); version " << r.version
-                  << " is rolled back at the next start of iotgw-update.service after " << r.deadline << "\n";
-}
-
 int run_installer(const Options& o) {
     upd::Installer installer(installer_paths(o));
     const auto now = static_cast<int64_t>(std::time(nullptr));
     try {
         for (const auto& line : installer.run(now)) std::cout << line << "\n";
         upd::InstallRecord r;
-        if (installer.read_record(r)) arm_deadline(r, now);
+        if (installer.read_record(r))
+            if (auto warning = upd::arm_deadline_timer(r, now); !warning.empty())
+                std::cerr << "iotgw: warning: " << warning << "\n";
         return kExitOk;
     } catch (const std::exception& e) {
         std::cerr << "iotgw: " << e.what() << "\n";

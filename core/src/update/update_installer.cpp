@@ -119,6 +119,26 @@ std::string last_lines(const std::string& text, size_t lines = 3) {
     return out;
 }
 
+// Takes what the service left at `path` (read without following a link, then removed, so a bad
+// one cannot start the unit again and again) into `out`. Returns "" with `out` an object, or ""
+// with `out` null when there is nothing, or the sentence of the refusal.
+std::string take_json_object(const std::string& path, const char* what, rapidjson::Document& out) {
+    std::optional<std::string> text;
+    try {
+        text = read_untrusted(path, kMaxRequestBytes);
+    } catch (const std::exception& e) {
+        files::remove_file_durably(path);
+        return std::string(what) + " refused: " + e.what();
+    }
+    if (!text) return {};
+    files::remove_file_durably(path);
+    if (auto r = sdk::parse_json(out, *text); !r || !out.IsObject()) {
+        out.SetNull();
+        return std::string(what) + " refused: " + path + " is not a JSON object";
+    }
+    return {};
+}
+
 }  // namespace
 
 Installer::Installer(InstallerPaths paths) : p_(std::move(paths)) {}
@@ -209,20 +229,9 @@ std::vector<std::string> Installer::run(int64_t now) {
 
 std::string Installer::take_request(int64_t now) {
     const std::string path = p_.request_dir + "/request.json";
-    std::optional<std::string> text;
-    try {
-        text = read_untrusted(path, kMaxRequestBytes);
-    } catch (const std::exception& e) {
-        files::remove_file_durably(path);
-        return std::string("request refused: ") + e.what();
-    }
-    if (!text) return {};
-    // Taken away first: a request that fails below must not start this unit again and again.
-    files::remove_file_durably(path);
-
     rapidjson::Document req;
-    if (auto r = sdk::parse_json(req, *text); !r || !req.IsObject())
-        return "request refused: " + path + " is not a JSON object";
+    if (auto refused = take_json_object(path, "request", req); !refused.empty() || !req.IsObject())
+        return refused;
     const auto job_it = req.FindMember("job");
     const auto doc_it = req.FindMember("document");
     if (job_it == req.MemberEnd() || !job_it->value.IsString() ||
@@ -294,18 +303,9 @@ std::string Installer::take_request(int64_t now) {
 
 std::string Installer::take_confirmation() {
     const std::string path = p_.request_dir + "/confirm.json";
-    std::optional<std::string> text;
-    try {
-        text = read_untrusted(path, kMaxRequestBytes);
-    } catch (const std::exception& e) {
-        files::remove_file_durably(path);
-        return std::string("confirmation refused: ") + e.what();
-    }
-    if (!text) return {};
-    files::remove_file_durably(path);
     rapidjson::Document c;
-    if (auto r = sdk::parse_json(c, *text); !r || !c.IsObject())
-        return "confirmation refused: " + path + " is not a JSON object";
+    if (auto refused = take_json_object(path, "confirmation", c); !refused.empty() || !c.IsObject())
+        return refused;
     const auto job = c.FindMember("job");
     const auto version = c.FindMember("version");
     if (job == c.MemberEnd() || !job->value.IsString() || version == c.MemberEnd() ||
@@ -351,6 +351,17 @@ std::string Installer::roll_back(InstallRecord r, const std::string& why) {
     }
     write_record(r);
     return r.reason;
+}
+
+std::string arm_deadline_timer(const InstallRecord& r, int64_t now) {
+    if (r.state != "installed" || r.deadline <= now) return {};
+    (void)run_process({"systemctl", "stop", "iotgw-update-deadline.timer"});  // an earlier one, if any
+    const auto armed = run_process({"systemd-run", "--quiet", "--unit=iotgw-update-deadline",
+                                    "--on-active=" + std::to_string(r.deadline - now) + "s",
+                                    "--timer-property=AccuracySec=1s", "/usr/bin/iotgw", "update", "run"});
+    if (armed.status == 0) return {};
+    return "cannot arm the deadline timer (systemd-run: " + last_lines(armed.output, 1) + "); version " +
+           r.version + " is rolled back at the next start of iotgw-update.service after its deadline";
 }
 
 std::string Installer::keep(const std::string& package, const std::string& document_json) {

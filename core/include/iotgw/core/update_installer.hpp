@@ -68,4 +68,9 @@ private:
     InstallerPaths p_;
 };
 
+// After a run that left a version waiting for its confirmation: a transient systemd timer runs
+// `iotgw update run` at the deadline (the unit also runs at boot, since transient timers do not
+// survive a reboot). Returns "" when armed or not needed, else why it could not be.
+std::string arm_deadline_timer(const InstallRecord& r, int64_t now_unix);
+
 }  // namespace iotgw::core::update
