@@ -202,11 +202,17 @@ TEST_F(WatchLocalCore, AWatchMakesTheHeartbeatFastAndRetainedAtOnceAndTheLeaseEn
     // Slow from the first heartbeat on, whatever the config's own 1h.
     ASSERT_TRUE(next_beat_with_period(*obs, 4000, 10s)) << gw_->log();
 
+    // Cleared before the watch is sent: the fast heartbeat can reach the observer before the
+    // publishing process has even exited, and must not be cleared away after it.
+    obs->clear();
     ASSERT_TRUE(publish_watch("console-1", watch_json("card-1", 8), 8)) << lc->broker_log();
-    // Fast mode within 1 s of the watch, shown by a fast heartbeat at once rather than after the
-    // slow period (4 s here, so a beat merely due would not pass this bound).
-    const auto fast = next_beat_with_period(*obs, 1000, 1s);
+    // Fast mode at once, shown by a fast heartbeat sent on the watch ("a heartbeat now") well
+    // within the slow period (4 s here), not one merely due; the bound leaves room for a busy
+    // machine.
+    const auto fast = obs->wait_for(
+        [&](const TestMqttClient::Received& r) { return beat_field(r, "period_ms") == 1000; }, 3s);
     ASSERT_TRUE(fast) << gw_->log();
+    EXPECT_TRUE(gw_->wait_for("period 1000 ms, retain true (a heartbeat now)", 1s)) << gw_->log();
     EXPECT_TRUE(gw_->wait_for("watched by 1 console: heartbeat every 1s, retained", 5s)) << gw_->log();
     // Retained now: a console opening the card gets a fast heartbeat from the broker.
     const auto kept = retained_beat("console-late-1");
