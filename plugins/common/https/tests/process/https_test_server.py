@@ -7,6 +7,7 @@ Serves the files of --dir. Query parameters change one response:
   wrong_range=1  answer a Range request with 206 from offset 0
   status=N       answer HTTP N with an empty body
   stall_after=N  send the headers for the whole body, then N bytes of it, then nothing for 60 s
+  stall_once_after=N  stall_after=N for the first request of the path, then served normally
 Prints "port N" once listening, then one line per request: "GET <path> range=<Range or ->".
 Stops on SIGTERM.
 """
@@ -58,8 +59,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = data[start:]
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        if "stall_after" in query:
-            self.wfile.write(body[: int(query["stall_after"])])
+        stall = query.get("stall_after")
+        if "stall_once_after" in query and parsed.path not in self.server.stalled:
+            self.server.stalled.add(parsed.path)
+            stall = query["stall_once_after"]
+        if stall is not None:
+            self.wfile.write(body[: int(stall)])
             self.wfile.flush()
             self.server.stop_event.wait(60)
             self.close_connection = True
@@ -84,6 +89,7 @@ def main():
     server.root = args.dir
     server.daemon_threads = True  # a stalled answer does not hold up the exit
     server.stop_event = threading.Event()
+    server.stalled = set()  # paths whose stall_once_after was served
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
