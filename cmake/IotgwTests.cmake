@@ -45,7 +45,9 @@ set(IOTGW_TEST_DEFINITIONS
   IOTGW_FIXTURE_PLUGIN_DIR="${IOTGW_FIXTURE_PLUGIN_DIR}"
   IOTGW_BUILD_PLUGIN_DIR="${IOTGW_PLUGIN_OUTPUT_DIRECTORY}"
   IOTGW_BINARY="$<TARGET_FILE:iotgw>"
-  IOTGW_DEV_PKI="${PROJECT_SOURCE_DIR}/scripts/dev-pki")
+  IOTGW_DEV_PKI="${PROJECT_SOURCE_DIR}/scripts/dev-pki"
+  # The version the gateway under test reports (core/src/runtime/version.cpp).
+  IOTGW_VERSION="${IOTGW_VERSION_STRING}")
 
 # iotgw_add_test_binary(<name> LABEL <label> SOURCES <file>... [LIBRARIES <lib>...]): one
 # GoogleTest binary linked with the test support (tests/support/, target iotgw_test_support);

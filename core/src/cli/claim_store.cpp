@@ -1,6 +1,7 @@
 #include "claim_store.hpp"
 
 #include <iotgw/core/config_value.hpp>
+#include <iotgw/core/version.hpp>
 
 #include <memory>
 #include <stdexcept>
@@ -29,7 +30,7 @@ const iotgw_plugin_descriptor* agent_entry(const iotgw_host_api*) {
         d.abi_version = IOTGW_MAKE_ABI_VERSION(1, 1);
         d.kind = IOTGW_KIND_SOURCE;
         d.name = "factory_agent";
-        d.version = IOTGW_VERSION;
+        d.version = iotgw::core::gateway_version();
         d.description = "iotgw factory: calls the claim credentials' renewal operations.";
         d.config_field_size = sizeof(iotgw_config_field);
         d.create = &agent_create;

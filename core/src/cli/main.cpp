@@ -1,6 +1,8 @@
 // `iotgw`: the gateway command. Subcommands: run, check, plugins, factory, update; --version, --help.
 #include "cli.hpp"
 
+#include <iotgw/core/version.hpp>
+
 #include <iotgw/plugin_abi.h>
 
 #include <cstdio>
@@ -63,7 +65,8 @@ int main(int argc, char** argv) {
             return argv[++i];
         };
         if (a == "--version" || a == "-V") {
-            std::printf("iotgw %s (plugin ABI %u.%u)\n", IOTGW_VERSION, IOTGW_ABI_MAJOR, IOTGW_ABI_MINOR);
+            std::printf("iotgw %s (plugin ABI %u.%u)\n", iotgw::core::gateway_version(), IOTGW_ABI_MAJOR,
+                        IOTGW_ABI_MINOR);
             return kExitOk;
         }
         if (a == "--help" || a == "-h" || a == "help") {

@@ -2,6 +2,7 @@
 
 #include <iotgw/core/field_spec.hpp>
 #include <iotgw/core/kinds.hpp>
+#include <iotgw/core/version.hpp>
 
 #include <algorithm>
 
@@ -42,9 +43,11 @@ namespace {
 // least as long as an ABI 1.0 descriptor.
 std::optional<std::string> check_abi(const iotgw_plugin_descriptor* d, const std::string& o) {
     if (d == nullptr) {
-        return o + ": its entry point '" IOTGW_ENTRY_SYMBOL "' returned no descriptor (NULL), which "
-                   "means the plugin refused to run with this gateway (iotgw " IOTGW_VERSION
-                   ", plugin ABI " + format_abi(IOTGW_ABI_VERSION) +
+        return o +
+               ": its entry point '" IOTGW_ENTRY_SYMBOL
+               "' returned no descriptor (NULL), which "
+               "means the plugin refused to run with this gateway (iotgw " +
+               std::string(gateway_version()) + ", plugin ABI " + format_abi(IOTGW_ABI_VERSION) +
                "): see the plugin's own log message for why, or install a build of the plugin made "
                "for this gateway.";
     }
@@ -57,8 +60,8 @@ std::optional<std::string> check_abi(const iotgw_plugin_descriptor* d, const std
     const uint32_t abi = d->abi_version;
     const uint32_t major = IOTGW_ABI_VERSION_MAJOR(abi);
     if (major != IOTGW_ABI_MAJOR) {
-        return o + ": built for plugin ABI " + format_abi(abi) + "; this gateway (iotgw " IOTGW_VERSION
-                   ") supports ABI " + std::to_string(IOTGW_ABI_MAJOR) +
+        return o + ": built for plugin ABI " + format_abi(abi) + "; this gateway (iotgw " +
+               gateway_version() + ") supports ABI " + std::to_string(IOTGW_ABI_MAJOR) +
                ".x: rebuild the plugin against iotgw-sdk " + std::to_string(IOTGW_ABI_MAJOR) +
                ".x, or install a gateway that supports ABI " + std::to_string(major) + ".";
     }

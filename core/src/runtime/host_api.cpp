@@ -4,6 +4,7 @@
 
 #include <iotgw/core/config_value.hpp>
 #include <iotgw/core/kinds.hpp>
+#include <iotgw/core/version.hpp>
 
 #include <boost/asio/post.hpp>
 
@@ -303,7 +304,7 @@ void host_job_cancel(iotgw_host_instance* self, const char* name, const char* jo
     job_api(*n)->cancel(n->instance, job_id);
 }
 
-const char* host_gateway_version() { return IOTGW_VERSION; }
+const char* host_gateway_version() { return gateway_version(); }
 
 void host_metrics_read(iotgw_host_instance* self, void (*fn)(void*, const char*, double, int), void* user) {
     if (self == nullptr || fn == nullptr || !self->runtime->on_loop_thread()) return;

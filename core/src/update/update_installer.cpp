@@ -10,6 +10,7 @@
 #include <rapidjson/writer.h>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -219,8 +220,34 @@ void Installer::write_record(const InstallRecord& r) const {
                               0644);
 }
 
+namespace {
+
+// An exclusive lock on <work_dir>/lock for one run: iotgw-update.service and the deadline
+// timer's transient service may start together, and neither may take the other's "installing"
+// for an interrupted one.
+class RunLock {
+public:
+    explicit RunLock(const std::string& work_dir) {
+        const std::string path = work_dir + "/lock";
+        fd_ = ::open(path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);
+        if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + files::errno_text());
+        while (::flock(fd_, LOCK_EX) != 0)
+            if (errno != EINTR) throw std::runtime_error("cannot lock " + path + ": " + files::errno_text());
+    }
+    RunLock(const RunLock&) = delete;
+    RunLock& operator=(const RunLock&) = delete;
+    ~RunLock() { ::close(fd_); }
+
+private:
+    int fd_ = -1;
+};
+
+}  // namespace
+
 std::vector<std::string> Installer::run(int64_t now) {
+    const RunLock lock(p_.work_dir);
     std::vector<std::string> done;
+    if (auto s = recover_interrupted(); !s.empty()) done.push_back(s);
     if (auto s = take_confirmation(); !s.empty()) done.push_back(s);
     if (auto s = take_request(now); !s.empty()) done.push_back(s);
     if (auto s = roll_back_overdue(now); !s.empty()) done.push_back(s);
@@ -324,6 +351,23 @@ std::string Installer::take_confirmation() {
     r.deadline = 0;
     write_record(r);
     return "job " + r.job + ": version " + r.version + " confirmed; kept as the package to go back to";
+}
+
+// "installing" at the start of a run (runs never overlap): the run that wrote it stopped inside
+// dpkg (killed, its unit's timeout, a power cut), which may have left the package unpacked but
+// not configured. dpkg finishes what it was doing first, then the kept package goes back on; the
+// new version's job ends FAILED with this sentence rather than running a version nobody confirmed.
+std::string Installer::recover_interrupted() {
+    InstallRecord r;
+    if (!read_record(r) || r.state != "installing") return {};
+    std::vector<std::string> argv{"dpkg"};
+    if (!p_.dpkg_root.empty()) argv.push_back("--root=" + p_.dpkg_root);
+    argv.insert(argv.end(), {"--force-confold", "--configure", "-a"});
+    (void)run_process(argv);  // its failure shows in the reinstall below
+    files::remove_file_durably(p_.work_dir + "/incoming.deb");
+    return "job " + r.job + ": " +
+           roll_back(r, "the install of version " + r.version +
+                            " was interrupted (the helper was stopped or the power failed)");
 }
 
 std::string Installer::roll_back_overdue(int64_t now) {

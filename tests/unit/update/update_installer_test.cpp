@@ -191,6 +191,31 @@ TEST_F(InstallerTest, WithoutAKeptPackageAnUnconfirmedVersionIsReportedNotGuesse
     EXPECT_NE(r.reason.find("no earlier package is kept to go back to"), std::string::npos) << r.reason;
 }
 
+// The helper stopped inside dpkg (killed, a power cut): the record still says "installing" and
+// the new version is unpacked but not configured. The next run finishes dpkg's work and puts the
+// kept version back; nothing is left half-installed and the reason says what happened.
+TEST_F(InstallerTest, AnInstallInterruptedInsideDpkgIsRolledBackByTheNextRun) {
+    commission_v1();
+    const auto v2 = build_deb("2.0.0");
+    ASSERT_EQ(std::system(("dpkg --root=" + root.string() + " --unpack " + v2.string() + " > /dev/null 2>&1").c_str()),
+              0);
+    std::ofstream(work_dir / "state.json")
+        << R"({"job":"job-2","state":"installing","version":"2.0.0","previous":"1.0.0","reason":"","deadline":0})";
+    fs::copy_file(v2, work_dir / "incoming.deb");
+    Installer installer(paths);
+    EXPECT_EQ(installer.installed_version(), "") << "unpacked only: dpkg-query does not say ii";
+    const auto did = joined(installer.run(kNow));
+    EXPECT_NE(did.find("job job-2: the install of version 2.0.0 was interrupted"), std::string::npos) << did;
+    EXPECT_EQ(installer.installed_version(), "1.0.0");
+    EXPECT_EQ(slurp(root / "usr/share/iotgw-test/version"), "1.0.0\n");
+    const auto r = record();
+    EXPECT_EQ(r.state, "rolled_back");
+    EXPECT_NE(r.reason.find("version 1.0.0 was installed back"), std::string::npos) << r.reason;
+    EXPECT_FALSE(fs::exists(work_dir / "incoming.deb"));
+    // Done once: the next run has nothing to do.
+    EXPECT_TRUE(installer.run(kNow + 1).empty());
+}
+
 // The service's word is not taken: each of these is refused by the helper's own checks, and
 // nothing is installed.
 TEST_F(InstallerTest, WhatTheServiceStagesIsCheckedAgainAndRefusedWithTheReason) {

@@ -42,8 +42,9 @@ class Installer {
 public:
     explicit Installer(InstallerPaths paths);
 
-    // One run: a confirmation is taken first, then a new request, then an overdue "installed"
-    // is rolled back. Returns what it did, one sentence per step (empty: nothing to do).
+    // One run, under an exclusive lock: an install an earlier run left unfinished is rolled back
+    // first, then a confirmation is taken, then a new request, then an overdue "installed" is
+    // rolled back. Returns what it did, one sentence per step (empty: nothing to do).
     std::vector<std::string> run(int64_t now_unix);
 
     // The record, if any (throws std::runtime_error naming the file when it is damaged).
@@ -57,6 +58,7 @@ public:
     std::string keep(const std::string& package, const std::string& document_json);
 
 private:
+    std::string recover_interrupted();
     std::string take_request(int64_t now);
     std::string take_confirmation();
     std::string roll_back_overdue(int64_t now);
