@@ -197,8 +197,10 @@ TEST_F(InstallerTest, WithoutAKeptPackageAnUnconfirmedVersionIsReportedNotGuesse
 TEST_F(InstallerTest, AnInstallInterruptedInsideDpkgIsRolledBackByTheNextRun) {
     commission_v1();
     const auto v2 = build_deb("2.0.0");
-    ASSERT_EQ(std::system(("dpkg --root=" + root.string() + " --unpack " + v2.string() + " > /dev/null 2>&1").c_str()),
-              0);
+    ASSERT_EQ(
+        std::system(
+            ("dpkg --root=" + root.string() + " --unpack " + v2.string() + " > /dev/null 2>&1").c_str()),
+        0);
     std::ofstream(work_dir / "state.json")
         << R"({"job":"job-2","state":"installing","version":"2.0.0","previous":"1.0.0","reason":"","deadline":0})";
     fs::copy_file(v2, work_dir / "incoming.deb");
