@@ -168,6 +168,11 @@ std::string Installer::deb_field(const std::string& deb, const char* field) cons
 }
 
 std::string Installer::dpkg_install(const std::string& deb) const {
+    // The unit's start limit (5 starts in 10 minutes) counts every start, dpkg's restarts
+    // included: after a few restarts, an update or a rollback would stop the gateway and leave it
+    // stopped ("start-limit-hit") until someone came by. Resetting the counter first keeps the
+    // restart dpkg's postinst makes. (Not for a test root: its package has no unit.)
+    if (p_.dpkg_root.empty()) (void)run_process({"systemctl", "reset-failed", p_.package_name + ".service"});
     std::vector<std::string> argv{"dpkg"};
     if (!p_.dpkg_root.empty()) argv.push_back("--root=" + p_.dpkg_root);
     argv.insert(argv.end(), {"--force-confold", "-i", deb});
