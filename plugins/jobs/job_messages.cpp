@@ -203,6 +203,9 @@ std::string get_request(const std::string& client_token) {
     rapidjson::StringBuffer out;
     Writer w(out);
     w.StartObject();
+    // With the document: a resumed job needs its presigned URLs made afresh.
+    w.Key("includeJobDocument");
+    w.Bool(true);
     write_string(w, "clientToken", client_token);
     w.EndObject();
     return std::string(out.GetString(), out.GetSize());

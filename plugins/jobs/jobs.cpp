@@ -216,6 +216,10 @@ private:
         retry_timer_.cancel();
         if (!current_ || !r.execution || r.execution->job_id != current_->job_id) return;
         current_->version = r.execution->version;
+        // AWS makes a job document's presigned URLs afresh for each delivery, valid for at most
+        // an hour: a job resumed after a restart or an outage runs with the document of this
+        // reply, not the journalled one (docs/aws-iot-core.md, section 10).
+        if (!r.execution->document.empty()) current_->document = r.execution->document;
         if (terminal(r.execution->status)) {
             ended_in_cloud(r.execution->status);
             return;

@@ -105,7 +105,7 @@ TEST(JobMessages, RequestsAreTheApiForms) {
               R"("stepTimeoutInMinutes":6,"includeJobExecutionState":true,"clientToken":"jobs-2"})");
     EXPECT_EQ(update_request("SUCCEEDED", "", 4, std::nullopt, "jobs-3"),
               R"({"status":"SUCCEEDED","expectedVersion":4,"includeJobExecutionState":true,"clientToken":"jobs-3"})");
-    EXPECT_EQ(get_request("jobs-4"), R"({"clientToken":"jobs-4"})");
+    EXPECT_EQ(get_request("jobs-4"), R"({"includeJobDocument":true,"clientToken":"jobs-4"})");
 }
 
 TEST(JobMessages, TheOperationIsCheckedBeforeAnyHandler) {

@@ -310,6 +310,25 @@ TEST_F(PackageLocalCore, AGatewayKilledInTheDownloadResumesItAfterTheRestart) {
         << https_server_->log();
 }
 
+// AWS makes a document's presigned URL afresh at each delivery, valid for an hour at most: a job
+// resumed after a long outage must not use the URL it journalled. Here the journalled one is made
+// to answer 403 (an expired URL); the resumed job downloads from the cloud's document.
+TEST_F(PackageLocalCore, AResumedJobDownloadsFromTheDocumentTheCloudSendsAgain) {
+    start_gateway();
+    lc->create_job("AMR-001", "up-fresh", good_document("?stall_once_after=100000"));
+    ASSERT_TRUE(gw_->wait_for("downloading version", 20s)) << gw_->log();
+    gw_->signal(SIGKILL);
+    EXPECT_NE(gw_->wait_exit(5s), 0);
+    std::string journal = slurp(journal_);
+    const auto at = journal.find("stall_once_after=100000");
+    ASSERT_NE(at, std::string::npos) << journal;
+    journal.replace(at, std::string("stall_once_after=100000").size(), "status=403");
+    std::ofstream(journal_, std::ios::trunc) << journal;
+    start_gateway();
+    expect_handed_over("up-fresh");  // with the journalled URL it would have failed download_failed
+    EXPECT_EQ(gw_->count("HTTP 403"), 0u) << gw_->log();
+}
+
 // A download that breaks off (here: the server stops sending, and the 3 s read timeout ends the
 // attempt) is tried again a few seconds later from where it stopped, within the same run.
 TEST_F(PackageLocalCore, ADownloadThatBreaksOffIsResumedByTheNextAttempt) {
