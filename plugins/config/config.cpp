@@ -40,21 +40,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// AWS: a statusDetails value has at most 1024 characters.
-constexpr size_t kMaxDetail = 1000;
-
-// {"k1":"v1",...} with RapidJSON's escaping.
-std::string details(std::initializer_list<std::pair<const char*, std::string>> fields) {
-    rapidjson::StringBuffer out;
-    rapidjson::Writer<rapidjson::StringBuffer> w(out);
-    w.StartObject();
-    for (const auto& [k, v] : fields) {
-        w.Key(k);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    w.EndObject();
-    return {out.GetString(), out.GetSize()};
-}
+constexpr size_t kMaxDetail = sdk::kMaxJobDetailChars;
+using sdk::job_details;
 
 // The problems, one per line, cut at a line boundary to fit a status detail.
 std::string problem_lines(const std::vector<std::string>& problems) {
@@ -147,10 +134,10 @@ private:
         if (ec) {
             report_->fail("download_failed",
                           "cannot make the directory " + download_dir_ + ": " + ec.message(),
-                          details({{"retryable", "false"}}));
+                          job_details({{"retryable", "false"}}));
             return;
         }
-        report_->progress(details({{"step", "downloading"}}), kApplying);
+        report_->progress(job_details({{"step", "downloading"}}), kApplying);
         host().notice("job ", job_id, ": downloading its configuration from ", https::redacted(doc.url));
         https::DownloadRequest rq;
         rq.url = doc.url;
@@ -176,7 +163,7 @@ private:
         if (!outcome.ok) {
             host().warning("job ", job_id, ": ", outcome.error);
             report_->fail("download_failed", outcome.error.substr(0, kMaxDetail),
-                          details({{"retryable", outcome.retryable ? "true" : "false"}}));
+                          job_details({{"retryable", outcome.retryable ? "true" : "false"}}));
             return;
         }
         std::string toml;
@@ -210,7 +197,7 @@ private:
         // Journalled (the jobs processor saves the resume state as it takes this report, which is
         // on the loop before the reload the apply asks for): the new configuration's handler
         // resumes the job.
-        report_->progress(details({{"step", "applying"}}), kApplying);
+        report_->progress(job_details({{"step", "applying"}}), kApplying);
         std::vector<std::string> problems;
         try {
             problems = sdk::apply_config(host(), job_id, toml, trial_);
@@ -225,7 +212,7 @@ private:
             report_->fail("invalid_config",
                           "the configuration has " + std::to_string(problems.size()) +
                               " problem(s); nothing was changed",
-                          details({{"problems", problem_lines(problems)}}));
+                          job_details({{"problems", problem_lines(problems)}}));
             return;
         }
         applied_.add();
@@ -243,7 +230,7 @@ private:
                 apply(job);
                 return;
             case sdk::ConfigTrial::confirmed:
-                report_->succeed(details({{"config", "applied"}}));
+                report_->succeed(job_details({{"config", "applied"}}));
                 return;
             case sdk::ConfigTrial::rolled_back:
                 rolled_back_.add();
@@ -275,7 +262,7 @@ private:
             return;
         }
         confirmed_.add();
-        report_->succeed(details({{"config", "applied"}}));
+        report_->succeed(job_details({{"config", "applied"}}));
     }
 
     const std::string connection_;

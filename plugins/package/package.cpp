@@ -43,25 +43,13 @@ namespace {
 using namespace std::chrono_literals;
 namespace update = core::update;
 
-// AWS: a statusDetails value has at most 1024 characters.
-constexpr size_t kMaxDetail = 1000;
+constexpr size_t kMaxDetail = sdk::kMaxJobDetailChars;
+using sdk::job_details;
 constexpr auto kPollPeriod = 1s;
 // A download that broke off (network, 5xx) is tried again this often in all, resuming from what
 // it saved, kRetryDelay more apart each time, before the job fails.
 constexpr int kDownloadAttempts = 4;
 constexpr auto kRetryDelay = 5s;
-
-std::string details(std::initializer_list<std::pair<const char*, std::string>> fields) {
-    rapidjson::StringBuffer out;
-    rapidjson::Writer<rapidjson::StringBuffer> w(out);
-    w.StartObject();
-    for (const auto& [k, v] : fields) {
-        w.Key(k);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    w.EndObject();
-    return {out.GetString(), out.GetSize()};
-}
 
 std::string clip(const std::string& s) { return s.size() <= kMaxDetail ? s : s.substr(0, kMaxDetail); }
 
@@ -150,7 +138,7 @@ private:
 
     void begin() {
         if (doc_.version == sdk::Host::gateway_version()) {
-            report_->succeed(details({{"version", doc_.version}, {"installed", "already running"}}));
+            report_->succeed(job_details({{"version", doc_.version}, {"installed", "already running"}}));
             return;
         }
         if (doc_.claim.size > max_bytes_) {
@@ -178,7 +166,7 @@ private:
             fail("download_failed",
                  "cannot use the directory " + request_dir_ +
                      (ec ? ": " + ec.message() : ": " + common::errno_text()),
-                 details({{"retryable", "false"}}));
+                 job_details({{"retryable", "false"}}));
             return;
         }
         const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
@@ -197,7 +185,7 @@ private:
     void download() {
         if (!report_ || report_->ended()) return;
         ++attempts_;
-        report_->progress(details({{"step", "downloading"}, {"version", doc_.version}}), kDownloading);
+        report_->progress(job_details({{"step", "downloading"}, {"version", doc_.version}}), kDownloading);
         host().notice("job ", job_id_, ": downloading version ", doc_.version, " from ",
                       https::redacted(doc_.url));
         https::DownloadRequest rq;
@@ -217,9 +205,9 @@ private:
                 try {
                     host().post([this, job, bytes, total] {
                         if (report_ && !report_->ended() && job == job_id_)
-                            report_->progress(details({{"step", "downloading"},
-                                                       {"bytes", std::to_string(bytes)},
-                                                       {"total", std::to_string(total)}}),
+                            report_->progress(job_details({{"step", "downloading"},
+                                                           {"bytes", std::to_string(bytes)},
+                                                           {"total", std::to_string(total)}}),
                                               kDownloading);
                     });
                 } catch (const sdk::Error&) {}
@@ -243,7 +231,7 @@ private:
         }
         if (!outcome.ok) {
             fail("download_failed", outcome.error + " (attempt " + std::to_string(attempts_) + ")",
-                 details({{"retryable", outcome.retryable ? "true" : "false"}}));
+                 job_details({{"retryable", outcome.retryable ? "true" : "false"}}));
             return;
         }
         try {
@@ -259,7 +247,7 @@ private:
         downloaded_.add();
         // Journalled before the request exists: whatever restarts the service from here on (dpkg,
         // a crash, power loss), the job comes back to wait_for_helper().
-        report_->progress(details({{"step", "installing"}, {"version", doc_.version}}), kRequested);
+        report_->progress(job_details({{"step", "installing"}, {"version", doc_.version}}), kRequested);
         rapidjson::StringBuffer out;
         rapidjson::Writer<rapidjson::StringBuffer> w(out);
         w.StartObject();
@@ -327,7 +315,7 @@ private:
                 installed_.add();
                 link_.reset();
                 host().notice("job ", job_id_, ": ", v.message);
-                report_->succeed(details({{"version", doc_.version}}));
+                report_->succeed(job_details({{"version", doc_.version}}));
                 return;
             case Next::fail:
                 fail(v.reason, v.message.empty() ? "the update helper gave no reason" : v.message);

@@ -11,9 +11,13 @@
 #include <iotgw/sdk/host_api.hpp>
 #include <iotgw/sdk/plugin.hpp>
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -34,6 +38,23 @@ enum class JobOutcome : uint32_t {
     failed = IOTGW_JOB_FAILED,
     rejected = IOTGW_JOB_REJECTED,
 };
+
+// AWS: each statusDetails value has at most 1024 characters; the handlers keep theirs below this.
+inline constexpr std::size_t kMaxJobDetailChars = 1000;
+
+// A statusDetails object, {"k1":"v1",...} (AWS takes string values only), escaped by RapidJSON:
+// what progress(), succeed() and fail() take as `details`.
+inline std::string job_details(std::initializer_list<std::pair<const char*, std::string>> fields) {
+    rapidjson::StringBuffer out;
+    rapidjson::Writer<rapidjson::StringBuffer> w(out);
+    w.StartObject();
+    for (const auto& [k, v] : fields) {
+        w.Key(k);
+        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
+    }
+    w.EndObject();
+    return {out.GetString(), out.GetSize()};
+}
 
 // How an execution ended, as its handler said.
 struct JobEnd {
