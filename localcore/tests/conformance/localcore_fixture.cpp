@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -317,6 +318,26 @@ LocalCore::~LocalCore() {
     } catch (...) {
         // ChildProcess's destructor still SIGKILLs and reaps it.
     }
+}
+
+LocalCore::FileServer LocalCore::start_file_server(const fs::path& dir) {
+    FileServer s;
+    s.process = std::make_unique<ChildProcess>(
+        std::vector<std::string>{"/usr/bin/python3", HTTPS_TEST_SERVER, "--dir", dir.string(), "--cert",
+                                 (data_dir() / "ca" / "server.pem").string(), "--key",
+                                 (data_dir() / "ca" / "server.key").string()},
+        fresh_path("https-server") += ".log");
+    if (!s.process->wait_for("port ", 10s)) {
+        ADD_FAILURE() << "the HTTPS file server did not start: " << s.process->log();
+        return s;
+    }
+    std::smatch m;
+    const std::string log = s.process->log();
+    if (std::regex_search(log, m, std::regex("port (\\d+)")))
+        s.base_url = "https://127.0.0.1:" + m[1].str();
+    else
+        ADD_FAILURE() << "no port in the HTTPS file server's output: " << log;
+    return s;
 }
 
 fs::path LocalCore::fresh_path(const std::string& stem) {

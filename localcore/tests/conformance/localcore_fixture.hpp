@@ -163,6 +163,16 @@ public:
     std::optional<std::string> wait_job_status(const std::string& thing, const std::string& job_id,
                                                const std::string& status, std::chrono::milliseconds limit = 20s);
 
+    // A loopback HTTPS server for the files of `dir` (the download tests' server, with its
+    // faults: plugins/common/https/tests/process/https_test_server.py), its certificate from this
+    // localcore's CA, so a client trusting ca() verifies it. Empty base_url (and a test failure
+    // with its log) when it does not start.
+    struct FileServer {
+        std::unique_ptr<ChildProcess> process;
+        std::string base_url;  // "https://127.0.0.1:<port>"
+    };
+    FileServer start_file_server(const fs::path& dir);
+
     // The broker. start_broker writes the conf (mosquitto-conf output + log settings) the first
     // time and reuses it, so a restart keeps the port and the persistence directory.
     void start_broker();

@@ -96,16 +96,10 @@ protected:
     void start_file_server() {
         www_ = lc->fresh_path("www");
         fs::create_directories(www_);
-        https_server_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{"/usr/bin/python3", HTTPS_TEST_SERVER, "--dir", www_.string(), "--cert",
-                                     (lc->data_dir() / "ca" / "server.pem").string(), "--key",
-                                     (lc->data_dir() / "ca" / "server.key").string()},
-            lc->fresh_path("https-server") += ".log");
-        ASSERT_TRUE(https_server_->wait_for("port ", 10s)) << https_server_->log();
-        std::smatch m;
-        const std::string log = https_server_->log();
-        ASSERT_TRUE(std::regex_search(log, m, std::regex("port (\\d+)"))) << log;
-        file_base_ = "https://127.0.0.1:" + m[1].str();
+        auto server = lc->start_file_server(www_);
+        https_server_ = std::move(server.process);
+        file_base_ = server.base_url;
+        ASSERT_FALSE(file_base_.empty());
     }
 
     void create_config_job_by_url(const std::string& id, const std::string& url, const std::string& sha256) {
