@@ -78,7 +78,14 @@ TEST(JobMessages, MalformedRepliesAreRefusedWithTheTopicAndTheField) {
         {"notify-next|[1]", "not a JSON object"},
         {R"(notify-next|{"execution":7})", R"("execution" is not an object)"},
         {R"(notify-next|{"execution":{"status":"QUEUED"}})", R"(the execution has no "jobId")"},
-        {R"(notify-next|{"execution":{"jobId":"a","versionNumber":"2"}})", R"("versionNumber" is not an integer)"},
+        {R"(notify-next|{"execution":{"jobId":"a","versionNumber":"2"}})",
+         R"("versionNumber" is not an integer)"},
+        // A job id reaches file names (a handler's download, the update helper's request):
+        // only AWS's characters, at most 64 of them.
+        {R"(notify-next|{"execution":{"jobId":"../../etc/x"}})", R"("jobId" is not a job id)"},
+        {R"(notify-next|{"execution":{"jobId":"a b"}})", R"("jobId" is not a job id)"},
+        {R"(notify-next|{"execution":{"jobId":")" + std::string(65, 'a') + R"("}})",
+         R"("jobId" is not a job id)"},
         {R"(notify-next|{"execution":{"jobId":"a","jobDocument":"x"}})", R"("jobDocument" is not an object)"},
         {R"(h-1/update/rejected|{"message":"x"})", R"(a rejection without "code")"},
         {R"(h-1/get/accepted|{})", R"(a get reply without "execution")"},
