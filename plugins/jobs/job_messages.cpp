@@ -1,6 +1,7 @@
 #include "job_messages.hpp"
 
 #include <iotgw/sdk/errors.hpp>
+#include <iotgw/sdk/job_id.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <rapidjson/document.h>
@@ -45,23 +46,12 @@ std::optional<int64_t> int_field(const Value& obj, const char* name, std::string
     return it->value.GetInt64();
 }
 
-// AWS's job ids: 1-64 of [a-zA-Z0-9_-]. A handler puts the id into file names (its download,
-// the update helper's request), so anything else is refused here, before any handler sees it.
-bool is_job_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (const char c : id)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == '-'))
-            return false;
-    return true;
-}
-
 ExecutionInfo execution_of(const Value& e, std::string_view topic) {
     if (!e.IsObject()) malformed(topic, "\"execution\" is not an object");
     ExecutionInfo out;
     auto id = string_field(e, "jobId", topic);
     if (!id || id->empty()) malformed(topic, "the execution has no \"jobId\"");
-    if (!is_job_id(*id)) malformed(topic, "\"jobId\" is not a job id (1-64 of a-z, A-Z, 0-9, _ and -)");
+    if (!sdk::is_job_id(*id)) malformed(topic, "\"jobId\" is not a job id (1-64 of a-z, A-Z, 0-9, _ and -)");
     out.job_id = std::move(*id);
     out.status = string_field(e, "status", topic).value_or("");
     out.version = int_field(e, "versionNumber", topic).value_or(0);

@@ -4,6 +4,7 @@
 #include <iotgw/core/package_document.hpp>
 #include <iotgw/core/package_signature.hpp>
 #include <iotgw/core/update_installer.hpp>
+#include <iotgw/sdk/job_id.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <rapidjson/stringbuffer.h>
@@ -27,14 +28,6 @@ namespace {
 constexpr size_t kMaxRequestBytes = 64 * 1024;
 
 std::string errno_text() { return std::strerror(errno); }
-
-// A job id as AWS allows it: letters, digits, '-' and '_', at most 64. It names a file.
-bool is_job_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) return false;
-    for (const char c : id)
-        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '-' && c != '_') return false;
-    return true;
-}
 
 // A small file in a directory the service can write: never through a link, never a FIFO or a
 // device, at most `max` bytes. nullopt when there is none.
@@ -267,7 +260,7 @@ std::string Installer::take_request(int64_t now) {
     const auto job_it = req.FindMember("job");
     const auto doc_it = req.FindMember("document");
     if (job_it == req.MemberEnd() || !job_it->value.IsString() ||
-        !is_job_id({job_it->value.GetString(), job_it->value.GetStringLength()}))
+        !sdk::is_job_id({job_it->value.GetString(), job_it->value.GetStringLength()}))
         return "request refused: " + path + " has no valid \"job\"";
     const std::string job(job_it->value.GetString(), job_it->value.GetStringLength());
     InstallRecord pending;
