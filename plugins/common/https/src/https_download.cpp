@@ -1,20 +1,11 @@
 #include <iotgw/core/sha256.hpp>
 #include <iotgw/plugins/common/durable_file.hpp>
-#include <iotgw/plugins/common/trust_store.hpp>
 #include <iotgw/plugins/https/https_download.hpp>
 #include <iotgw/plugins/https/https_url.hpp>
 
-#include <boost/asio/connect.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+#include "https_session.hpp"
 
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
+#include <boost/beast/http.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -30,22 +21,12 @@
 namespace iotgw::plugins::https {
 namespace {
 
+using detail::error_code;
+using detail::Failure;
+using detail::reason;
+using detail::Session;
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace net = boost::asio;
-namespace ssl = net::ssl;
-using tcp = net::ip::tcp;
-using error_code = boost::system::error_code;
-
-// What ends an attempt: the sentence, and whether the same request may work later.
-class Failure : public std::runtime_error {
-public:
-    Failure(const std::string& what, bool retryable) : std::runtime_error(what), retryable_(retryable) {}
-    bool retryable() const noexcept { return retryable_; }
-
-private:
-    bool retryable_;
-};
 
 // A descriptor closed on every path out.
 class Fd {
@@ -79,31 +60,6 @@ void write_all(int fd, const char* data, size_t n, const std::string& path) {
     }
 }
 
-// Runs one asynchronous operation on `io` to its end; the stream's timer ends it with
-// beast::error::timeout after `timeout` (a synchronous Beast call would have no timeout), and
-// `cancelled` within a tenth of a second, so a stop never waits for a stalled server.
-template <class Start>
-error_code step(net::io_context& io, beast::tcp_stream& lowest, const std::atomic<bool>& cancelled,
-                std::chrono::milliseconds timeout, Start&& start) {
-    error_code result = net::error::would_block;
-    lowest.expires_after(timeout);
-    start([&result](error_code ec, auto&&...) { result = ec; });
-    io.restart();
-    bool cancelling = false;
-    while (!io.stopped()) {
-        io.run_for(std::chrono::milliseconds(100));
-        if (!cancelling && !io.stopped() && cancelled.load()) {
-            lowest.cancel();
-            cancelling = true;
-        }
-    }
-    return result;
-}
-
-std::string reason(const error_code& ec) {
-    return ec == beast::error::timeout ? std::string("no answer in time") : ec.message();
-}
-
 void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
          const std::function<void(uint64_t, uint64_t)>& progress, DownloadOutcome& out) {
     if (rq.max_bytes == 0) throw Failure("no size limit was given for the download", false);
@@ -116,50 +72,15 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
         have = 0;
     }
 
-    ssl::context ctx(ssl::context::tls_client);
-    ctx.set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
-                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
-    const std::string cas = common::trust_store_or_system(rq.ca_file);
+    Session session(url, rq.ca_file, rq.io_timeout, cancelled);
+    auto& stream = session.stream();
     error_code ec;
-    ctx.load_verify_file(cas, ec);
-    if (ec) throw Failure("cannot read the trusted CAs in " + cas + ": " + ec.message(), false);
-    ctx.set_verify_mode(ssl::verify_peer);
-
-    net::io_context io;
-    beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-    SSL* tls = stream.native_handle();
-    // The certificate must name the host: OpenSSL checks it during the handshake.
-    if (url.host_is_ip) {
-        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(tls), url.host.c_str());
-    } else {
-        // SNI (S3 and AWS endpoints need it); SSL_set_tlsext_host_name is this call behind a
-        // macro with a C cast.
-        SSL_ctrl(tls, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(url.host.c_str()));
-        SSL_set1_host(tls, url.host.c_str());
-    }
-
-    tcp::resolver resolver(io);
-    const auto endpoints = resolver.resolve(url.host, url.port, ec);
-    if (ec) throw Failure("cannot resolve " + url.host + ": " + ec.message(), true);
-    auto& lowest = beast::get_lowest_layer(stream);
-    ec = step(io, lowest, cancelled, rq.io_timeout,
-              [&](auto h) { lowest.async_connect(endpoints, std::move(h)); });
-    if (ec) throw Failure("cannot connect to " + where + ": " + reason(ec), true);
-    ec = step(io, lowest, cancelled, rq.io_timeout,
-              [&](auto h) { stream.async_handshake(ssl::stream_base::client, std::move(h)); });
-    if (ec) {
-        const long verify = SSL_get_verify_result(tls);
-        if (verify != X509_V_OK)
-            throw Failure("the server " + where + " is not trusted: " + X509_verify_cert_error_string(verify), false);
-        throw Failure("the TLS handshake with " + where + " failed: " + reason(ec), true);
-    }
 
     http::request<http::empty_body> req{http::verb::get, url.target, 11};
     req.set(http::field::host, url.authority());
     req.set(http::field::user_agent, "iotgw");
     if (have > 0) req.set(http::field::range, "bytes=" + std::to_string(have) + "-");
-    ec = step(io, lowest, cancelled, rq.io_timeout,
-              [&](auto h) { http::async_write(stream, req, std::move(h)); });
+    ec = session.step([&](auto h) { http::async_write(stream, req, std::move(h)); });
     if (ec) throw Failure("cannot send the request to " + where + ": " + reason(ec), true);
 
     beast::flat_buffer buffer;
@@ -169,8 +90,7 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
     // Not boost::none: Boost 1.74 compares the length with the empty optional and refuses every
     // body.
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    ec = step(io, lowest, cancelled, rq.io_timeout,
-              [&](auto h) { http::async_read_header(stream, buffer, parser, std::move(h)); });
+    ec = session.step([&](auto h) { http::async_read_header(stream, buffer, parser, std::move(h)); });
     if (ec) throw Failure("no response from " + where + ": " + reason(ec), true);
     auto& res = parser.get();
     out.http_status = static_cast<int>(res.result_int());
@@ -215,8 +135,7 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
         if (cancelled.load()) throw Failure("the download from " + where + " was cancelled", false);
         res.body().data = chunk.data();
         res.body().size = chunk.size();
-        ec = step(io, lowest, cancelled, rq.io_timeout,
-                  [&](auto h) { http::async_read(stream, buffer, parser, std::move(h)); });
+        ec = session.step([&](auto h) { http::async_read(stream, buffer, parser, std::move(h)); });
         if (ec == http::error::need_buffer) ec = {};
         // What arrived is kept even when the read then failed: the next attempt resumes after it.
         const size_t n = chunk.size() - res.body().size;
@@ -241,9 +160,7 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
     common::fsync_dir(rq.path);
     out.bytes = have;
     out.sha256 = hash.hex();
-    // A polite end; servers that just close are fine too.
-    step(io, lowest, cancelled, std::chrono::milliseconds(1000),
-         [&](auto h) { stream.async_shutdown(std::move(h)); });
+    session.shutdown();
 }
 
 }  // namespace

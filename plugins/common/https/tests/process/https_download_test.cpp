@@ -2,9 +2,7 @@
 // with the development PKI): the file arrives whole with its SHA-256, an interrupted download
 // resumes with a Range request, and every refusal (size, trust, host name, HTTP status,
 // cancellation) says why and leaves no finished file.
-#include "child_process.hpp"
-#include "mosquitto_broker.hpp"
-#include "test_support.hpp"
+#include "https_server_fixture.hpp"
 
 #include <iotgw/plugins/https/https_download.hpp>
 
@@ -14,8 +12,6 @@
 
 #include <array>
 #include <fstream>
-#include <random>
-#include <regex>
 #include <thread>
 
 namespace iotgw::plugins::https {
@@ -23,34 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-using test::ChildProcess;
-using test::DevPki;
-using test::TempDir;
 
-class HttpsDownloadTest : public ::testing::Test {
+class HttpsDownloadTest : public HttpsServerTest {
 protected:
-    void SetUp() override {
-        fs::create_directories(dir.path() / "www");
-        std::mt19937 random(7);
-        content.resize(300'000);
-        for (char& c : content) c = static_cast<char>(random() & 0xff);
-        std::ofstream(dir.path() / "www" / "package.deb", std::ios::binary) << content;
-        start_server("127.0.0.1");
-    }
-
-    void start_server(const std::string& host) {
-        server = std::make_unique<ChildProcess>(
-            std::vector<std::string>{"/usr/bin/python3", HTTPS_TEST_SERVER, "--dir", (dir.path() / "www").string(),
-                                     "--cert", pki.server_cert.string(), "--key", pki.server_key.string(), "--host",
-                                     host},
-            dir.path() / ("server-" + host + ".log"));
-        ASSERT_TRUE(server->wait_for("port ", 10s)) << server->log();
-        std::smatch m;
-        const std::string log = server->log();
-        ASSERT_TRUE(std::regex_search(log, m, std::regex("port (\\d+)"))) << log;
-        base = "https://" + host + ":" + m[1].str();
-    }
-
     DownloadRequest request(const std::string& path_and_query, uint64_t max_bytes = 1'000'000) const {
         DownloadRequest r;
         r.url = base + path_and_query;
@@ -62,13 +33,6 @@ protected:
     }
 
     DownloadOutcome get(const DownloadRequest& r) { return download(r, cancelled); }
-
-    TempDir dir;
-    DevPki pki{dir.path() / "pki"};
-    std::string content;
-    std::unique_ptr<ChildProcess> server;
-    std::string base;
-    std::atomic<bool> cancelled{false};
 };
 
 TEST_F(HttpsDownloadTest, AFileArrivesWholeWithItsSha256) {

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""A loopback HTTPS file server for the download tests, with the faults they need.
+"""A loopback HTTPS file server for the download and upload tests, with the faults they need.
 
-Serves the files of --dir. Query parameters change one response:
+Serves the files of --dir (GET), and stores a PUT's body as the file of its path, replacing it
+(parent directories made), answering 200; the fault parameters that make sense for a PUT
+(status=N, stall_after=0) apply to it too. Query parameters change one response:
   drop_after=N   send the headers for the whole body, then N bytes of it, then close
   ignore_range=1 answer 200 with the whole file even when a Range was asked for
   wrong_range=1  answer a Range request with 206 from offset 0
   status=N       answer HTTP N with an empty body
   stall_after=N  send the headers for the whole body, then N bytes of it, then nothing for 60 s
   stall_once_after=N  stall_after=N for the first request of the path, then served normally
-Prints "port N" once listening, then one line per request: "GET <path> range=<Range or ->".
+Prints "port N" once listening, then one line per request: "GET <path> range=<Range or ->" or
+"PUT <path> bytes=<body length> type=<Content-Type or ->".
 Stops on SIGTERM.
 """
 import argparse
@@ -25,6 +28,39 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):  # the request lines below are the log
         pass
+
+    def do_PUT(self):
+        parsed = urllib.parse.urlsplit(self.path)
+        query = dict(urllib.parse.parse_qsl(parsed.query))
+        length = self.headers.get("Content-Length")
+        if length is None:  # S3 refuses a presigned PUT without it, so does this server
+            print(f"PUT {parsed.path} no Content-Length", flush=True)
+            self.send_response(411)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.close_connection = True
+            return
+        body = self.rfile.read(int(length))
+        print(f"PUT {parsed.path} bytes={len(body)} type={self.headers.get('Content-Type') or '-'}", flush=True)
+        if "stall_after" in query:
+            self.server.stop_event.wait(60)
+            self.close_connection = True
+            return
+        if "status" in query:
+            answer = b"<Error><Code>AccessDenied</Code></Error>" if query["status"] == "403" else b""
+            self.send_response(int(query["status"]))
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+            return
+        path = os.path.join(self.server.root, parsed.path.lstrip("/"))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path + ".tmp", "wb") as f:
+            f.write(body)
+        os.replace(path + ".tmp", path)
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self):
         parsed = urllib.parse.urlsplit(self.path)

@@ -1,0 +1,87 @@
+// One TLS connection to the host of an https:// URL, for the transfers of this library (download,
+// upload): the trust store and the host name check set up once, every step bounded by a timeout
+// and ended early by a cancel flag. Private to iotgw::https.
+#pragma once
+
+#include <iotgw/plugins/https/https_url.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace iotgw::plugins::https::detail {
+
+namespace beast = boost::beast;
+namespace net = boost::asio;
+using error_code = boost::system::error_code;
+
+// What ends an attempt: the sentence, and whether the same request may work later.
+class Failure : public std::runtime_error {
+public:
+    Failure(const std::string& what, bool retryable) : std::runtime_error(what), retryable_(retryable) {}
+    bool retryable() const noexcept { return retryable_; }
+
+private:
+    bool retryable_;
+};
+
+// "no answer in time" for a timeout, else the error's own words.
+std::string reason(const error_code& ec);
+
+class Session {
+public:
+    // Connects and completes the TLS handshake, verifying the server against `ca_file` (empty:
+    // the system's bundle) and the URL's host. Throws Failure.
+    Session(const HttpsUrl& url, const std::string& ca_file, std::chrono::milliseconds io_timeout,
+            const std::atomic<bool>& cancelled);
+
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Runs one asynchronous operation on the stream to its end; the stream's timer ends it with
+    // beast::error::timeout after the I/O timeout (a synchronous Beast call would have none),
+    // and the cancel flag within a tenth of a second, so a stop never waits for a stalled server.
+    template <class Start>
+    error_code step(Start&& start) {
+        return step_for(io_timeout_, std::forward<Start>(start));
+    }
+    template <class Start>
+    error_code step_for(std::chrono::milliseconds timeout, Start&& start) {
+        error_code result = net::error::would_block;
+        auto& lowest = beast::get_lowest_layer(stream_);
+        lowest.expires_after(timeout);
+        start([&result](error_code ec, auto&&...) { result = ec; });
+        io_.restart();
+        bool cancelling = false;
+        while (!io_.stopped()) {
+            io_.run_for(std::chrono::milliseconds(100));
+            if (!cancelling && !io_.stopped() && cancelled_.load()) {
+                lowest.cancel();
+                cancelling = true;
+            }
+        }
+        return result;
+    }
+
+    beast::ssl_stream<beast::tcp_stream>& stream() noexcept { return stream_; }
+    // host[:port], for messages.
+    const std::string& where() const noexcept { return where_; }
+    // A polite TLS close; servers that just close are fine too.
+    void shutdown();
+
+private:
+    net::ssl::context ctx_;
+    net::io_context io_;
+    beast::ssl_stream<beast::tcp_stream> stream_;
+    const std::chrono::milliseconds io_timeout_;
+    const std::atomic<bool>& cancelled_;
+    const std::string where_;
+};
+
+}  // namespace iotgw::plugins::https::detail
