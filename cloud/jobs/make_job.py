@@ -2,7 +2,7 @@
 """The AWS IoT job requests of the gateway's job handlers, built from the artifact they carry.
 
     make_job.py package    --package iotgw_0.2.0_arm64.deb --bucket B --presign-role-arn R \\
-                           (--sign-key key.pem | --kms-key-id alias/iotgw-update-signing | --signature-file F) \\
+                           (--sign-key key.pem | --kms-key-id alias/iotgw-update-signing-1 | --signature-file F) \\
                            --targets arn:aws:iot:ap-northeast-1:<account>:thinggroup/amr-canary
     make_job.py config     --toml site.toml (--inline | --bucket B --presign-role-arn R) --targets ARN...
     make_job.py logs       --bucket B --targets arn:aws:iot:...:thing/AMR-001 [--lines N | --since T [--until T]]

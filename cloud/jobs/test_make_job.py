@@ -232,7 +232,7 @@ class PackageTest(Base):
         signature = run('openssl', 'pkeyutl', '-sign', '-inkey', self.key, data=digest)
         public_der = run('openssl', 'pkey', '-pubin', '-in', self.pub, '-outform', 'DER')
         kms = self.stub('kms')
-        key_id = 'alias/iotgw-update-signing'
+        key_id = 'alias/iotgw-update-signing-1'
         kms.add_response('sign', {'KeyId': 'arn:aws:kms:ap-northeast-1:123456789012:key/1', 'Signature': signature,
                                   'SigningAlgorithm': 'ECDSA_SHA_256'},
                          {'KeyId': key_id, 'Message': digest, 'MessageType': 'DIGEST', 'SigningAlgorithm': 'ECDSA_SHA_256'})
@@ -477,12 +477,12 @@ class HealthAndAwsCallsTest(Base):
         public_der = run('openssl', 'pkey', '-pubin', '-in', self.pub, '-outform', 'DER')
         kms = self.stub('kms')
         kms.add_response('get_public_key', {'PublicKey': public_der, 'KeySpec': 'ECC_NIST_P256',
-                                            'SigningAlgorithms': ['ECDSA_SHA_256']}, {'KeyId': 'alias/iotgw-update-signing'})
+                                            'SigningAlgorithms': ['ECDSA_SHA_256']}, {'KeyId': 'alias/iotgw-update-signing-1'})
         kms.add_response('get_public_key', {'PublicKey': public_der, 'KeySpec': 'RSA_2048',
                                             'SigningAlgorithms': ['RSASSA_PSS_SHA_256']}, {'KeyId': 'rsa'})
         target = os.path.join(self.out, 'site-2027.pem')
         with kms:
-            code, out, err = self.make('public-key', '--kms-key-id', 'alias/iotgw-update-signing', '--out', target)
+            code, out, err = self.make('public-key', '--kms-key-id', 'alias/iotgw-update-signing-1', '--out', target)
             self.assertEqual(code, 0, err)
             self.assertRefused(r'is a RSA_2048 key', 'public-key', '--kms-key-id', 'rsa', '--out', target + '.rsa')
         with open(target, encoding='ascii') as f, open(self.pub, encoding='ascii') as g:

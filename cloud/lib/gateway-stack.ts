@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { Auth } from './auth';
 import { Frontend } from './frontend';
 import { IotCore } from './iot';
-import { RemoteJobs, SIGNING_KEY_ALIAS } from './jobs';
+import { RemoteJobs, signingKeyAlias } from './jobs';
 import { Monitoring } from './monitoring';
 import { acknowledge, LAMBDA_BASIC_EXECUTION } from './nag';
 import { DeploymentParams } from './params';
@@ -73,8 +73,10 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'JobArtifactsBucketName', { value: this.jobs.bucket.bucketName });
     new CfnOutput(this, 'JobPresignRoleArn', { value: this.jobs.presignRole.roleArn });
     new CfnOutput(this, 'HealthJobTemplateArn', { value: this.jobs.healthTemplate.jobTemplateRef.jobTemplateArn });
-    new CfnOutput(this, 'UpdateSigningKeyArn', { value: this.jobs.signingKey.keyArn });
-    new CfnOutput(this, 'UpdateSigningKeyAlias', { value: SIGNING_KEY_ALIAS });
+    for (const [label, key] of Object.entries(this.jobs.signingKeys)) {
+      new CfnOutput(this, `UpdateSigningKey${label}Arn`, { value: key.keyArn });
+      new CfnOutput(this, `UpdateSigningKey${label}Alias`, { value: signingKeyAlias(label) });
+    }
     new CfnOutput(this, 'ReleaseSignerArn', { value: this.jobs.releaseSignerArn });
   }
 

@@ -8,9 +8,9 @@
 // - the job template of the one operation whose document never changes, health; the others get
 //   their documents per artifact from cloud/jobs/make_job.py, with the same rollout, abort and
 //   timeout files (cloud/jobs/<operation>.json);
-// - the update signing key: an asymmetric KMS key (ECC_NIST_P256, SIGN_VERIFY) whose key policy
-//   lets only the release signer call kms:Sign, and only over a SHA-256 digest with
-//   ECDSA_SHA_256: the signature format `iotgw update verify` and the AMRs check.
+// - the update signing key (two while it is rotated): an asymmetric KMS key (ECC_NIST_P256,
+//   SIGN_VERIFY) whose key policy lets only the release signer call kms:Sign, and only over a
+//   SHA-256 digest with ECDSA_SHA_256: the signature format `iotgw update verify` and the AMRs check.
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -32,7 +32,8 @@ export const DOWNLOAD_PREFIXES = ['packages/', 'configs/'] as const;
 /** Where the AMRs' uploaded journals go (logs/<thing>/<job id>.txt). */
 export const LOGS_PREFIX = 'logs/';
 export const HEALTH_TEMPLATE_PREFIX = 'iotgw-health-';
-export const SIGNING_KEY_ALIAS = 'alias/iotgw-update-signing';
+/** The alias of the update signing key labelled `label` (parameter updateSigningKeys). */
+export const signingKeyAlias = (label: string) => `alias/iotgw-update-signing-${label}`;
 /** The only signing request the key accepts: a SHA-256 digest, ECDSA (DER signature). */
 export const SIGNING_ALGORITHM = 'ECDSA_SHA_256';
 export const SIGNING_MESSAGE_TYPE = 'DIGEST';
@@ -148,7 +149,8 @@ export class RemoteJobs extends Construct {
   readonly bucket: s3.Bucket;
   readonly presignRole: iam.Role;
   readonly healthTemplate: iot.CfnJobTemplate;
-  readonly signingKey: kms.Key;
+  /** The update signing keys by label (parameter updateSigningKeys). */
+  readonly signingKeys: Record<string, kms.Key>;
   /** The principal allowed to sign: the parameter releaseSignerArn, or the role made here. */
   readonly releaseSignerArn: string;
   readonly releaseSignerRole?: iam.Role;
@@ -223,7 +225,7 @@ export class RemoteJobs extends Construct {
       abortConfig: toCloudFormation(health.abortConfig),
     });
 
-    // The update signing key. Its key policy keeps CDK's statement for the account (key
+    // The update signing keys. Each key policy keeps CDK's statement for the account (key
     // administration through IAM; without it the key could not be managed at all), and then
     // takes kms:Sign away from everyone but the release signer: an explicit Deny wins over any
     // IAM policy of the account, so granting kms:* to an administrator does not make them a
@@ -237,31 +239,36 @@ export class RemoteJobs extends Construct {
       });
       this.releaseSignerArn = this.releaseSignerRole.roleArn;
     }
-    this.signingKey = new kms.Key(this, 'UpdateSigningKey', {
-      description: 'iotgw update signing key: ECDSA P-256 signatures of gateway packages (docs/remote-jobs.md)',
+    const signer = new iam.ArnPrincipal(this.releaseSignerArn);
+    this.signingKeys = Object.fromEntries(p.updateSigningKeys.map((label) => [label, this.signingKey(label, signer)]));
+  }
+
+  private signingKey(label: string, signer: iam.IPrincipal): kms.Key {
+    const key = new kms.Key(this, `UpdateSigningKey${label}`, {
+      description: `iotgw update signing key ${label}: ECDSA P-256 signatures of gateway packages (docs/remote-jobs.md)`,
       keySpec: kms.KeySpec.ECC_NIST_P256,
       keyUsage: kms.KeyUsage.SIGN_VERIFY,
-      alias: SIGNING_KEY_ALIAS,
+      alias: signingKeyAlias(label),
       // A deleted signing key cannot be brought back, and every AMR that trusts only it could then
-      // be updated only by hand: kept when the stack goes, with the longest waiting period.
+      // be updated only by hand: kept when the stack (or its label) goes, with the longest waiting
+      // period; retiring it is a deliberate step (docs/remote-jobs.md).
       removalPolicy: RemovalPolicy.RETAIN,
       pendingWindow: Duration.days(30),
     });
-    const signer = new iam.ArnPrincipal(this.releaseSignerArn);
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'ReleaseSignerSignsDigests',
       principals: [signer],
       actions: ['kms:Sign'],
       resources: ['*'],
       conditions: { StringEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM, 'kms:MessageType': SIGNING_MESSAGE_TYPE } },
     }));
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'ReleaseSignerReadsThePublicKey',
       principals: [signer],
       actions: ['kms:GetPublicKey', 'kms:DescribeKey'],
       resources: ['*'],
     }));
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'NoOtherSigner',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
@@ -270,7 +277,7 @@ export class RemoteJobs extends Construct {
       conditions: { ArnNotEquals: { 'aws:PrincipalArn': this.releaseSignerArn } },
     }));
     // Two statements: the conditions of one statement must all hold, and either is enough to refuse.
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'DigestsOnly',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
@@ -278,7 +285,7 @@ export class RemoteJobs extends Construct {
       resources: ['*'],
       conditions: { StringNotEquals: { 'kms:MessageType': SIGNING_MESSAGE_TYPE } },
     }));
-    this.signingKey.addToResourcePolicy(new iam.PolicyStatement({
+    key.addToResourcePolicy(new iam.PolicyStatement({
       sid: 'EcdsaSha256Only',
       effect: iam.Effect.DENY,
       principals: [new iam.AnyPrincipal()],
@@ -286,5 +293,6 @@ export class RemoteJobs extends Construct {
       resources: ['*'],
       conditions: { StringNotEquals: { 'kms:SigningAlgorithm': SIGNING_ALGORITHM } },
     }));
+    return key;
   }
 }

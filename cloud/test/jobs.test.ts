@@ -9,7 +9,7 @@ import { after, describe, it } from 'node:test';
 import { cleanup, synth } from './synth';
 import {
   checkJobConfig, DOWNLOAD_PREFIXES, HEALTH_TEMPLATE_PREFIX, JOB_OPERATIONS, JOBS_DIR, loadJobConfig, LOGS_PREFIX,
-  SIGNING_KEY_ALIAS, toCloudFormation,
+  signingKeyAlias, toCloudFormation,
 } from '../lib/jobs';
 import { parseParams } from '../lib/params';
 
@@ -204,12 +204,32 @@ describe('update signing key (KMS)', () => {
   const signer = { 'Fn::GetAtt': [signerId, 'Arn'] };
   it('is an ECC_NIST_P256 SIGN_VERIFY key, kept when the stack goes, with its alias', () => {
     assert.equal(keys.length, 1);
+    assert.deepEqual(s.params.updateSigningKeys, ['1'], 'one key by default');
     assert.equal(key.Properties.KeySpec, 'ECC_NIST_P256');
     assert.equal(key.Properties.KeyUsage, 'SIGN_VERIFY');
     assert.equal(key.DeletionPolicy, 'Retain');
     assert.equal(key.Properties.PendingWindowInDays, 30);
     const [[, alias]] = ofType('AWS::KMS::Alias');
-    assert.equal(alias.Properties.AliasName, SIGNING_KEY_ALIAS);
+    assert.equal(alias.Properties.AliasName, 'alias/iotgw-update-signing-1');
+    assert.equal(signingKeyAlias('1'), 'alias/iotgw-update-signing-1');
+  });
+  it('has a key per label during a rotation, each with the same policy; a label\'s key keeps its logical id', () => {
+    const two = synth({ updateSigningKeys: ['1', '2'] });
+    try {
+      const res = two.gateway.toJSON().Resources as Record<string, Resource>;
+      const twoKeys = Object.entries(res).filter(([, r]) => r.Type === 'AWS::KMS::Key');
+      assert.equal(twoKeys.length, 2);
+      assert.ok(res[keys[0][0]], 'key 1 has the logical id it had alone (not replaced by adding key 2)');
+      const policies = twoKeys.map(([, k]) => json(k.Properties.KeyPolicy));
+      assert.equal(policies[0], policies[1]);
+      const aliases = Object.values(res).filter((r) => r.Type === 'AWS::KMS::Alias').map((r) => r.Properties.AliasName).sort();
+      assert.deepEqual(aliases, ['alias/iotgw-update-signing-1', 'alias/iotgw-update-signing-2']);
+      const outputs = two.gateway.toJSON().Outputs as Record<string, { Value: unknown }>;
+      assert.equal(outputs.UpdateSigningKey2Alias.Value, 'alias/iotgw-update-signing-2');
+      assert.match(json(outputs.UpdateSigningKey2Arn.Value), /JobsUpdateSigningKey2/);
+    } finally {
+      cleanup(two);
+    }
   });
   it('lets the release signer sign SHA-256 digests with ECDSA_SHA_256 and read the public key', () => {
     const sign = statements.find((st) => st.Effect === 'Allow' && list(st.Action).includes('kms:Sign'))!;
@@ -256,7 +276,7 @@ describe('update signing key (KMS)', () => {
       cleanup(other);
     }
   });
-  it('refuses a signer of another account, a wildcard or something that is not a role or user', () => {
+  it('refuses a signer of another account, a wildcard or something that is not a role or user; key labels checked', () => {
     const base = { account: '123456789012', cognitoDomainPrefix: 'a', callbackUrls: ['https://c.example.jp/'],
       logoutUrls: ['https://c.example.jp/'], thingNames: ['AMR-001'] };
     assert.throws(() => parseParams({ ...base, releaseSignerArn: 'arn:aws:iam::210987654321:role/signer' }, 'f'),
@@ -264,6 +284,9 @@ describe('update signing key (KMS)', () => {
     assert.throws(() => parseParams({ ...base, releaseSignerArn: 'arn:aws:iam::123456789012:role/*' }, 'f'), /"releaseSignerArn" must be the ARN/);
     assert.throws(() => parseParams({ ...base, releaseSignerArn: 'arn:aws:iam::123456789012:group/release' }, 'f'), /"releaseSignerArn"/);
     assert.throws(() => parseParams({ ...base, jobLogRetentionDays: 0 }, 'f'), /"jobLogRetentionDays" must be an integer from 1/);
+    assert.throws(() => parseParams({ ...base, updateSigningKeys: ['1', '2', '3'] }, 'f'), /"updateSigningKeys" has more than two keys/);
+    assert.throws(() => parseParams({ ...base, updateSigningKeys: ['key-2'] }, 'f'), /"updateSigningKeys\[0\]" must be key labels/);
+    assert.throws(() => parseParams({ ...base, updateSigningKeys: [] }, 'f'), /"updateSigningKeys" must be a list of at least 1/);
   });
 });
 
@@ -273,8 +296,8 @@ describe('stack outputs for the release tooling', () => {
     assert.deepEqual(outputs.JobArtifactsBucketName.Value, { Ref: bucketId });
     assert.match(json(outputs.JobPresignRoleArn.Value), /JobsPresignRole/);
     assert.match(json(outputs.HealthJobTemplateArn.Value), /JobsHealthTemplate.*Arn/);
-    assert.match(json(outputs.UpdateSigningKeyArn.Value), /JobsUpdateSigningKey.*Arn/);
-    assert.equal(outputs.UpdateSigningKeyAlias.Value, SIGNING_KEY_ALIAS);
+    assert.match(json(outputs.UpdateSigningKey1Arn.Value), /JobsUpdateSigningKey1.*Arn/);
+    assert.equal(outputs.UpdateSigningKey1Alias.Value, 'alias/iotgw-update-signing-1');
     assert.match(json(outputs.ReleaseSignerArn.Value), /JobsReleaseSigner/);
   });
 });
