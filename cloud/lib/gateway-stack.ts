@@ -6,6 +6,7 @@ import { Construct } from 'constructs';
 import { Auth } from './auth';
 import { Frontend } from './frontend';
 import { IotCore } from './iot';
+import { RemoteJobs, signingKeyAlias } from './jobs';
 import { Monitoring } from './monitoring';
 import { acknowledge, LAMBDA_BASIC_EXECUTION } from './nag';
 import { DeploymentParams } from './params';
@@ -21,6 +22,7 @@ export class GatewayStack extends Stack {
   readonly iot: IotCore;
   readonly frontend: Frontend;
   readonly monitoring: Monitoring;
+  readonly jobs: RemoteJobs;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -54,6 +56,8 @@ export class GatewayStack extends Stack {
       preProvisioningFunction: this.iot.preProvisioningFunction,
     });
 
+    this.jobs = new RemoteJobs(this, 'Jobs', { params: p, accessLogsBucket: this.frontend.logBucket });
+
     this.acknowledgeCdkHandlers(p);
 
     new CfnOutput(this, 'ConsoleUrl', {
@@ -65,6 +69,15 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'CognitoDomain', { value: cognitoDomain });
     new CfnOutput(this, 'IotDataEndpoint', { value: this.iot.dataEndpoint });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+    // What cloud/jobs/make_job.py and the operators need (cloud/README.md, docs/remote-jobs.md).
+    new CfnOutput(this, 'JobArtifactsBucketName', { value: this.jobs.bucket.bucketName });
+    new CfnOutput(this, 'JobPresignRoleArn', { value: this.jobs.presignRole.roleArn });
+    new CfnOutput(this, 'HealthJobTemplateArn', { value: this.jobs.healthTemplate.jobTemplateRef.jobTemplateArn });
+    for (const [label, key] of Object.entries(this.jobs.signingKeys)) {
+      new CfnOutput(this, `UpdateSigningKey${label}Arn`, { value: key.keyArn });
+      new CfnOutput(this, `UpdateSigningKey${label}Alias`, { value: signingKeyAlias(label) });
+    }
+    new CfnOutput(this, 'ReleaseSignerArn', { value: this.jobs.releaseSignerArn });
   }
 
   // CDK's own singleton handlers (AwsCustomResource for DescribeEndpoint and org-operator, the

@@ -51,6 +51,20 @@ export interface DeploymentParams {
    * mode. Empty (default) = every claim certificate provisions only the device its CN names.
    */
   readonly fleetClaimCertificateIds: string[];
+  /**
+   * The IAM role (or user) that signs gateway packages: the only principal the update signing key
+   * (KMS) lets call kms:Sign. Unset: the stack creates a role for it (output ReleaseSignerRoleArn),
+   * which IAM principals of the account may assume when their own policies allow it.
+   */
+  readonly releaseSignerArn?: string;
+  /**
+   * The update signing keys, by label (letters and digits): one KMS key each, alias
+   * alias/iotgw-update-signing-<label>. One normally; two while the signing key is rotated (the
+   * new one added, the old one removed once no AMR trusts it: docs/remote-jobs.md).
+   */
+  readonly updateSigningKeys: string[];
+  /** Days an uploaded journal (logs/ in the job artifacts bucket) is kept. */
+  readonly jobLogRetentionDays: number;
 }
 
 // CloudWatch Logs accepts only these retention values.
@@ -65,7 +79,7 @@ const KNOWN_KEYS = new Set([
   'account', 'region', 'cognitoDomainPrefix', 'callbackUrls', 'logoutUrls', 'passkeyRelyingPartyId',
   'consoleDomainName', 'consoleCertificateArn', 'thingNames', 'thingNamePrefix', 'operatorEmail', 'alarmEmail', 'allowedIpCidrs',
   'geoAllowCountries', 'wafRateLimit', 'logRetentionDays', 'consoleDir', 'iotLogging', 'deviceDefenderAudit',
-  'fleetClaimCertificateIds',
+  'fleetClaimCertificateIds', 'releaseSignerArn', 'updateSigningKeys', 'jobLogRetentionDays',
 ]);
 
 export function parseParams(raw: unknown, where: string): DeploymentParams {
@@ -142,11 +156,22 @@ export function parseParams(raw: unknown, where: string): DeploymentParams {
     });
   }
   const logRetentionDays = int('logRetentionDays', 1, 3653, 90);
+  const updateSigningKeys = list('updateSigningKeys', /^[A-Za-z0-9]{1,16}$/, 'key labels (1-16 letters and digits)', 1, ['1']);
+  if (updateSigningKeys.length > 2) {
+    fail('updateSigningKeys', 'has more than two keys: a rotation needs the old and the new one only; retire the oldest');
+  }
+  const account = str('account', /^[0-9]{12}$/, 'a 12-digit AWS account id') as string;
+  // An IAM role or user of this account, named exactly: no wildcard can widen who may sign.
+  const releaseSignerArn = str('releaseSignerArn', /^arn:aws:iam::[0-9]{12}:(role|user)\/[A-Za-z0-9+=,.@_\/-]{1,512}$/,
+    'the ARN of an IAM role or user (arn:aws:iam::<account>:role/<name>)', true);
+  if (releaseSignerArn !== undefined && releaseSignerArn.split(':')[4] !== account) {
+    fail('releaseSignerArn', `must be a role or user of the account ${account}; got ${releaseSignerArn}`);
+  }
   if (!RETENTION_DAYS.includes(logRetentionDays)) {
     fail('logRetentionDays', `must be one of ${RETENTION_DAYS.join(', ')} (CloudWatch Logs values)`);
   }
   return {
-    account: str('account', /^[0-9]{12}$/, 'a 12-digit AWS account id') as string,
+    account,
     region,
     cognitoDomainPrefix: str('cognitoDomainPrefix', /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/,
       'a Cognito domain prefix (lower-case letters, digits and hyphens)') as string,
@@ -170,6 +195,9 @@ export function parseParams(raw: unknown, where: string): DeploymentParams {
     deviceDefenderAudit: bool('deviceDefenderAudit', true),
     fleetClaimCertificateIds: list('fleetClaimCertificateIds', /^[0-9a-f]{64}$/,
       'AWS IoT certificate ids (64 lower-case hex digits)', 0, []),
+    releaseSignerArn,
+    updateSigningKeys,
+    jobLogRetentionDays: int('jobLogRetentionDays', 1, 3653, 30),
   };
 }
 

@@ -1,7 +1,8 @@
 // cdk-nag's AWS Solutions pack runs on every synth (lib/app.ts): zero unsuppressed findings, every
 // acknowledgement with a written reason — for the full parameter set and for the minimal one (no
-// custom domain, no IP allow list, no email, no account singletons), whose resources differ, and for
-// a fleet named by thingNamePrefix (other wildcards in the browser role).
+// custom domain, no IP allow list, no email, no account singletons), whose resources differ, for
+// a fleet named by thingNamePrefix (other wildcards in the browser role), and for two update signing
+// keys with a signer of the site's.
 // cdk-nag 3 reports only unacknowledged findings and then fails the synth.
 import { strict as assert } from 'assert';
 import { after, describe, it } from 'node:test';
@@ -29,6 +30,8 @@ for (const [name, overrides] of [
     alarmEmail: undefined, operatorEmail: undefined, iotLogging: false, deviceDefenderAudit: false }],
   // The browser role's wildcards (and its Deny) differ with a thing-name prefix.
   ['thing-name prefix', { thingNamePrefix: 'AMR-', thingNames: ['AMR-001', 'AMR-002'] }],
+  // Two update signing keys (a rotation) and a signer named by the site instead of the stack's role.
+  ['signing key rotation', { updateSigningKeys: ['1', '2'], releaseSignerArn: 'arn:aws:iam::123456789012:role/iotgw-release-signer' }],
 ] as const) {
   describe(`cdk-nag AwsSolutions, ${name}`, () => {
     const s = synth(overrides as Record<string, unknown>);
