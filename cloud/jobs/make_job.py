@@ -59,6 +59,10 @@ MIN_CONFIRM_SECONDS, MAX_CONFIRM_SECONDS = 30, 3600
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # SigV4's longest presigned URL
 DEFAULT_LOGS_EXPIRY = 6 * 3600
 DEFAULT_LOG_LINES = 2000
+# The gateway's limits for a logs document (plugins/logs/logs_document.hpp): a document outside
+# them would be REJECTED on the AMR, so it is refused here first.
+MAX_LOG_LINES = 100_000
+MIN_LOG_MAX_BYTES = 1024
 # Key prefixes: the presign role reads packages/ and configs/ only; the logs go to logs/.
 PREFIXES = {'package': 'packages/', 'config': 'configs/', 'logs': 'logs/'}
 
@@ -440,14 +444,16 @@ def cmd_logs(args):
     if args.since or args.until:
         if args.lines is not None:
             raise Fail('--lines or --since/--until, not both')
-        since = parse_utc(args.since, '--since') if args.since else None
+        if not args.since:
+            raise Fail('--until needs --since (the gateway refuses a range without its start)')
+        since = parse_utc(args.since, '--since')
         until = parse_utc(args.until, '--until') if args.until else None
-        if since and until and until <= since:
+        if until and until <= since:
             raise Fail('--until must be after --since')
     else:
         lines = DEFAULT_LOG_LINES if args.lines is None else args.lines
-        if lines < 1:
-            raise Fail('--lines must be at least 1')
+        if not 1 <= lines <= MAX_LOG_LINES:
+            raise Fail(f'--lines must be 1 to {MAX_LOG_LINES} (what the gateway takes)')
         document['lines'] = lines
     job_id = job_id_for(args, 'logs', thing)
     key = f'{PREFIXES["logs"]}{re.sub(r"[^a-zA-Z0-9_-]", "_", thing)}/{job_id}.txt'
@@ -459,8 +465,8 @@ def cmd_logs(args):
     if args.until:
         document['until'] = args.until
     if args.max_bytes is not None:
-        if args.max_bytes < 1:
-            raise Fail('--max-bytes must be at least 1')
+        if args.max_bytes < MIN_LOG_MAX_BYTES:
+            raise Fail(f'--max-bytes must be at least {MIN_LOG_MAX_BYTES} (what the gateway takes)')
         document['max_bytes'] = args.max_bytes
     request = create_job_request(args, 'logs', job_id, document, presigned=False)
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)

@@ -422,7 +422,10 @@ class LogsTest(Base):
             (r'is not a UTC time', ['--since', '2026-12-06T08:00:00+09:00']),
             (r"--since: '2026-13-06T08:00:00Z': ", ['--since', '2026-13-06T08:00:00Z']),
             (r'--expires must be 1 to 604800', ['--expires', '604801']),
-            (r'--lines must be at least 1', ['--lines', '0']),
+            (r'--lines must be 1 to 100000', ['--lines', '0']),
+            (r'--lines must be 1 to 100000', ['--lines', '100001']),
+            (r'--until needs --since', ['--until', '2026-12-06T08:00:00Z']),
+            (r'--max-bytes must be at least 1024', ['--max-bytes', '1023']),
         ]:
             with self.subTest(pattern):
                 self.assertRefused(pattern, 'logs', '--bucket', BUCKET, '--targets', THING, '--out', self.out, *argv)
