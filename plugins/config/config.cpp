@@ -18,6 +18,7 @@
 #include <iotgw/plugins/common/durable_file.hpp>
 #include <iotgw/plugins/https/https_download.hpp>
 #include <iotgw/plugins/https/https_url.hpp>
+#include <iotgw/sdk/job_details.hpp>
 #include <iotgw/sdk/jobs.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 #include <iotgw/sdk/remote_config.hpp>

@@ -13,6 +13,7 @@
 
 #include <iotgw/plugins/https/https_upload.hpp>
 #include <iotgw/plugins/https/https_url.hpp>
+#include <iotgw/sdk/job_details.hpp>
 #include <iotgw/sdk/jobs.hpp>
 
 #include <algorithm>

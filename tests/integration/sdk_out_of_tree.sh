@@ -57,6 +57,20 @@ for pc in iotgw-sdk iotgw-sdk-amr; do
 done
 echo "ABI $abi: iotgw-sdkConfigVersion.cmake, iotgw-sdk.pc and iotgw-sdk-amr.pc agree"
 
+step "the plain SDK header needs no RapidJSON (only the json and amr components do)"
+# -H lists every header the compiler opens: <iotgw/sdk.hpp> must open none of RapidJSON's, or a
+# plugin built without rapidjson-dev (a plain iotgw::sdk user) would not compile.
+"$cxx" -std=c++20 -fsyntax-only -H -I"$tmp/prefix/include" -x c++ - <<<'#include <iotgw/sdk.hpp>' \
+    >"$tmp/headers.log" 2>&1 || {
+    cat "$tmp/headers.log"
+    fail "<iotgw/sdk.hpp> alone does not compile"
+}
+if grep -q rapidjson "$tmp/headers.log"; then
+    grep -m 3 rapidjson "$tmp/headers.log"
+    fail "<iotgw/sdk.hpp> includes RapidJSON's headers"
+fi
+echo "<iotgw/sdk.hpp>: $(grep -c '^\.' "$tmp/headers.log") headers, none of them RapidJSON's"
+
 step "configure and build sdk/examples/dedup out of tree"
 "$cmake" -S "$source_dir/sdk/examples/dedup" -B "$tmp/dedup-build" \
     -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||

@@ -12,6 +12,7 @@
 // so the jobs processor hears the end on the loop afterwards. The document is parsed with
 // <iotgw/sdk/json_parse.hpp> (the SDK's json component: RapidJSON).
 #include <iotgw/sdk.hpp>
+#include <iotgw/sdk/job_details.hpp>
 #include <iotgw/sdk/json_parse.hpp>
 
 #include <sys/statvfs.h>

@@ -11,13 +11,9 @@
 #include <iotgw/sdk/host_api.hpp>
 #include <iotgw/sdk/plugin.hpp>
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,21 +36,8 @@ enum class JobOutcome : uint32_t {
 };
 
 // AWS: each statusDetails value has at most 1024 characters; the handlers keep theirs below this.
+// <iotgw/sdk/job_details.hpp> (component json: it needs RapidJSON) writes a details object.
 inline constexpr std::size_t kMaxJobDetailChars = 1000;
-
-// A statusDetails object, {"k1":"v1",...} (AWS takes string values only), escaped by RapidJSON:
-// what progress(), succeed() and fail() take as `details`.
-inline std::string job_details(std::initializer_list<std::pair<const char*, std::string>> fields) {
-    rapidjson::StringBuffer out;
-    rapidjson::Writer<rapidjson::StringBuffer> w(out);
-    w.StartObject();
-    for (const auto& [k, v] : fields) {
-        w.Key(k);
-        w.String(v.c_str(), static_cast<rapidjson::SizeType>(v.size()));
-    }
-    w.EndObject();
-    return {out.GetString(), out.GetSize()};
-}
 
 // How an execution ended, as its handler said.
 struct JobEnd {
