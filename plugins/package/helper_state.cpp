@@ -19,6 +19,7 @@ Verdict judge(const std::optional<core::update::InstallRecord>& record, const st
     if (r.state == "failed") return {Next::fail, "install_failed", r.reason};
     if (r.state == "rolled_back") return {Next::fail, "rolled_back", r.reason};
     if (r.state == "not_confirmed") return {Next::fail, "not_confirmed", r.reason};
+    if (r.state == "downgrade_refused") return {Next::fail, "downgrade_refused", r.reason};
     return {Next::fail, "helper_state_unknown",
             "the update helper's record has the unknown state \"" + r.state + "\""};
 }

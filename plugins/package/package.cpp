@@ -66,6 +66,7 @@ public:
           helper_dir_(cfg.string("helper_dir")),
           keys_dir_(cfg.string("keys_dir")),
           max_bytes_(static_cast<uint64_t>(cfg.integer("max_package_bytes"))),
+          allow_downgrade_(cfg.boolean("allow_downgrade")),
           ca_(cfg.optional_string("ca").value_or("")),
           download_timeout_(cfg.duration("download_timeout")),
           install_timeout_(cfg.duration("install_timeout")),
@@ -141,6 +142,21 @@ private:
         if (doc_.version == sdk::Host::gateway_version()) {
             report_->succeed(job_details({{"version", doc_.version}, {"installed", "already running"}}));
             return;
+        }
+        // Not worth a download: the root helper refuses an older version too (its own setting,
+        // which a config job cannot change), but only after the whole package came.
+        if (!allow_downgrade_) {
+            const std::string running = sdk::Host::gateway_version();
+            try {
+                if (update::is_older_version(doc_.version, running)) {
+                    fail("downgrade_refused",
+                         "version " + doc_.version + " is older than the running " + running +
+                             "; this AMR installs only newer versions; nothing was downloaded");
+                    return;
+                }
+            } catch (const std::exception& e) {  // the helper compares again
+                host().warning("job ", job_id_, ": ", e.what(), "; the update helper decides");
+            }
         }
         if (doc_.claim.size > max_bytes_) {
             fail("package_too_large", "the package has " + std::to_string(doc_.claim.size) +
@@ -374,6 +390,7 @@ private:
 
     const std::string connection_, request_dir_, helper_dir_, keys_dir_;
     const uint64_t max_bytes_;
+    const bool allow_downgrade_;
     const std::string ca_;
     const std::chrono::milliseconds download_timeout_, install_timeout_, step_timeout_;
     sdk::Timer poll_, retry_;

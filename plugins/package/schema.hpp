@@ -26,6 +26,11 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("134217728")
         .at_least(1024)
         .at_most(536870912),
+    Field::boolean("allow_downgrade",
+                   "Download a version older than the running one. Off: such a job fails at once "
+                   "(downgrade_refused). The root helper decides again with its own setting "
+                   "(iotgw update run --allow-downgrade), which this cannot override.")
+        .with_default("false"),
     Field::path("ca",
                 "PEM trust anchors for the HTTPS server of the package; unset: the system trust store "
                 "(which verifies S3)."),

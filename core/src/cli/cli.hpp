@@ -36,6 +36,7 @@ struct Options {
     std::filesystem::path package;                   // update verify: the .deb
     std::filesystem::path document;                  // update verify: the package job's document
     std::filesystem::path keys_dir;  // update verify: the trusted keys (default kUpdateKeysDir)
+    bool allow_downgrade = false;    // update run: install a version older than the installed one
 };
 
 core::LoadOptions load_options(const Options& o);

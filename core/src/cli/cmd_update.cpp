@@ -3,7 +3,8 @@
 //   installs a package a job names, run by hand. An operator runs it on the package and the job
 //   document before making the job (with the site's public keys), and so learns from a sentence,
 //   not from a failed job on a robot, that the signature or the digest is wrong.
-// - run: the root helper, started by iotgw-update.service (core/include/iotgw/core/update_installer.hpp).
+// - run [--allow-downgrade]: the root helper, started by iotgw-update.service
+//   (core/include/iotgw/core/update_installer.hpp); older versions only with the flag.
 // - keep --package FILE --document FILE: commissioning keeps the installed package to go back to.
 #include "cli.hpp"
 
@@ -30,7 +31,9 @@ upd::InstallerPaths installer_paths(const Options& o) {
 }
 
 int run_installer(const Options& o) {
-    upd::Installer installer(installer_paths(o));
+    upd::InstallerPolicy policy;
+    policy.allow_downgrade = o.allow_downgrade;
+    upd::Installer installer(installer_paths(o), policy);
     const auto now = static_cast<int64_t>(std::time(nullptr));
     try {
         for (const auto& line : installer.run(now)) std::cout << line << "\n";

@@ -20,7 +20,7 @@ constexpr const char* kUsage =
     "       iotgw factory claim-csr --config FILE --out FILE.csr [--plugin-dir DIR]...\n"
     "       iotgw factory claim-install --config FILE --cert FILE.pem [--plugin-dir DIR]...\n"
     "       iotgw update verify|keep --package FILE.deb --document JOB.json [--keys DIR]\n"
-    "       iotgw update run [--keys DIR]\n"
+    "       iotgw update run [--keys DIR] [--allow-downgrade]\n"
     "       iotgw --version | --help\n"
     "\n"
     "  run       start the gateway with FILE; SIGHUP reloads it, SIGTERM/SIGINT stop,\n"
@@ -105,6 +105,8 @@ int main(int argc, char** argv) {
             const char* v = value(a);
             if (v == nullptr) return usage_error(std::string(a) + " needs a file name");
             (a == "--package" ? o.package : a == "--document" ? o.document : o.keys_dir) = v;
+        } else if (a == "--allow-downgrade") {
+            o.allow_downgrade = true;
         } else if (a == "--allow-unsafe-plugin-dirs") {
             // The registry reads it (plugin_registry.hpp); as the environment it reaches every
             // registry this process makes, and a reload's too.
@@ -126,8 +128,10 @@ int main(int argc, char** argv) {
     if (o.command.empty()) return usage_error("no command given");
     if (o.command != "factory" && (!o.out.empty() || !o.cert.empty()))
         return usage_error("--out and --cert are options of `iotgw factory` only");
-    if (o.command != "update" && (!o.package.empty() || !o.document.empty() || !o.keys_dir.empty()))
-        return usage_error("--package, --document and --keys are options of `iotgw update` only");
+    if (o.command != "update" &&
+        (!o.package.empty() || !o.document.empty() || !o.keys_dir.empty() || o.allow_downgrade))
+        return usage_error(
+            "--package, --document, --keys and --allow-downgrade are options of `iotgw update` only");
     if (o.command != "run" && !o.remote_config.empty())
         return usage_error("--remote-config is an option of `iotgw run` only");
     if (o.command == "run") {
@@ -151,6 +155,8 @@ int main(int argc, char** argv) {
     if (o.command == "update") {
         if (o.update_step != "verify" && o.update_step != "keep" && o.update_step != "run")
             return usage_error("update needs a step: verify, keep or run");
+        if (o.allow_downgrade && o.update_step != "run")
+            return usage_error("--allow-downgrade is an option of `iotgw update run` only");
         if (o.update_step != "run" && (o.package.empty() || o.document.empty()))
             return usage_error("update " + o.update_step +
                                " needs --package FILE.deb and --document JOB.json");

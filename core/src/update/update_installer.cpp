@@ -135,7 +135,15 @@ std::string take_json_object(const std::string& path, const char* what, rapidjso
 
 }  // namespace
 
-Installer::Installer(InstallerPaths paths) : p_(std::move(paths)) {}
+bool is_older_version(const std::string& a, const std::string& b) {
+    // 0: a < b; 1: not; anything else: dpkg could not compare (a version it does not parse).
+    const auto r = run_process({"dpkg", "--compare-versions", a, "lt", b});
+    if (r.status == 0) return true;
+    if (r.status == 1) return false;
+    throw std::runtime_error("cannot compare the versions " + a + " and " + b + ": " + last_lines(r.output));
+}
+
+Installer::Installer(InstallerPaths paths, InstallerPolicy policy) : p_(std::move(paths)), policy_(policy) {}
 
 std::string Installer::installed_version() const {
     std::vector<std::string> argv{"dpkg-query"};
@@ -299,6 +307,20 @@ std::string Installer::take_request(int64_t now) {
         if (version != doc.version)
             throw std::runtime_error("the package's version is " + version + ", not the " + doc.version +
                                      " the job names");
+    } catch (const std::exception& e) {
+        files::remove_file_durably(incoming);
+        return fail(e.what());
+    }
+    try {
+        if (!policy_.allow_downgrade && !r.previous.empty() && is_older_version(doc.version, r.previous)) {
+            files::remove_file_durably(incoming);
+            r.state = "downgrade_refused";
+            r.reason = "version " + doc.version + " is older than the installed " + r.previous +
+                       "; this AMR installs only newer versions (a site that must go back runs the update "
+                       "helper with --allow-downgrade); nothing was installed";
+            write_record(r);
+            return "job " + job + ": " + r.reason;
+        }
     } catch (const std::exception& e) {
         files::remove_file_durably(incoming);
         return fail(e.what());

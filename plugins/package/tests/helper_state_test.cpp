@@ -33,7 +33,7 @@ TEST(PackageHelperState, TheEndStatesEndTheJobWithTheHelpersReason) {
     EXPECT_EQ(judge(record("succeeded"), "up-1", "1.2.0").next, Next::succeed);
     for (const auto& [state, reason] :
          {std::pair{"failed", "install_failed"}, std::pair{"rolled_back", "rolled_back"},
-          std::pair{"not_confirmed", "not_confirmed"}}) {
+          std::pair{"not_confirmed", "not_confirmed"}, std::pair{"downgrade_refused", "downgrade_refused"}}) {
         const auto v = judge(record(state), "up-1", "1.1.0");
         EXPECT_EQ(v.next, Next::fail) << state;
         EXPECT_EQ(v.reason, reason) << state;

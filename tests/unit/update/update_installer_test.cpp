@@ -147,6 +147,46 @@ TEST_F(InstallerTest, AVerifiedPackageIsInstalledAndKeptOnceTheNewVersionConfirm
     EXPECT_EQ(installer.installed_version(), "2.0.0");
 }
 
+// Someone who can make jobs but not sign packages must not put an AMR back on an old release
+// with a known hole: a signed but older version is refused, unless the site runs the helper with
+// --allow-downgrade.
+TEST_F(InstallerTest, AnOlderVersionIsRefusedUnlessTheSiteAllowsIt) {
+    commission_v1();
+    const auto old = build_deb("0.9.0");
+    request("job-old", old, "0.9.0", site.get());
+    Installer installer(paths);
+    const auto did = joined(installer.run(kNow));
+    EXPECT_NE(did.find("job job-old: version 0.9.0 is older than the installed 1.0.0"), std::string::npos)
+        << did;
+    EXPECT_EQ(installer.installed_version(), "1.0.0");
+    auto r = record();
+    EXPECT_EQ(r.state, "downgrade_refused");
+    EXPECT_EQ(r.version, "0.9.0");
+    EXPECT_EQ(r.previous, "1.0.0");
+    EXPECT_NE(r.reason.find("--allow-downgrade"), std::string::npos) << r.reason;
+    EXPECT_FALSE(fs::exists(request_dir / "job-old.deb"));
+    EXPECT_FALSE(fs::exists(work_dir / "incoming.deb"));
+    EXPECT_FALSE(fs::exists(work_dir / "candidate.deb"));
+
+    InstallerPolicy allow;
+    allow.allow_downgrade = true;
+    request("job-back", old, "0.9.0", site.get());
+    Installer allowing(paths, allow);
+    EXPECT_NE(joined(allowing.run(kNow)).find("job job-back: version 0.9.0 installed (was 1.0.0)"),
+              std::string::npos);
+    EXPECT_EQ(allowing.installed_version(), "0.9.0");
+    EXPECT_EQ(record().state, "installed");
+}
+
+TEST(UpdateVersions, DebianOrderDecidesWhatIsOlder) {
+    EXPECT_TRUE(is_older_version("0.9.0", "1.0.0"));
+    EXPECT_TRUE(is_older_version("0.1.0", "0.1.0+up1"));
+    EXPECT_TRUE(is_older_version("0.1.0~rc1", "0.1.0"));
+    EXPECT_TRUE(is_older_version("9.0", "1:0.1"));  // an epoch outranks the rest
+    EXPECT_FALSE(is_older_version("1.0.0", "1.0.0"));
+    EXPECT_FALSE(is_older_version("1.0.10", "1.0.9"));
+}
+
 TEST_F(InstallerTest, AVersionThatNeverConfirmsIsRolledBackAtItsDeadline) {
     commission_v1();
     request("job-2", build_deb("2.0.0"), "2.0.0", site.get());

@@ -28,7 +28,8 @@ struct InstallerPaths {
 };
 
 // state.json. `state`: installing, installed (waiting for the new version's confirmation until
-// `deadline`), succeeded, failed, rolled_back, not_confirmed (no package to go back to).
+// `deadline`), succeeded, failed, rolled_back, not_confirmed (no package to go back to),
+// downgrade_refused (older than the installed version; nothing was installed).
 struct InstallRecord {
     std::string job;
     std::string state;
@@ -38,9 +39,22 @@ struct InstallRecord {
     std::string reason;    // a sentence for the failed states
 };
 
+// What the site allows, set where only root can: iotgw-update.service's command line.
+struct InstallerPolicy {
+    // Off by default: an older version is refused even when signed, so someone who can make
+    // jobs but not sign packages cannot put a fleet back on a release with a known hole. A site
+    // that must go back runs `iotgw update run --allow-downgrade` (a drop-in), or publishes the
+    // old code under a newer version. The rollback to the kept package is not a downgrade here.
+    bool allow_downgrade = false;
+};
+
+// Whether Debian version `a` sorts before `b` (dpkg --compare-versions a lt b). Throws
+// std::runtime_error when dpkg cannot compare them.
+bool is_older_version(const std::string& a, const std::string& b);
+
 class Installer {
 public:
-    explicit Installer(InstallerPaths paths);
+    explicit Installer(InstallerPaths paths, InstallerPolicy policy = {});
 
     // One run, under an exclusive lock: an install an earlier run left unfinished is rolled back
     // first, then a confirmation is taken, then a new request, then an overdue "installed" is
@@ -68,6 +82,7 @@ private:
     std::string deb_field(const std::string& deb, const char* field) const;
 
     InstallerPaths p_;
+    InstallerPolicy policy_;
 };
 
 // After a run that left a version waiting for its confirmation: a transient systemd timer runs

@@ -259,13 +259,25 @@ TEST_F(PackageLocalCore, ATamperedPackageOrAnUntrustedSignatureIsDeletedAndNever
     for (const auto& e : fs::directory_iterator(request_dir_)) ADD_FAILURE() << "left behind: " << e.path();
 }
 
-// Refused before a byte is downloaded: a document that is not a package job's, a package larger
-// than the handler takes, and a site without a trusted key.
+// Refused before a byte is downloaded: a document that is not a package job's, a version older
+// than the running one, a package larger than the handler takes, and a site without a trusted
+// key.
 TEST_F(PackageLocalCore, WhatCannotBeInstalledIsRefusedBeforeTheDownload) {
     start_gateway("max_package_bytes = 200000");
     lc->create_job("AMR-001", "up-bad", R"({"operation":"package","url":"https://x/y.deb","version":"1"})");
     auto done = wait_status("up-bad", "REJECTED");
     ASSERT_TRUE(done) << gw_->log();
+
+    lc->create_job("AMR-001", "up-old",
+                   document(file_base_ + "/iotgw.deb", site_key_.get(), package_, "0.0.1"));
+    done = wait_status("up-old", "FAILED");
+    ASSERT_TRUE(done) << gw_->log();
+    EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "reason"}), "downgrade_refused") << *done;
+    EXPECT_NE(json_str(parse_json(*done), {"statusDetails", "message"})
+                  .value_or("")
+                  .find(std::string("older than the running ") + IOTGW_VERSION),
+              std::string::npos)
+        << *done;
 
     lc->create_job("AMR-001", "up-big", good_document());
     done = wait_status("up-big", "FAILED");
