@@ -20,6 +20,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/iotgw-sdk-job.XXXXXX")
 gw_pid=""
 # shellcheck source=localcore_loopback.sh
 source "$(dirname "$0")/localcore_loopback.sh"
+# shellcheck source-path=SCRIPTDIR source=sdk_examples.sh
+source "$(dirname "$0")/sdk_examples.sh"
 # shellcheck disable=SC2317  # called by the EXIT trap
 cleanup() {
     if [[ -n $gw_pid ]]; then
@@ -48,21 +50,10 @@ create_job() {
 }
 
 step "install the build tree into $tmp/prefix"
-"$cmake" --install "$build_dir" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1 ||
-    {
-        cat "$tmp/install.log"
-        fail "cmake --install failed"
-    }
+install_sdk
 
 step "configure and build sdk/examples/disk_report (SDK 1.3, component json) out of tree"
-"$cmake" -S "$source_dir/sdk/examples/disk_report" -B "$tmp/build" \
-    -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
-    fail "configuring the example against the installed SDK failed"
-"$cmake" --build "$tmp/build" || fail "building the example failed"
-mkdir -p "$tmp/plugins"
-so=$(find "$tmp/build" -maxdepth 2 -name 'libiotgw-disk_report.so' | head -n 1)
-[[ -n $so ]] || fail "the build made no libiotgw-disk_report.so"
-cp "$so" "$tmp/plugins/"
+build_example disk_report
 
 step "iotgw check its sample.toml"
 "$iotgw" plugins --plugin-dir "$tmp/plugins" >"$tmp/plugins.txt" 2>&1 || {

@@ -30,13 +30,11 @@ fail() {
     exit 1
 }
 step() { printf '\n--- %s\n' "$*"; }
+# shellcheck source-path=SCRIPTDIR source=sdk_examples.sh
+source "$(dirname "$0")/sdk_examples.sh"
 
 step "install the build tree into $tmp/prefix"
-"$cmake" --install "$build_dir" --prefix "$tmp/prefix" >"$tmp/install.log" 2>&1 ||
-    {
-        cat "$tmp/install.log"
-        fail "cmake --install failed"
-    }
+install_sdk
 [[ -f $tmp/prefix/include/iotgw/sdk.hpp ]] || fail "the install has no include/iotgw/sdk.hpp"
 find "$tmp/prefix" -name 'iotgw-sdkConfig.cmake' | grep -q . || fail "the install has no iotgw-sdkConfig.cmake"
 
@@ -72,23 +70,10 @@ fi
 echo "<iotgw/sdk.hpp>: $(grep -c '^\.' "$tmp/headers.log") headers, none of them RapidJSON's"
 
 step "configure and build sdk/examples/dedup out of tree"
-"$cmake" -S "$source_dir/sdk/examples/dedup" -B "$tmp/dedup-build" \
-    -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
-    fail "configuring the example against the installed SDK failed"
-"$cmake" --build "$tmp/dedup-build" || fail "building the example failed"
-mkdir -p "$tmp/plugins"
-so=$(find "$tmp/dedup-build" -maxdepth 2 -name 'libiotgw-dedup.so' | head -n 1)
-[[ -n $so ]] || fail "the build made no libiotgw-dedup.so"
-cp "$so" "$tmp/plugins/"
+build_example dedup
 
 step "configure and build sdk/examples/call_gate (component amr) out of tree"
-"$cmake" -S "$source_dir/sdk/examples/call_gate" -B "$tmp/call_gate-build" \
-    -DCMAKE_PREFIX_PATH="$tmp/prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCMAKE_BUILD_TYPE=RelWithDebInfo ||
-    fail "configuring the amr example against the installed SDK failed"
-"$cmake" --build "$tmp/call_gate-build" || fail "building the amr example failed"
-so=$(find "$tmp/call_gate-build" -maxdepth 2 -name 'libiotgw-call_gate.so' | head -n 1)
-[[ -n $so ]] || fail "the build made no libiotgw-call_gate.so"
-cp "$so" "$tmp/plugins/"
+build_example call_gate
 
 step "iotgw plugins --plugin-dir $tmp/plugins"
 "$iotgw" plugins --plugin-dir "$tmp/plugins" >"$tmp/plugins.txt" 2>&1 || {
