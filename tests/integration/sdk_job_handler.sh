@@ -18,7 +18,7 @@ cxx=${6:-c++}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/iotgw-sdk-job.XXXXXX")
 gw_pid=""
-# shellcheck source=localcore_loopback.sh
+# shellcheck source-path=SCRIPTDIR source=localcore_loopback.sh
 source "$(dirname "$0")/localcore_loopback.sh"
 # shellcheck source-path=SCRIPTDIR source=sdk_examples.sh
 source "$(dirname "$0")/sdk_examples.sh"
