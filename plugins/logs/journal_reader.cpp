@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 namespace iotgw::plugins::logs {
 namespace {
@@ -68,6 +69,8 @@ JournalText read_journal(const std::vector<std::string>& argv, uint64_t max_byte
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_adddup2(&actions, stdout_pipe.fds[1], 1);
     posix_spawn_file_actions_adddup2(&actions, stderr_pipe.fds[1], 2);
+    // Nothing else of the gateway's (its broker connection, its files) reaches journalctl.
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -96,17 +99,24 @@ JournalText read_journal(const std::vector<std::string>& argv, uint64_t max_byte
     };
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     bool stopped = false;  // killed: by the deadline or the cancel flag
+    std::string broke;     // killed: the pipes could not be read
+    auto past_deadline = [&] { return cancelled.load() || std::chrono::steady_clock::now() >= deadline; };
     std::array<char, 65536> buf{};
     std::array<pollfd, 2> fds{pollfd{stdout_pipe.fds[0], POLLIN, 0}, pollfd{stderr_pipe.fds[0], POLLIN, 0}};
     while (fds[0].fd >= 0 || fds[1].fd >= 0) {
-        if (cancelled.load() || std::chrono::steady_clock::now() >= deadline) {
+        if (past_deadline()) {
             ::kill(pid, SIGKILL);
             stopped = true;
             break;
         }
         // Wakes at least every 100 ms to look at the flag and the deadline.
         const int n = ::poll(fds.data(), fds.size(), 100);
-        if (n < 0 && errno != EINTR) break;
+        if (n < 0 && errno != EINTR) {
+            // Nobody would read the pipes any more: a child that fills one would never exit.
+            broke = std::string("cannot wait for its output: ") + std::strerror(errno);
+            ::kill(pid, SIGKILL);
+            break;
+        }
         for (size_t i = 0; i < fds.size(); ++i) {
             if (fds[i].fd < 0 || fds[i].revents == 0) continue;
             const ssize_t got = ::read(fds[i].fd, buf.data(), buf.size());
@@ -124,8 +134,28 @@ JournalText read_journal(const std::vector<std::string>& argv, uint64_t max_byte
             }
         }
     }
+    // Both pipes are closed, yet the program may still run (a wrapper that closed them): its exit
+    // is awaited under the same deadline and cancel flag, never without a bound.
     int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    for (;;) {
+        const pid_t r = ::waitpid(pid, &status, stopped || !broke.empty() ? 0 : WNOHANG);
+        if (r == pid) break;
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {  // not ours to wait for (cannot happen unless SIGCHLD is ignored)
+            status = 0;
+            break;
+        }
+        if (past_deadline()) {
+            ::kill(pid, SIGKILL);
+            stopped = true;
+            continue;  // reaped at once now
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    if (!broke.empty()) {
+        out.error = argv[0] + ": " + broke;
+        return out;
+    }
     if (stopped) {
         const auto ms = timeout.count();
         out.error = cancelled.load() ? argv[0] + " was stopped: the job was cancelled"

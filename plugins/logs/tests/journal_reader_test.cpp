@@ -77,6 +77,15 @@ TEST(JournalReader, AProgramThatHangsIsStoppedAtTheDeadline) {
     EXPECT_EQ(j.error, "/bin/sh did not finish within 500 ms; it was stopped");
 }
 
+TEST(JournalReader, AProgramThatClosesItsOutputButRunsOnIsStoppedAtTheDeadlineToo) {
+    const auto started = std::chrono::steady_clock::now();
+    const auto j = run_sh("exec >&- 2>&-; exec sleep 30", 1000, 500ms);
+    ASSERT_FALSE(j.ok);
+    EXPECT_EQ(j.error, "/bin/sh did not finish within 500 ms; it was stopped");
+    // Far below the 30 s the program would run: the deadline, not its exit, ended the wait.
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+}
+
 TEST(JournalReader, ACancelStopsTheProgram) {
     std::atomic<bool> cancelled{false};
     std::thread canceller([&] {
