@@ -138,8 +138,11 @@ private:
                   (journal.note.empty() ? std::string() : "# journalctl said: " + journal.note + "\n") +
                   (journal.dropped > 0 ? "# the oldest " + std::to_string(journal.dropped) +
                                              " bytes were left out to keep to " + std::to_string(cap) + "\n"
-                                       : std::string()) +
-                  journal.text;
+                                       : std::string());
+        // Appended, then the journal's own copy freed: one copy of up to `cap` bytes is held
+        // while uploading (the upload sends from it without copying).
+        rq.body += journal.text;
+        journal.text = std::string();
         out.bytes = rq.body.size();
         for (int attempt = 1;; ++attempt) {
             const https::UploadOutcome up = https::upload(rq, cancelled_);
@@ -160,8 +163,10 @@ private:
     }
 
     void on_done(const std::string& job, const Outcome& out) {
+        // A late outcome of an earlier job must not stop the worker of the current one.
+        if (job != job_id_) return;
         end_worker();
-        if (!report_ || report_->ended() || job != job_id_) return;
+        if (!report_ || report_->ended()) return;
         if (!out.ok) {
             failed_.add();
             host().warning("job ", job_id_, " failed (", out.reason, "): ", out.message);

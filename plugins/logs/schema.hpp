@@ -24,8 +24,8 @@ inline constexpr iotgw_config_field kFields[] = {
         .at_least(1000)
         .at_most(600'000),
     Field::duration("upload_timeout",
-                    "The longest wait for each step of the upload (connect, TLS handshake, sending, the "
-                    "answer).")
+                    "The longest wait for each step of the upload (connect, TLS handshake, each 64 KiB "
+                    "sent, the answer).")
         .with_default("\"30s\"")
         .at_least(1000)
         .at_most(300'000),

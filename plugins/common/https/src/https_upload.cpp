@@ -5,6 +5,8 @@
 
 #include <boost/beast/http.hpp>
 
+#include <optional>
+
 namespace iotgw::plugins::https {
 namespace {
 
@@ -16,6 +18,8 @@ namespace http = boost::beast::http;
 
 // What an answer's body may hold that is worth a log line (S3 says why in an XML <Code>).
 constexpr size_t kMaxAnswerBody = 4096;
+// The most sent in one write, each with the I/O timeout of its own.
+constexpr std::size_t kWritePiece = 64 * 1024;
 
 std::string s3_code(const std::string& body) {
     const auto open = body.find("<Code>");
@@ -29,25 +33,40 @@ void run(const UploadRequest& rq, const std::atomic<bool>& cancelled, UploadOutc
     Session session(url, rq.ca_file, rq.io_timeout, cancelled);
     auto& stream = session.stream();
 
-    http::request<http::string_body> req{http::verb::put, url.target, 11};
+    // The body is sent from the caller's string, not copied (it may be many megabytes).
+    using Body = http::span_body<char const>;
+    http::request<Body> req{http::verb::put, url.target, 11};
     req.set(http::field::host, url.authority());
     req.set(http::field::user_agent, "iotgw");
     if (!rq.content_type.empty()) req.set(http::field::content_type, rq.content_type);
-    req.body() = rq.body;
+    req.body() = Body::value_type(rq.body.data(), rq.body.size());
     req.prepare_payload();  // Content-Length, never chunked
-    error_code ec = session.step([&](auto h) { http::async_write(stream, req, std::move(h)); });
-    if (ec) throw Failure("cannot send the upload to " + session.where() + ": " + reason(ec), true);
+    // In pieces, each bounded by the I/O timeout: a slow but working uplink (a robot's LTE) is
+    // not cut off for needing longer than one timeout for the whole body.
+    http::request_serializer<Body> serializer(req);
+    serializer.limit(kWritePiece);
+    error_code ec;
+    while (!ec && !serializer.is_done())
+        ec = session.step([&](auto h) { http::async_write_some(stream, serializer, std::move(h)); });
+    const bool sent = !ec;
+    const std::string send_error = ec ? reason(ec) : std::string();
 
+    // The answer. A server may refuse before it has read the whole body (S3's 403 for an expired
+    // URL) and close: its answer is still read. Interim 1xx answers are skipped.
     boost::beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxAnswerBody);
-    ec = session.step([&](auto h) { http::async_read(stream, buffer, parser, std::move(h)); });
-    // An answer whose body is over the limit still has its status.
-    if (ec && ec != http::error::body_limit) {
-        if (!parser.is_header_done())
-            throw Failure("no answer to the upload from " + session.where() + ": " + reason(ec), true);
+    std::optional<http::response_parser<http::string_body>> parser;
+    for (int interim = 0; interim < 5; ++interim) {
+        parser.emplace();
+        parser->body_limit(kMaxAnswerBody);
+        ec = session.step([&](auto h) { http::async_read(stream, buffer, *parser, std::move(h)); });
+        if (!parser->is_header_done() || parser->get().result_int() >= 200) break;
     }
-    const auto& res = parser.get();
+    // An answer whose body is over the limit still has its status.
+    if (!parser->is_header_done() || parser->get().result_int() < 200) {
+        if (!sent) throw Failure("cannot send the upload to " + session.where() + ": " + send_error, true);
+        throw Failure("no answer to the upload from " + session.where() + ": " + reason(ec), true);
+    }
+    const auto& res = parser->get();
     out.http_status = static_cast<int>(res.result_int());
     if (out.http_status < 200 || out.http_status > 299) {
         const bool retry = out.http_status >= 500 || out.http_status == 429 || out.http_status == 408;
@@ -58,7 +77,9 @@ void run(const UploadRequest& rq, const std::atomic<bool>& cancelled, UploadOutc
                           (out.http_status == 403 ? "; an expired presigned URL?" : ""),
                       retry);
     }
-    if (!ec) session.shutdown();
+    if (!ec && sent) session.shutdown();
+    if (!sent)  // a 2xx before the whole body went: not an upload that can be trusted
+        throw Failure("the upload to " + session.where() + " broke off: " + send_error, true);
 }
 
 }  // namespace

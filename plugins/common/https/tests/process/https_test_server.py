@@ -3,7 +3,8 @@
 
 Serves the files of --dir (GET), and stores a PUT's body as the file of its path, replacing it
 (parent directories made), answering 200; the fault parameters that make sense for a PUT
-(status=N, stall_after=0) apply to it too. Query parameters change one response:
+(status=N, stall_after=0) apply to it too, and slow_read=N reads its body N bytes every 0.25 s.
+Query parameters change one response:
   drop_after=N   send the headers for the whole body, then N bytes of it, then close
   ignore_range=1 answer 200 with the whole file even when a Range was asked for
   wrong_range=1  answer a Range request with 206 from offset 0
@@ -40,7 +41,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.close_connection = True
             return
-        body = self.rfile.read(int(length))
+        if "slow_read" in query:  # N bytes every 0.25 s: a slow uplink, seen from the server
+            step, left, parts = int(query["slow_read"]), int(length), []
+            while left > 0:
+                parts.append(self.rfile.read(min(step, left)))
+                left -= len(parts[-1])
+                self.server.stop_event.wait(0.25)
+            body = b"".join(parts)
+        else:
+            body = self.rfile.read(int(length))
         print(f"PUT {parsed.path} bytes={len(body)} type={self.headers.get('Content-Type') or '-'}", flush=True)
         if "stall_after" in query:
             self.server.stop_event.wait(60)

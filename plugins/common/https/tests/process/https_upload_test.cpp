@@ -75,6 +75,17 @@ TEST_F(HttpsUploadTest, AServerSignedByAnotherCaIsNotTrustedAndGetsNothing) {
     EXPECT_EQ(server->log().find("PUT"), std::string::npos) << server->log();
 }
 
+// 16 MiB read by the server 1 MiB every 0.25 s (~4 s in all) with a 1.5 s I/O timeout: the
+// timeout bounds each piece written, not the whole body, so a slow uplink still gets through.
+TEST_F(HttpsUploadTest, ASlowButSteadyUplinkIsNotCutOffByTheTimeout) {
+    std::string big(16 * 1024 * 1024, 'x');
+    auto r = request("/big.log?slow_read=1048576", big);
+    r.io_timeout = 1500ms;
+    const auto out = upload(r, cancelled);
+    ASSERT_TRUE(out.ok) << out.error;
+    EXPECT_EQ(fs::file_size(dir.path() / "www" / "big.log"), big.size());
+}
+
 TEST_F(HttpsUploadTest, AServerThatNeverAnswersEndsInTheTimeoutAndMayBeTriedAgain) {
     auto r = request("/x.log?stall_after=0", "a");
     r.io_timeout = 1s;
