@@ -39,7 +39,7 @@ int run_installer(const Options& o) {
         for (const auto& line : installer.run(now)) std::cout << line << "\n";
         upd::InstallRecord r;
         if (installer.read_record(r))
-            if (auto warning = upd::arm_deadline_timer(r, now); !warning.empty())
+            if (auto warning = upd::arm_deadline_timer(r, now, policy); !warning.empty())
                 std::cerr << "iotgw: warning: " << warning << "\n";
         return kExitOk;
     } catch (const std::exception& e) {

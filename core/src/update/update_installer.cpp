@@ -160,6 +160,18 @@ std::string Installer::installed_version() const {
     return version;
 }
 
+std::string Installer::recorded_version() const {
+    std::vector<std::string> argv{"dpkg-query"};
+    if (!p_.dpkg_root.empty()) argv.push_back("--root=" + p_.dpkg_root);
+    argv.insert(argv.end(), {"-W", "-f=${Version}", p_.package_name});
+    const auto r = run_process(argv);
+    if (r.status != 0) return {};
+    std::string version = r.output;
+    while (!version.empty() && std::isspace(static_cast<unsigned char>(version.back())) != 0)
+        version.pop_back();
+    return version;
+}
+
 std::string Installer::deb_field(const std::string& deb, const char* field) const {
     const auto r = run_process({"dpkg-deb", "-f", deb, field});
     if (r.status != 0) throw std::runtime_error(deb + " is not a Debian package: " + last_lines(r.output));
@@ -312,10 +324,13 @@ std::string Installer::take_request(int64_t now) {
         return fail(e.what());
     }
     try {
-        if (!policy_.allow_downgrade && !r.previous.empty() && is_older_version(doc.version, r.previous)) {
+        // Against what dpkg records even when it is not fully installed (a half-configured
+        // package after a failure): such an AMR must not take any older version either.
+        const std::string current = r.previous.empty() ? recorded_version() : r.previous;
+        if (!policy_.allow_downgrade && !current.empty() && is_older_version(doc.version, current)) {
             files::remove_file_durably(incoming);
             r.state = "downgrade_refused";
-            r.reason = "version " + doc.version + " is older than the installed " + r.previous +
+            r.reason = "version " + doc.version + " is older than the installed " + current +
                        "; this AMR installs only newer versions (a site that must go back runs the update "
                        "helper with --allow-downgrade); nothing was installed";
             write_record(r);
@@ -417,12 +432,20 @@ std::string Installer::roll_back(InstallRecord r, const std::string& why) {
     return r.reason;
 }
 
-std::string arm_deadline_timer(const InstallRecord& r, int64_t now) {
+std::string arm_deadline_timer(const InstallRecord& r, int64_t now, const InstallerPolicy& policy) {
     if (r.state != "installed" || r.deadline <= now) return {};
     (void)run_process({"systemctl", "stop", "iotgw-update-deadline.timer"});  // an earlier one, if any
-    const auto armed = run_process({"systemd-run", "--quiet", "--unit=iotgw-update-deadline",
-                                    "--on-active=" + std::to_string(r.deadline - now) + "s",
-                                    "--timer-property=AccuracySec=1s", "/usr/bin/iotgw", "update", "run"});
+    // The timer's run may take a request too: it runs under the same policy as this one.
+    std::vector<std::string> argv{"systemd-run",
+                                  "--quiet",
+                                  "--unit=iotgw-update-deadline",
+                                  "--on-active=" + std::to_string(r.deadline - now) + "s",
+                                  "--timer-property=AccuracySec=1s",
+                                  "/usr/bin/iotgw",
+                                  "update",
+                                  "run"};
+    if (policy.allow_downgrade) argv.emplace_back("--allow-downgrade");
+    const auto armed = run_process(argv);
     if (armed.status == 0) return {};
     return "cannot arm the deadline timer (systemd-run: " + last_lines(armed.output, 1) + "); version " +
            r.version + " is rolled back at the next start of iotgw-update.service after its deadline";

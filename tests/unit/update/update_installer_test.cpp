@@ -178,6 +178,22 @@ TEST_F(InstallerTest, AnOlderVersionIsRefusedUnlessTheSiteAllowsIt) {
     EXPECT_EQ(record().state, "installed");
 }
 
+// A package dpkg left unpacked but not configured is not "installed" (dpkg-query's status is not
+// ii), but its version still counts: an older one is refused all the same.
+TEST_F(InstallerTest, AnOlderVersionIsRefusedEvenWhenTheInstalledOneIsNotConfigured) {
+    const auto v1 = build_deb("1.0.0");
+    ASSERT_EQ(
+        std::system(
+            ("dpkg --root=" + root.string() + " --unpack " + v1.string() + " > /dev/null 2>&1").c_str()),
+        0);
+    Installer installer(paths);
+    ASSERT_EQ(installer.installed_version(), "") << "the test needs a package that is not configured";
+    request("job-old", build_deb("0.9.0"), "0.9.0", site.get());
+    const auto did = joined(installer.run(kNow));
+    EXPECT_NE(did.find("version 0.9.0 is older than the installed 1.0.0"), std::string::npos) << did;
+    EXPECT_EQ(record().state, "downgrade_refused");
+}
+
 TEST(UpdateVersions, DebianOrderDecidesWhatIsOlder) {
     EXPECT_TRUE(is_older_version("0.9.0", "1.0.0"));
     EXPECT_TRUE(is_older_version("0.1.0", "0.1.0+up1"));

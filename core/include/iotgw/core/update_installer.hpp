@@ -80,6 +80,8 @@ private:
     void write_record(const InstallRecord& r) const;
     std::string dpkg_install(const std::string& deb) const;  // "" on success, else dpkg's last lines
     std::string deb_field(const std::string& deb, const char* field) const;
+    // The version dpkg records for the package whatever its state ("" when it has none).
+    std::string recorded_version() const;
 
     InstallerPaths p_;
     InstallerPolicy policy_;
@@ -88,6 +90,7 @@ private:
 // After a run that left a version waiting for its confirmation: a transient systemd timer runs
 // `iotgw update run` at the deadline (the unit also runs at boot, since transient timers do not
 // survive a reboot). Returns "" when armed or not needed, else why it could not be.
-std::string arm_deadline_timer(const InstallRecord& r, int64_t now_unix);
+// The timer's run gets the same policy (--allow-downgrade) as the run that arms it.
+std::string arm_deadline_timer(const InstallRecord& r, int64_t now_unix, const InstallerPolicy& policy);
 
 }  // namespace iotgw::core::update
