@@ -24,8 +24,8 @@ inline constexpr iotgw_config_field kFields[] = {
         .at_least(1000)
         .at_most(600'000),
     Field::duration("upload_timeout",
-                    "The longest wait for each step of the upload (connect, TLS handshake, each 64 KiB "
-                    "sent, the answer).")
+                    "The longest wait for the connect, the TLS handshake and, while the body is "
+                    "sent and the answer awaited, for the server to take a byte or answer.")
         .with_default("\"30s\"")
         .at_least(1000)
         .at_most(300'000),

@@ -168,19 +168,8 @@ void run(const DownloadRequest& rq, const std::atomic<bool>& cancelled,
 DownloadOutcome download(const DownloadRequest& request, const std::atomic<bool>& cancelled,
                          const std::function<void(uint64_t, uint64_t)>& progress) {
     DownloadOutcome out;
-    try {
-        run(request, cancelled, progress, out);
-        out.ok = true;
-    } catch (const Failure& f) {
-        out.error = f.what();
-        out.retryable = f.retryable();
-    } catch (const std::exception& e) {  // a bad URL, a file system error
-        out.error = e.what();
-    }
-    if (!out.ok && cancelled.load()) {
-        out.error = "the download from " + redacted(request.url) + " was cancelled";
-        out.retryable = false;
-    }
+    detail::run_transfer("the download from " + redacted(request.url), cancelled, out,
+                         [&] { run(request, cancelled, progress, out); });
     return out;
 }
 

@@ -1,5 +1,7 @@
 #include "https_session.hpp"
 
+#include "tcp_acked.hpp"
+
 #include <iotgw/plugins/common/trust_store.hpp>
 
 #include <boost/asio/connect.hpp>
@@ -66,6 +68,16 @@ Session::Session(const HttpsUrl& url, const std::string& ca_file, std::chrono::m
                 "the server " + where_ + " is not trusted: " + X509_verify_cert_error_string(verify), false);
         throw Failure("the TLS handshake with " + where_ + " failed: " + reason(ec), true);
     }
+}
+
+bool Session::note_acknowledged() {
+    const auto acknowledged = tcp_bytes_acked(beast::get_lowest_layer(stream_).socket().native_handle());
+    if (!acknowledged) return false;
+    if (*acknowledged > acknowledged_) {
+        acknowledged_ = *acknowledged;
+        acknowledged_at_ = std::chrono::steady_clock::now();
+    }
+    return true;
 }
 
 void Session::shutdown() {

@@ -12,6 +12,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <exception>
 #include <stdexcept>
 #include <string>
 
@@ -69,6 +71,36 @@ public:
         return result;
     }
 
+    // Like step(), for sending a request body and waiting for its answer: the I/O timeout counts
+    // from the last time the server acknowledged bytes of ours, not from the start of the step. A
+    // write returns once its bytes are in the kernel's send buffer (up to 4 MiB on Linux), so on a
+    // slow uplink the server is still taking them long after the last write; that is progress,
+    // not a silent server. Where the kernel cannot tell (no TCP_INFO counter), this is step().
+    template <class Start>
+    error_code step_while_acknowledged(Start&& start) {
+        if (!note_acknowledged()) return step(std::forward<Start>(start));
+        error_code result = net::error::would_block;
+        auto& lowest = beast::get_lowest_layer(stream_);
+        lowest.expires_never();
+        start([&result](error_code ec, auto&&...) { result = ec; });
+        io_.restart();
+        bool stopping = false;
+        bool stalled = false;
+        while (!io_.stopped()) {
+            io_.run_for(std::chrono::milliseconds(100));
+            if (stopping || io_.stopped()) continue;
+            note_acknowledged();
+            if (cancelled_.load()) {
+                lowest.cancel();
+                stopping = true;
+            } else if (std::chrono::steady_clock::now() - acknowledged_at_ > io_timeout_) {
+                lowest.cancel();
+                stopping = stalled = true;
+            }
+        }
+        return stalled && result ? error_code(beast::error::timeout) : result;
+    }
+
     beast::ssl_stream<beast::tcp_stream>& stream() noexcept { return stream_; }
     // host[:port], for messages.
     const std::string& where() const noexcept { return where_; }
@@ -76,12 +108,40 @@ public:
     void shutdown();
 
 private:
+    // Reads the socket's count of acknowledged bytes and, when it grew, notes the time. False when
+    // the kernel does not count them.
+    bool note_acknowledged();
+
     net::ssl::context ctx_;
     net::io_context io_;
     beast::ssl_stream<beast::tcp_stream> stream_;
     const std::chrono::milliseconds io_timeout_;
     const std::atomic<bool>& cancelled_;
     const std::string where_;
+    std::uint64_t acknowledged_ = 0;
+    std::chrono::steady_clock::time_point acknowledged_at_ = std::chrono::steady_clock::now();
 };
+
+// Runs one transfer (`attempt` fills `out` or throws) and turns how it ended into the outcome the
+// public functions return: ok, or the error and whether to try again. A transfer ended by a cancel
+// says so, whatever error the cancel caused on the way, and is not worth retrying. `what` names
+// it in that sentence ("the upload to <url>"; the URL with its query left out).
+template <class Outcome, class Attempt>
+void run_transfer(const std::string& what, const std::atomic<bool>& cancelled, Outcome& out,
+                  Attempt&& attempt) {
+    try {
+        attempt();
+        out.ok = true;
+    } catch (const Failure& f) {
+        out.error = f.what();
+        out.retryable = f.retryable();
+    } catch (const std::exception& e) {  // a bad URL, a file system error
+        out.error = e.what();
+    }
+    if (!out.ok && cancelled.load()) {
+        out.error = what + " was cancelled";
+        out.retryable = false;
+    }
+}
 
 }  // namespace iotgw::plugins::https::detail

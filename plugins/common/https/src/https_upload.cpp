@@ -18,7 +18,8 @@ namespace http = boost::beast::http;
 
 // What an answer's body may hold that is worth a log line (S3 says why in an XML <Code>).
 constexpr size_t kMaxAnswerBody = 4096;
-// The most sent in one write, each with the I/O timeout of its own.
+// The most handed to TLS in one write: the serializer does not copy the body, so the pieces are
+// what bounds the buffers of one write.
 constexpr std::size_t kWritePiece = 64 * 1024;
 
 std::string s3_code(const std::string& body) {
@@ -41,13 +42,15 @@ void run(const UploadRequest& rq, const std::atomic<bool>& cancelled, UploadOutc
     if (!rq.content_type.empty()) req.set(http::field::content_type, rq.content_type);
     req.body() = Body::value_type(rq.body.data(), rq.body.size());
     req.prepare_payload();  // Content-Length, never chunked
-    // In pieces, each bounded by the I/O timeout: a slow but working uplink (a robot's LTE) is
-    // not cut off for needing longer than one timeout for the whole body.
+    // In pieces; the timeout counts from the last bytes the server took, through the pieces and
+    // the wait for the answer: a slow but working uplink (a robot's LTE) is never cut off, one
+    // that takes nothing for the timeout is.
     http::request_serializer<Body> serializer(req);
     serializer.limit(kWritePiece);
     error_code ec;
     while (!ec && !serializer.is_done())
-        ec = session.step([&](auto h) { http::async_write_some(stream, serializer, std::move(h)); });
+        ec = session.step_while_acknowledged(
+            [&](auto h) { http::async_write_some(stream, serializer, std::move(h)); });
     const bool sent = !ec;
     const std::string send_error = ec ? reason(ec) : std::string();
 
@@ -58,7 +61,8 @@ void run(const UploadRequest& rq, const std::atomic<bool>& cancelled, UploadOutc
     for (int interim = 0; interim < 5; ++interim) {
         parser.emplace();
         parser->body_limit(kMaxAnswerBody);
-        ec = session.step([&](auto h) { http::async_read(stream, buffer, *parser, std::move(h)); });
+        ec = session.step_while_acknowledged(
+            [&](auto h) { http::async_read(stream, buffer, *parser, std::move(h)); });
         if (!parser->is_header_done() || parser->get().result_int() >= 200) break;
     }
     // An answer whose body is over the limit still has its status.
@@ -86,19 +90,8 @@ void run(const UploadRequest& rq, const std::atomic<bool>& cancelled, UploadOutc
 
 UploadOutcome upload(const UploadRequest& request, const std::atomic<bool>& cancelled) {
     UploadOutcome out;
-    try {
-        run(request, cancelled, out);
-        out.ok = true;
-    } catch (const Failure& f) {
-        out.error = f.what();
-        out.retryable = f.retryable();
-    } catch (const std::exception& e) {  // a bad URL
-        out.error = e.what();
-    }
-    if (!out.ok && cancelled.load()) {
-        out.error = "the upload to " + redacted(request.url) + " was cancelled";
-        out.retryable = false;
-    }
+    detail::run_transfer("the upload to " + redacted(request.url), cancelled, out,
+                         [&] { run(request, cancelled, out); });
     return out;
 }
 

@@ -3,7 +3,8 @@
 
 Serves the files of --dir (GET), and stores a PUT's body as the file of its path, replacing it
 (parent directories made), answering 200; the fault parameters that make sense for a PUT
-(status=N, stall_after=0) apply to it too, and slow_read=N reads its body N bytes every 0.25 s.
+(status=N, stall_after=0) apply to it too, slow_read=N reads its body N bytes every 0.25 s, and
+read_stall_after=N reads N bytes of it, then nothing for 60 s.
 Query parameters change one response:
   drop_after=N   send the headers for the whole body, then N bytes of it, then close
   ignore_range=1 answer 200 with the whole file even when a Range was asked for
@@ -19,6 +20,7 @@ import argparse
 import http.server
 import os
 import signal
+import socket
 import ssl
 import threading
 import urllib.parse
@@ -41,12 +43,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.close_connection = True
             return
+        if "read_stall_after" in query:  # an uplink that stops dead in the middle of the body
+            self.rfile.read(int(query["read_stall_after"]))
+            print(f"PUT {parsed.path} stalled", flush=True)
+            self.server.stop_event.wait(60)
+            self.close_connection = True
+            return
         if "slow_read" in query:  # N bytes every 0.25 s: a slow uplink, seen from the server
             step, left, parts = int(query["slow_read"]), int(length), []
             while left > 0:
+                if parts:
+                    self.server.stop_event.wait(0.25)
                 parts.append(self.rfile.read(min(step, left)))
                 left -= len(parts[-1])
-                self.server.stop_event.wait(0.25)
             body = b"".join(parts)
         else:
             body = self.rfile.read(int(length))
@@ -135,6 +144,10 @@ def main():
     server.daemon_threads = True  # a stalled answer does not hold up the exit
     server.stop_event = threading.Event()
     server.stalled = set()  # paths whose stall_once_after was served
+    # A small receive buffer, so that what the client sees acknowledged is about what this server
+    # has read, as with a slow link in front of a fast server (S3); the kernel would otherwise
+    # take megabytes for a slow reader and acknowledge them at once.
+    server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)

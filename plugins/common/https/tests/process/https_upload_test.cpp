@@ -77,13 +77,30 @@ TEST_F(HttpsUploadTest, AServerSignedByAnotherCaIsNotTrustedAndGetsNothing) {
 
 // 16 MiB read by the server 1 MiB every 0.25 s (~4 s in all) with a 1.5 s I/O timeout: the
 // timeout bounds each piece written, not the whole body, so a slow uplink still gets through.
+// 512 KiB/s against a 1.5 s timeout. The last write returns once its bytes are in the kernel's
+// send buffer (megabytes on Linux, over 2 MiB on loopback), so the answer comes seconds after it:
+// the wait counts from the last bytes the server took, not from the last write.
 TEST_F(HttpsUploadTest, ASlowButSteadyUplinkIsNotCutOffByTheTimeout) {
-    std::string big(16 * 1024 * 1024, 'x');
-    auto r = request("/big.log?slow_read=1048576", big);
+    std::string big(3 * 1024 * 1024, 'x');
+    auto r = request("/big.log?slow_read=131072", big);
     r.io_timeout = 1500ms;
     const auto out = upload(r, cancelled);
     ASSERT_TRUE(out.ok) << out.error;
     EXPECT_EQ(fs::file_size(dir.path() / "www" / "big.log"), big.size());
+}
+
+TEST_F(HttpsUploadTest, AnUplinkThatStopsInTheMiddleOfTheBodyEndsInTheTimeout) {
+    std::string big(16 * 1024 * 1024, 'x');
+    auto r = request("/big.log?read_stall_after=1048576", big);
+    r.io_timeout = 1s;
+    const auto started = std::chrono::steady_clock::now();
+    const auto out = upload(r, cancelled);
+    ASSERT_FALSE(out.ok);
+    EXPECT_TRUE(out.retryable) << out.error;
+    EXPECT_NE(out.error.find("cannot send the upload to 127.0.0.1:"), std::string::npos) << out.error;
+    EXPECT_NE(out.error.find("no answer in time"), std::string::npos) << out.error;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 20s);
+    EXPECT_FALSE(fs::exists(dir.path() / "www" / "big.log"));
 }
 
 TEST_F(HttpsUploadTest, AServerThatNeverAnswersEndsInTheTimeoutAndMayBeTriedAgain) {

@@ -17,7 +17,9 @@ struct UploadRequest {
     std::string body;                              // sent as it is
     std::string content_type;                      // e.g. "text/plain; charset=utf-8"; empty: none sent
     std::string ca_file;                           // trust only these CAs; empty: the system's bundle
-    std::chrono::milliseconds io_timeout{30'000};  // for each connect, handshake, write or read
+    // For the connect and the handshake; then the body and the answer may go this long without
+    // the server acknowledging a byte or answering (a slow uplink is not cut off, a stalled one is).
+    std::chrono::milliseconds io_timeout{30'000};
 };
 
 struct UploadOutcome {
@@ -27,7 +29,7 @@ struct UploadOutcome {
     int http_status = 0;     // 0 when no response was read
 };
 
-// `cancelled` is read while waiting (a blocked write or read ends within io_timeout).
+// `cancelled` is read while waiting (a blocked write or read ends within a tenth of a second).
 UploadOutcome upload(const UploadRequest& request, const std::atomic<bool>& cancelled);
 
 }  // namespace iotgw::plugins::https
