@@ -3,6 +3,7 @@
 // a whole new gateway configuration; the tests read the outcome with `describe-job` and look at
 // the files in the state directory and at what the gateway runs after a restart.
 #include "config_text.hpp"
+#include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
 
 #include <iotgw/core/sha256.hpp>
@@ -25,6 +26,8 @@ namespace localcore::conformance {
 namespace {
 
 using iotgw::test::ConfigText;
+using iotgw::test::jobs_ready_line;
+using iotgw::test::start_gateway_process;
 
 std::string slurp(const fs::path& p) {
     std::ifstream in(p);
@@ -61,17 +64,16 @@ protected:
     // The gateway as the package's unit starts it (with --remote-config unless `remote` is false).
     void launch_gateway(bool remote = true) {
         packaged_ = lc->fresh_path("packaged") += ".toml";
-        std::ofstream(packaged_) << config(lc->port());
-        std::vector<std::string> args{IOTGW_BINARY, "run", "--config", packaged_.string(), "--plugin-dir",
-                                      IOTGW_BUILD_PLUGIN_DIR};
-        if (remote) args.insert(args.end(), {"--remote-config", remote_.string()});
-        gw_ = std::make_unique<ChildProcess>(args, lc->fresh_path("gateway") += ".log");
+        std::vector<std::string> extra;
+        if (remote) extra = {"--remote-config", remote_.string()};
+        gw_ =
+            start_gateway_process(config(lc->port()), packaged_, lc->fresh_path("gateway") += ".log", extra);
     }
 
     // Launched, and ready for jobs.
     void start_gateway(bool remote = true) {
         launch_gateway(remote);
-        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+        ASSERT_TRUE(gw_->wait_for(jobs_ready_line(), 15s)) << gw_->log();
     }
 
     void create_config_job(const std::string& id, const std::string& toml) {

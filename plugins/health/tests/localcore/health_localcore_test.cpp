@@ -2,12 +2,12 @@
 // localcore's Jobs API, a job {"operation":"health"} made with `localcore create-job` as an operator
 // would, and the snapshot read back from the execution's status details with `describe-job`.
 #include "config_text.hpp"
+#include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -16,6 +16,8 @@ namespace localcore::conformance {
 namespace {
 
 using iotgw::test::ConfigText;
+using iotgw::test::jobs_ready_line;
+using iotgw::test::start_gateway_process;
 
 class HealthLocalCore : public LocalCoreTest {
 protected:
@@ -32,13 +34,9 @@ protected:
                 .raw("[job_handlers.health]\ntype = \"health\"\n" + handler_fields)
                 .jobs("handlers = [\"health\"]\njournal = \"" +
                       (lc->fresh_path("journal") += ".json").string() + "\"\nretry = \"2s\"");
-        const fs::path file = lc->fresh_path("gateway") += ".toml";
-        std::ofstream(file) << toml;
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", file.string(), "--plugin-dir",
-                                     IOTGW_BUILD_PLUGIN_DIR},
-            lc->fresh_path("gateway") += ".log");
-        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+        gw_ = start_gateway_process(toml, lc->fresh_path("gateway") += ".toml",
+                                    lc->fresh_path("gateway") += ".log");
+        ASSERT_TRUE(gw_->wait_for(jobs_ready_line(), 15s)) << gw_->log();
     }
 
     // The execution of the health job `id` once it SUCCEEDED.

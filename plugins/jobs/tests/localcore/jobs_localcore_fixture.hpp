@@ -5,12 +5,12 @@
 #pragma once
 
 #include "config_text.hpp"
+#include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -24,29 +24,24 @@ protected:
         if (::testing::Test::HasFailure() && gw_) std::cerr << "--- gateway log:\n" << gw_->log() << "\n";
     }
 
-    fs::path write_config() {
+    std::string config() {
         if (journal_.empty()) journal_ = lc->fresh_path("journal") += ".json";  // kept across restarts
-        const std::string toml =
-            iotgw::test::ConfigText()
-                .raw("log_level = \"debug\"\nstop_timeout = \"2s\"")
-                .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), lc->port(), "mqtt_version = \"5\"")
-                .raw("[job_handlers.health]\ntype = \"health\"\ncredentials = \"device\"")
-                // The fixture handler of the operation "slow": one step a second, resumable.
-                .raw("[job_handlers.slow]\ntype = \"fixture_slow_job\"\nstep = \"2s\"")
-                .jobs("handlers = [\"health\", \"slow\"]\njournal = \"" + journal_.string() +
-                      "\"\nretry = \"2s\"");
-        const fs::path file = lc->fresh_path("gateway") += ".toml";
-        std::ofstream(file) << toml;
-        return file;
+        return iotgw::test::ConfigText()
+            .raw("log_level = \"debug\"\nstop_timeout = \"2s\"")
+            .device_link(lc->amr1.cert, lc->amr1.key, lc->ca(), lc->port(), "mqtt_version = \"5\"")
+            .raw("[job_handlers.health]\ntype = \"health\"\ncredentials = \"device\"")
+            // The fixture handler of the operation "slow": one step a second, resumable.
+            .raw("[job_handlers.slow]\ntype = \"fixture_slow_job\"\nstep = \"2s\"")
+            .jobs("handlers = [\"health\", \"slow\"]\njournal = \"" + journal_.string() +
+                  "\"\nretry = \"2s\"")
+            .text();
     }
 
     void start_gateway() {
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", write_config().string(), "--plugin-dir",
-                                     IOTGW_BUILD_PLUGIN_DIR, "--plugin-dir",
-                                     std::string(IOTGW_FIXTURE_PLUGIN_DIR) + "/jobs"},
-            lc->fresh_path("gateway") += ".log");
-        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+        gw_ = iotgw::test::start_gateway_process(
+            config(), lc->fresh_path("gateway") += ".toml", lc->fresh_path("gateway") += ".log",
+            {"--plugin-dir", std::string(IOTGW_FIXTURE_PLUGIN_DIR) + "/jobs"});
+        ASSERT_TRUE(gw_->wait_for(iotgw::test::jobs_ready_line(), 15s)) << gw_->log();
     }
 
     void create_job(const std::string& id, const std::string& document) {

@@ -4,6 +4,7 @@
 // is a script that answers as journalctl does (its arguments echoed, numbered entries, or a
 // failure); the real journalctl of a booted systemd runs in scripts/test-service.
 #include "config_text.hpp"
+#include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
 
 #include <gtest/gtest.h>
@@ -18,6 +19,8 @@ namespace localcore::conformance {
 namespace {
 
 using iotgw::test::ConfigText;
+using iotgw::test::jobs_ready_line;
+using iotgw::test::start_gateway_process;
 
 std::string slurp(const fs::path& p) {
     std::ifstream in(p, std::ios::binary);
@@ -66,13 +69,9 @@ protected:
                      "\"\nca = \"" + lc->ca().string() + "\"\nupload_timeout = \"3s\"\n" + extra)
                 .jobs("handlers = [\"logs\"]\njournal = \"" +
                       (lc->fresh_path("journal") += ".json").string() + "\"\nretry = \"2s\"");
-        const fs::path file = lc->fresh_path("gateway") += ".toml";
-        std::ofstream(file) << toml;
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", file.string(), "--plugin-dir",
-                                     IOTGW_BUILD_PLUGIN_DIR},
-            lc->fresh_path("gateway") += ".log");
-        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+        gw_ = start_gateway_process(toml, lc->fresh_path("gateway") += ".toml",
+                                    lc->fresh_path("gateway") += ".log");
+        ASSERT_TRUE(gw_->wait_for(jobs_ready_line(), 15s)) << gw_->log();
     }
 
     std::optional<std::string> run_job(const std::string& id, const std::string& document,

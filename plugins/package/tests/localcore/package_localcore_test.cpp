@@ -4,6 +4,7 @@
 // a booted systemd in scripts/test-service; here the test plays the helper: it takes the
 // request the handler leaves and writes the record the helper would.
 #include "config_text.hpp"
+#include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
 #include "update_test_keys.hpp"
 
@@ -27,6 +28,8 @@ namespace localcore::conformance {
 namespace {
 
 using iotgw::test::ConfigText;
+using iotgw::test::jobs_ready_line;
+using iotgw::test::start_gateway_process;
 namespace keys = iotgw::core::update::testkeys;
 
 // The version the job installs: anything but the running gateway's own.
@@ -75,16 +78,12 @@ protected:
     }
 
     void launch_gateway(const std::string& extra = "") {
-        const auto path = lc->fresh_path("gateway") += ".toml";
-        std::ofstream(path) << config(extra);
-        gw_ = std::make_unique<ChildProcess>(
-            std::vector<std::string>{IOTGW_BINARY, "run", "--config", path.string(), "--plugin-dir",
-                                     IOTGW_BUILD_PLUGIN_DIR},
-            lc->fresh_path("gateway") += ".log");
+        gw_ = start_gateway_process(config(extra), lc->fresh_path("gateway") += ".toml",
+                                    lc->fresh_path("gateway") += ".log");
     }
     void start_gateway(const std::string& extra = "") {
         launch_gateway(extra);
-        ASSERT_TRUE(gw_->wait_for("subscribed to '$aws/things/AMR-001/jobs/+/get/+'", 15s)) << gw_->log();
+        ASSERT_TRUE(gw_->wait_for(jobs_ready_line(), 15s)) << gw_->log();
     }
 
     void start_file_server() {
