@@ -13,7 +13,10 @@ constexpr auto kAckDeadline = std::chrono::seconds(10);
 // subscribers"); 1.5 only for >= 0x80. Both mean success when rc is 0 and reason < 0x80.
 bool is_success(const mqtt::exception& e) { return e.get_return_code() == 0 && e.get_reason_code() < 0x80; }
 
-std::unique_ptr<mqtt::async_client> make_client(const std::string& uri, const std::string& id, int version) {
+}  // namespace
+
+std::unique_ptr<mqtt::async_client> make_paho_client(const std::string& uri, const std::string& id,
+                                                     int version) {
     // The builder is the same in 1.2 and 1.5; a v5 connect needs a v5-created client.
     auto opts = mqtt::create_options_builder().mqtt_version(version).finalize();
 #if __has_include(<mqtt/event.h>)  // paho.mqtt.cpp >= 1.5: persistence is a variant
@@ -22,8 +25,6 @@ std::unique_ptr<mqtt::async_client> make_client(const std::string& uri, const st
     return std::make_unique<mqtt::async_client>(uri, id, opts, static_cast<mqtt::iclient_persistence*>(nullptr));
 #endif
 }
-
-}  // namespace
 
 TestMqttClient::TestMqttClient(const MosquittoBroker& broker, const DevPki::Device& cert,
                                const std::string& client_id, int mqtt_version)
@@ -43,7 +44,7 @@ void TestMqttClient::init(const std::string& host, int port, const std::string& 
     if (mqtt_version_ != 4 && mqtt_version_ != 5)
         throw std::invalid_argument("TestMqttClient: mqtt_version must be 4 (3.1.1) or 5, not " +
                                     std::to_string(mqtt_version_));
-    client_ = make_client("ssl://" + host + ":" + std::to_string(port), client_id, mqtt_version_);
+    client_ = make_paho_client("ssl://" + host + ":" + std::to_string(port), client_id, mqtt_version_);
     // Runs on paho's thread: only record and wake waiters.
     client_->set_message_callback([this](mqtt::const_message_ptr m) {
         {

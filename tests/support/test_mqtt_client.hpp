@@ -23,6 +23,11 @@ class async_client;
 
 namespace iotgw::test {
 
+// A paho.mqtt.cpp async_client without persistence for MQTT `version` (4 or 5), made the way both
+// paho.mqtt.cpp 1.2 (Debian 12) and 1.5 (Debian 13) accept.
+std::unique_ptr<mqtt::async_client> make_paho_client(const std::string& uri, const std::string& id,
+                                                     int version);
+
 class TestMqttClient {
 public:
     struct Received {
