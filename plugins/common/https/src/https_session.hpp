@@ -55,20 +55,8 @@ public:
     }
     template <class Start>
     error_code step_for(std::chrono::milliseconds timeout, Start&& start) {
-        error_code result = net::error::would_block;
-        auto& lowest = beast::get_lowest_layer(stream_);
-        lowest.expires_after(timeout);
-        start([&result](error_code ec, auto&&...) { result = ec; });
-        io_.restart();
-        bool cancelling = false;
-        while (!io_.stopped()) {
-            io_.run_for(std::chrono::milliseconds(100));
-            if (!cancelling && !io_.stopped() && cancelled_.load()) {
-                lowest.cancel();
-                cancelling = true;
-            }
-        }
-        return result;
+        beast::get_lowest_layer(stream_).expires_after(timeout);
+        return run_step(std::forward<Start>(start), [] { return false; });
     }
 
     // Like step(), for sending a request body and waiting for its answer: the I/O timeout counts
@@ -79,26 +67,11 @@ public:
     template <class Start>
     error_code step_while_acknowledged(Start&& start) {
         if (!note_acknowledged()) return step(std::forward<Start>(start));
-        error_code result = net::error::would_block;
-        auto& lowest = beast::get_lowest_layer(stream_);
-        lowest.expires_never();
-        start([&result](error_code ec, auto&&...) { result = ec; });
-        io_.restart();
-        bool stopping = false;
-        bool stalled = false;
-        while (!io_.stopped()) {
-            io_.run_for(std::chrono::milliseconds(100));
-            if (stopping || io_.stopped()) continue;
+        beast::get_lowest_layer(stream_).expires_never();
+        return run_step(std::forward<Start>(start), [this] {
             note_acknowledged();
-            if (cancelled_.load()) {
-                lowest.cancel();
-                stopping = true;
-            } else if (std::chrono::steady_clock::now() - acknowledged_at_ > io_timeout_) {
-                lowest.cancel();
-                stopping = stalled = true;
-            }
-        }
-        return stalled && result ? error_code(beast::error::timeout) : result;
+            return std::chrono::steady_clock::now() - acknowledged_at_ > io_timeout_;
+        });
     }
 
     beast::ssl_stream<beast::tcp_stream>& stream() noexcept { return stream_; }
@@ -108,6 +81,31 @@ public:
     void shutdown();
 
 private:
+    // Runs the operation `start` begins to its end, looking every tenth of a second at the cancel
+    // flag and at `stalled()`; either cancels it, and a stall ends it with beast::error::timeout.
+    // The stream's own timer (expires_after) ends it too.
+    template <class Start, class Stalled>
+    error_code run_step(Start&& start, Stalled&& stalled) {
+        error_code result = net::error::would_block;
+        auto& lowest = beast::get_lowest_layer(stream_);
+        start([&result](error_code ec, auto&&...) { result = ec; });
+        io_.restart();
+        bool stopping = false;
+        bool timed_out = false;
+        while (!io_.stopped()) {
+            io_.run_for(std::chrono::milliseconds(100));
+            if (stopping || io_.stopped()) continue;
+            if (cancelled_.load()) {
+                lowest.cancel();
+                stopping = true;
+            } else if (stalled()) {
+                lowest.cancel();
+                stopping = timed_out = true;
+            }
+        }
+        return timed_out && result ? error_code(beast::error::timeout) : result;
+    }
+
     // Reads the socket's count of acknowledged bytes and, when it grew, notes the time. False when
     // the kernel does not count them.
     bool note_acknowledged();
