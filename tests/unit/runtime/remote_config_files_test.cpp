@@ -8,19 +8,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace iotgw::core {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using iotgw::test::read_text_file;
 
 class RemoteConfigFilesTest : public ::testing::Test {
 protected:
@@ -34,7 +28,7 @@ TEST_F(RemoteConfigFilesTest, AFirstApplyRunsOnTrialAndItsRollbackLeavesThePacka
     EXPECT_FALSE(files.record().has_value());
     files.apply("job-1", "a = 1\n", 1000);
     EXPECT_TRUE(files.active());
-    EXPECT_EQ(slurp(file), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 1\n");
     auto r = files.record();
     ASSERT_TRUE(r);
     EXPECT_EQ(r->job_id, "job-1");
@@ -56,10 +50,10 @@ TEST_F(RemoteConfigFilesTest, ARollbackBringsBackTheConfirmedConfigurationBefore
     files.confirm();
     EXPECT_EQ(files.record()->state, TrialState::confirmed);
     files.apply("job-2", "a = 2\n", 2000);
-    EXPECT_EQ(slurp(file), "a = 2\n");
-    EXPECT_EQ(slurp(fs::path(file) += ".previous"), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 2\n");
+    EXPECT_EQ(read_text_file(fs::path(file) += ".previous"), "a = 1\n");
     files.roll_back("it crashed");
-    EXPECT_EQ(slurp(file), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 1\n");
     EXPECT_EQ(files.record()->job_id, "job-2");
     EXPECT_EQ(files.record()->state, TrialState::rolled_back);
 }
@@ -73,7 +67,7 @@ TEST_F(RemoteConfigFilesTest, AnUnconfirmedConfigurationIsNeverThePrevious) {
     files.apply("job-3", "a = 3\n", 3000);
     EXPECT_EQ(files.record()->job_id, "job-3");
     files.roll_back("lost");
-    EXPECT_EQ(slurp(file), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 1\n");
 }
 
 TEST_F(RemoteConfigFilesTest, OnlyAPendingTrialIsConfirmedOrRolledBack) {
@@ -83,7 +77,7 @@ TEST_F(RemoteConfigFilesTest, OnlyAPendingTrialIsConfirmedOrRolledBack) {
     files.confirm();
     EXPECT_THROW(files.confirm(), std::runtime_error);
     EXPECT_THROW(files.roll_back("x"), std::runtime_error);
-    EXPECT_EQ(slurp(file), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 1\n");
 }
 
 TEST_F(RemoteConfigFilesTest, StartsOnTrialAreCounted) {
@@ -120,7 +114,7 @@ TEST_F(RemoteConfigFilesTest, ARollbackAfterAFailedWriteLeavesTheFileThatRan) {
     EXPECT_FALSE(files.file_matches(*files.record()));
     EXPECT_NO_THROW(files.roll_back("it could not be written"));
     EXPECT_EQ(files.record()->state, TrialState::rolled_back);
-    EXPECT_EQ(slurp(file), "a = 1\n");
+    EXPECT_EQ(read_text_file(file), "a = 1\n");
 }
 
 TEST_F(RemoteConfigFilesTest, TheFilesAreReadableByTheServiceOnly) {

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
 
 namespace iotgw::core::update {
 namespace {
@@ -22,12 +21,7 @@ namespace fs = std::filesystem;
 using testkeys::new_key;
 using testkeys::PKey;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using iotgw::test::read_text_file;
 
 class InstallerTest : public ::testing::Test {
 protected:
@@ -70,7 +64,7 @@ protected:
     }
 
     std::string document(const fs::path& deb, const std::string& version, EVP_PKEY* key) {
-        const std::string bytes = slurp(deb);
+        const std::string bytes = read_text_file(deb);
         return R"({"operation":"package","url":"https://example.com/p.deb","version":")" + version +
                R"(","size":)" + std::to_string(bytes.size()) + R"(,"sha256":")" + sha256_hex(bytes) +
                R"(","signature":")" + testkeys::sign(key, bytes) + "\"}";
@@ -130,7 +124,7 @@ TEST_F(InstallerTest, AVerifiedPackageIsInstalledAndKeptOnceTheNewVersionConfirm
     const auto did = joined(installer.run(kNow));
     EXPECT_NE(did.find("job job-2: version 2.0.0 installed (was 1.0.0)"), std::string::npos) << did;
     EXPECT_EQ(installer.installed_version(), "2.0.0");
-    EXPECT_EQ(slurp(root / "usr/share/iotgw-test/version"), "2.0.0\n");
+    EXPECT_EQ(read_text_file(root / "usr/share/iotgw-test/version"), "2.0.0\n");
     auto r = record();
     EXPECT_EQ(r.state, "installed");
     EXPECT_EQ(r.previous, "1.0.0");
@@ -212,7 +206,7 @@ TEST_F(InstallerTest, AVersionThatNeverConfirmsIsRolledBackAtItsDeadline) {
     const auto did = joined(installer.run(kNow + kDefaultConfirmSeconds));
     EXPECT_NE(did.find("version 2.0.0 did not confirm before its deadline"), std::string::npos) << did;
     EXPECT_EQ(installer.installed_version(), "1.0.0");
-    EXPECT_EQ(slurp(root / "usr/share/iotgw-test/version"), "1.0.0\n");
+    EXPECT_EQ(read_text_file(root / "usr/share/iotgw-test/version"), "1.0.0\n");
     const auto r = record();
     EXPECT_EQ(r.state, "rolled_back");
     EXPECT_NE(r.reason.find("version 1.0.0 was installed back"), std::string::npos) << r.reason;
@@ -265,7 +259,7 @@ TEST_F(InstallerTest, AnInstallInterruptedInsideDpkgIsRolledBackByTheNextRun) {
     const auto did = joined(installer.run(kNow));
     EXPECT_NE(did.find("job job-2: the install of version 2.0.0 was interrupted"), std::string::npos) << did;
     EXPECT_EQ(installer.installed_version(), "1.0.0");
-    EXPECT_EQ(slurp(root / "usr/share/iotgw-test/version"), "1.0.0\n");
+    EXPECT_EQ(read_text_file(root / "usr/share/iotgw-test/version"), "1.0.0\n");
     const auto r = record();
     EXPECT_EQ(r.state, "rolled_back");
     EXPECT_NE(r.reason.find("version 1.0.0 was installed back"), std::string::npos) << r.reason;

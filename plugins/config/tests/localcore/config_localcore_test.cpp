@@ -5,6 +5,7 @@
 #include "config_text.hpp"
 #include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
+#include "test_support.hpp"
 
 #include <iotgw/core/sha256.hpp>
 
@@ -18,7 +19,6 @@
 #include <fstream>
 #include <iostream>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -29,12 +29,7 @@ using iotgw::test::ConfigText;
 using iotgw::test::jobs_ready_line;
 using iotgw::test::start_gateway_process;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using iotgw::test::read_text_file;
 
 class ConfigLocalCore : public LocalCoreTest {
 protected:
@@ -135,8 +130,9 @@ TEST_F(ConfigLocalCore, AValidConfigurationIsAppliedKeptAndRunsAfterARestart) {
     const auto done = wait_status("config-1", "SUCCEEDED");
     ASSERT_TRUE(done) << gw_->log();
     EXPECT_EQ(json_str(parse_json(*done), {"statusDetails", "config"}), "applied") << *done;
-    EXPECT_EQ(slurp(remote_), next);
-    EXPECT_NE(slurp(fs::path(remote_) += ".state").find("\"state\":\"confirmed\""), std::string::npos);
+    EXPECT_EQ(read_text_file(remote_), next);
+    EXPECT_NE(read_text_file(fs::path(remote_) += ".state").find("\"state\":\"confirmed\""),
+              std::string::npos);
     EXPECT_TRUE(gw_->wait_for("reloading " + remote_.string(), 1s)) << gw_->log();
     EXPECT_TRUE(gw_->wait_for("job config-1's configuration confirmed: it stays", 1s)) << gw_->log();
     // The journal goes once the cloud's reply to the final update reached the gateway.
@@ -263,17 +259,17 @@ TEST_F(ConfigLocalCore, AConfigurationThatCannotBeWrittenLeavesNoTrialPending) {
     EXPECT_NE(json_str(doc, {"statusDetails", "message"}).value_or("").find(blocker.string()),
               std::string::npos)
         << *failed;
-    const std::string record = slurp(fs::path(remote_) += ".state");
+    const std::string record = read_text_file(fs::path(remote_) += ".state");
     EXPECT_NE(record.find("\"state\":\"rolled_back\""), std::string::npos) << record;
     EXPECT_NE(record.find("could not be written"), std::string::npos) << record;
-    EXPECT_EQ(slurp(remote_), first);
+    EXPECT_EQ(read_text_file(remote_), first);
     EXPECT_FALSE(gw_->wait_for("reloading " + remote_.string(), 1s, 2)) << "no reload for the failed job";
 
     fs::remove(blocker);
     const std::string next = config(lc->port(), "# the next one");
     create_config_job("config-next", next);
     ASSERT_TRUE(wait_status("config-next", "SUCCEEDED")) << gw_->log();
-    EXPECT_EQ(slurp(remote_), next);
+    EXPECT_EQ(read_text_file(remote_), next);
 }
 
 // A configuration named by URL (in AWS, an S3 object behind a presigned URL) is downloaded over
@@ -288,7 +284,7 @@ TEST_F(ConfigLocalCore, AConfigurationByUrlIsDownloadedVerifiedAndApplied) {
                              iotgw::core::sha256_hex(next));
     const auto done = wait_status("config-url", "SUCCEEDED");
     ASSERT_TRUE(done) << gw_->log();
-    EXPECT_EQ(slurp(remote_), next);
+    EXPECT_EQ(read_text_file(remote_), next);
     EXPECT_TRUE(gw_->wait_for("downloading its configuration from " + file_base_ + "/site.toml", 1s))
         << gw_->log();
     EXPECT_FALSE(gw_->wait_for("X-Amz-Signature", 1s)) << "a presigned URL's query is never logged";

@@ -6,13 +6,13 @@
 #include "config_text.hpp"
 #include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 
 namespace localcore::conformance {
@@ -22,12 +22,7 @@ using iotgw::test::ConfigText;
 using iotgw::test::jobs_ready_line;
 using iotgw::test::start_gateway_process;
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using iotgw::test::read_text_file;
 
 class LogsLocalCore : public LocalCoreTest {
 protected:
@@ -94,7 +89,7 @@ TEST_F(LogsLocalCore, TheNewestLinesAreUploadedAndTheJobSaysHowMuch) {
                                   url("/logs/AMR-001/logs-1.log?X-Amz-Signature=secret") + R"(","lines":50})",
                               "SUCCEEDED");
     ASSERT_TRUE(done) << gw_->log();
-    const std::string body = slurp(www_ / "logs" / "AMR-001" / "logs-1.log");
+    const std::string body = read_text_file(www_ / "logs" / "AMR-001" / "logs-1.log");
     // What it is, first: the version, the job and the exact command.
     EXPECT_EQ(body.rfind(std::string("# iotgw ") + IOTGW_VERSION + ", job logs-1, taken 20", 0), 0u) << body;
     EXPECT_NE(
@@ -123,7 +118,7 @@ TEST_F(LogsLocalCore, ATimeRangeIsAskedInUtcAndACapKeepsTheNewestLines) {
                     R"(","since":"2026-12-06T08:00:00Z","until":"2026-12-06T09:30:00Z","max_bytes":4096})",
                 "SUCCEEDED");
     ASSERT_TRUE(done) << gw_->log();
-    const std::string body = slurp(www_ / "logs-2.log");
+    const std::string body = read_text_file(www_ / "logs-2.log");
     EXPECT_NE(body.find("--since=@1796544000 --until=@1796549400"), std::string::npos) << body.substr(0, 400);
     EXPECT_NE(body.find("bytes were left out to keep to 4096\n"), std::string::npos) << body.substr(0, 400);
     EXPECT_NE(body.find("entry 2000\n"), std::string::npos);

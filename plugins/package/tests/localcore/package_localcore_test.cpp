@@ -6,6 +6,7 @@
 #include "config_text.hpp"
 #include "gateway_process.hpp"
 #include "localcore_fixture.hpp"
+#include "test_support.hpp"
 #include "update_test_keys.hpp"
 
 #include <iotgw/core/sha256.hpp>
@@ -20,7 +21,6 @@
 #include <iostream>
 #include <random>
 #include <regex>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -35,12 +35,7 @@ namespace keys = iotgw::core::update::testkeys;
 // The version the job installs: anything but the running gateway's own.
 const std::string kNext = std::string(IOTGW_VERSION) + "+next";
 
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
+using iotgw::test::read_text_file;
 
 class PackageLocalCore : public LocalCoreTest {
 protected:
@@ -151,10 +146,11 @@ protected:
     // staged package is byte for byte the one served.
     void expect_handed_over(const std::string& job) {
         ASSERT_TRUE(wait_for_file(request_dir_ / "request.json", 30s)) << gw_->log();
-        const auto request = parse_json(slurp(request_dir_ / "request.json"));
+        const auto request = parse_json(read_text_file(request_dir_ / "request.json"));
         EXPECT_EQ(json_str(request, {"job"}), job);
         EXPECT_EQ(json_str(request, {"document", "version"}), kNext);
-        EXPECT_TRUE(slurp(request_dir_ / (job + ".deb")) == package_) << "the staged package differs";
+        EXPECT_TRUE(read_text_file(request_dir_ / (job + ".deb")) == package_)
+            << "the staged package differs";
     }
 
     keys::PKey site_key_ = keys::new_key();
@@ -190,7 +186,7 @@ TEST_F(PackageLocalCore, AVerifiedPackageIsHandedToTheHelperAndSucceedsOnceTheNe
     write_record("up-1", "installed", IOTGW_VERSION);
     start_gateway();
     ASSERT_TRUE(wait_for_file(request_dir_ / "confirm.json", 20s)) << gw_->log();
-    const auto confirm = parse_json(slurp(request_dir_ / "confirm.json"));
+    const auto confirm = parse_json(read_text_file(request_dir_ / "confirm.json"));
     EXPECT_EQ(json_str(confirm, {"job"}), "up-1");
     EXPECT_EQ(json_str(confirm, {"version"}), kNext);
     std::this_thread::sleep_for(2s);
@@ -324,7 +320,7 @@ TEST_F(PackageLocalCore, AResumedJobDownloadsFromTheDocumentTheCloudSendsAgain) 
     ASSERT_TRUE(gw_->wait_for("downloading version", 20s)) << gw_->log();
     gw_->signal(SIGKILL);
     EXPECT_NE(gw_->wait_exit(5s), 0);
-    std::string journal = slurp(journal_);
+    std::string journal = read_text_file(journal_);
     const auto at = journal.find("stall_once_after=100000");
     ASSERT_NE(at, std::string::npos) << journal;
     journal.replace(at, std::string("stall_once_after=100000").size(), "status=403");
