@@ -8,6 +8,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include <poll.h>
+
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -128,6 +130,81 @@ void host_timer_destroy(iotgw_timer* t) {
     if (t == nullptr) return;
     t->node->timers.erase(t);
     delete t;  // ~iotgw_timer moves the generation on: a queued handler leaves `t` alone
+}
+
+// ---- ABI 1.4: file descriptors on the loop ----
+
+iotgw_fd_watch* host_fd_watch_create(iotgw_host_instance* self, int fd, void (*fn)(void*, uint32_t),
+                                     void* user) {
+    if (self == nullptr || fn == nullptr || fd < 0 || !self->runtime->on_loop_thread()) return nullptr;
+    try {
+        // Asio registers the fd with epoll here; one epoll cannot watch (a regular file, say)
+        // throws, and the plugin gets NULL.
+        auto* w = new iotgw_fd_watch(self->runtime->io(), self->node, fd, fn, user);
+        self->node->fd_watches.insert(w);
+        return w;
+    } catch (...) {
+        return nullptr;
+    }
+}
+
+// What poll() says is ready now, of the events asked for; an error or hang-up is every one.
+uint32_t ready_now(int fd, uint32_t events) {
+    pollfd p{};
+    p.fd = fd;
+    if ((events & IOTGW_FD_READABLE) != 0) p.events |= POLLIN;
+    if ((events & IOTGW_FD_WRITABLE) != 0) p.events |= POLLOUT;
+    if (::poll(&p, 1, 0) <= 0) return 0;
+    if ((p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) return events;
+    uint32_t ready = 0;
+    if ((p.revents & POLLIN) != 0) ready |= IOTGW_FD_READABLE;
+    if ((p.revents & POLLOUT) != 0) ready |= IOTGW_FD_WRITABLE;
+    return ready & events;
+}
+
+int host_fd_watch_arm(iotgw_fd_watch* w, uint32_t events) {
+    if (w == nullptr) return IOTGW_ERR_FAILED;
+    if (!w->node->handle.runtime->on_loop_thread()) return IOTGW_ERR_WRONG_THREAD;
+    if (!w->node->life->accepting) return IOTGW_ERR_STOPPED;
+    w->disarm();  // a new arm replaces the last one
+    events &= IOTGW_FD_READABLE | IOTGW_FD_WRITABLE;
+    if (events == 0) return IOTGW_OK;
+    auto life = w->node->life;
+    // One-shot: the first readiness disarms the other wait before the plugin hears of it.
+    auto deliver = [w, life, generation = w->generation](uint64_t armed, uint32_t ready) {
+        if (!life->accepting || *generation != armed) return;
+        w->disarm();
+        w->fn(w->user, ready);
+    };
+    try {
+        const uint64_t armed = *w->generation;
+        using boost::asio::posix::stream_descriptor;
+        if ((events & IOTGW_FD_READABLE) != 0)
+            w->descriptor.async_wait(stream_descriptor::wait_read,
+                                     [deliver, armed](const boost::system::error_code& ec) {
+                                         if (!ec) deliver(armed, IOTGW_FD_READABLE);
+                                     });
+        if ((events & IOTGW_FD_WRITABLE) != 0)
+            w->descriptor.async_wait(stream_descriptor::wait_write,
+                                     [deliver, armed](const boost::system::error_code& ec) {
+                                         if (!ec) deliver(armed, IOTGW_FD_WRITABLE);
+                                     });
+        // Ready already: say so now, with everything that holds (from the loop, as the ABI
+        // promises; a later arm or destroy still drops it). See iotgw_fd_watch in runtime.hpp.
+        if (const uint32_t ready = ready_now(w->descriptor.native_handle(), events); ready != 0)
+            boost::asio::post(w->descriptor.get_executor(),
+                              [deliver, armed, ready] { deliver(armed, ready); });
+    } catch (...) {
+        w->disarm();
+        return IOTGW_ERR_FAILED;
+    }
+    return IOTGW_OK;
+}
+
+void host_fd_watch_destroy(iotgw_fd_watch* w) {
+    if (w == nullptr) return;
+    w->node->fd_watches.erase(w);
+    delete w;  // ~iotgw_fd_watch moves the generation on: a queued readiness leaves `w` alone
 }
 
 iotgw_counter* host_counter(iotgw_host_instance* self, const char* name, const char* help) {
@@ -475,6 +552,9 @@ const iotgw_host_api kHostApi = [] {
     a.config_apply = &host_config_apply;
     a.config_trial = &host_config_trial;
     a.config_confirm = &host_config_confirm;
+    a.fd_watch_create = &host_fd_watch_create;
+    a.fd_watch_arm = &host_fd_watch_arm;
+    a.fd_watch_destroy = &host_fd_watch_destroy;
     return a;
 }();
 

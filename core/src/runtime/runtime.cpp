@@ -188,6 +188,7 @@ void Runtime::stop() noexcept {
             if (n.desc->stop != nullptr) n.desc->stop(n.instance);
         }
         for (auto* t : n.timers) t->disarm();
+        for (auto* w : n.fd_watches) w->disarm();
         for (auto& sub : subscriptions_)
             if (sub.node == &n) sub.active = false;
     }
@@ -202,6 +203,12 @@ void Runtime::destroy_all() noexcept {
             log_.debug(n.label, std::to_string(n.timers.size()) + " timer(s) not destroyed by the plugin; freed");
             for (auto* t : n.timers) delete t;
             n.timers.clear();
+        }
+        if (!n.fd_watches.empty()) {
+            log_.debug(n.label, std::to_string(n.fd_watches.size()) +
+                                    " fd watch(es) not destroyed by the plugin; freed");
+            for (auto* w : n.fd_watches) delete w;
+            n.fd_watches.clear();
         }
     }
 }

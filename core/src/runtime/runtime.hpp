@@ -12,6 +12,7 @@
 #include <iotgw/plugin_abi.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
@@ -93,6 +94,37 @@ struct iotgw_timer {
     std::shared_ptr<uint64_t> generation = std::make_shared<uint64_t>(0);
 };
 
+// A plugin's file descriptor watched on the loop (ABI 1.4). The ABI promises level-triggered
+// waits; Asio's epoll registration is edge-triggered. Boost 1.74 and 1.83 re-register the fd
+// (EPOLL_CTL_MOD) for each wait, which reports a level already present, but host_fd_watch_arm
+// also asks poll() after starting the waits, so that the promise does not rest on that detail
+// and both events, when both hold, come in one call. The descriptor is released, never closed:
+// the fd stays the plugin's. Each wait carries the arm generation, as a timer's does.
+struct iotgw_fd_watch {
+    iotgw_fd_watch(boost::asio::io_context& io, iotgw::core::Node* n, int fd, void (*f)(void*, uint32_t),
+                   void* u)
+        : descriptor(io, fd), node(n), fn(f), user(u) {}
+    iotgw_fd_watch(const iotgw_fd_watch&) = delete;
+    iotgw_fd_watch& operator=(const iotgw_fd_watch&) = delete;
+    ~iotgw_fd_watch() {
+        ++*generation;
+        (void)descriptor.release();  // cancels the waits; the plugin closes the fd
+    }
+
+    // Stops the current waits, including a readiness already queued.
+    void disarm() noexcept {
+        ++*generation;
+        boost::system::error_code ignored;
+        descriptor.cancel(ignored);
+    }
+
+    boost::asio::posix::stream_descriptor descriptor;
+    iotgw::core::Node* node;
+    void (*fn)(void*, uint32_t);
+    void* user;
+    std::shared_ptr<uint64_t> generation = std::make_shared<uint64_t>(0);
+};
+
 namespace iotgw::core {
 
 inline constexpr uint32_t kSinkIndex = UINT32_MAX;
@@ -119,6 +151,7 @@ struct Node {
     std::vector<Route> own_routes;           // where emissions without delivery/endpoint go
     std::vector<InputRoutes> input_routes;   // per INPUT endpoint
     std::unordered_set<iotgw_timer*> timers; // live timers, freed if the plugin forgets them
+    std::unordered_set<iotgw_fd_watch*> fd_watches;  // likewise for fd watches (ABI 1.4)
 
     const std::vector<Route>* routes_for(uint32_t endpoint_id) const noexcept;
 };

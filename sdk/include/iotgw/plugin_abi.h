@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define IOTGW_ABI_MAJOR 1u
-#define IOTGW_ABI_MINOR 3u
+#define IOTGW_ABI_MINOR 4u
 /* A C++ cast in C++ so the macros stay clean under -Wold-style-cast in plugins and the core. */
 #ifdef __cplusplus
 #define IOTGW_U32_(x) static_cast<uint32_t>(x)
@@ -95,6 +95,7 @@ typedef struct iotgw_host_instance iotgw_host_instance; /* the host's view of on
 typedef struct iotgw_config iotgw_config;               /* validated configuration of one instance */
 typedef struct iotgw_delivery iotgw_delivery;           /* where a message being handled came from */
 typedef struct iotgw_timer iotgw_timer;
+typedef struct iotgw_fd_watch iotgw_fd_watch; /* ABI 1.4 */
 typedef struct iotgw_counter iotgw_counter;
 typedef struct iotgw_gauge iotgw_gauge;
 
@@ -399,7 +400,27 @@ typedef struct iotgw_host_api {
     int (*config_trial)(iotgw_host_instance *self, const char *job_id, uint32_t *state, iotgw_error *reason);
     /* Keeps job `job_id`'s configuration: its trial ends. Non-zero when it is not on trial. */
     int (*config_confirm)(iotgw_host_instance *self, const char *job_id, iotgw_error *err);
+
+    /* ---- ABI 1.4 (check `size` before use): file descriptors on the loop ---- */
+    /* Watches `fd` on the gateway's loop, so that a library with a socket or device of its own
+     * (another MQTT client, a serial port) runs on the loop thread instead of a thread of its
+     * own. The plugin keeps owning `fd`: the host never closes it, and fd_watch_destroy must
+     * come before the plugin closes it. The host puts it in non-blocking mode (O_NONBLOCK), as
+     * I/O on the loop must not block. Loop thread only; NULL on failure. */
+    iotgw_fd_watch* (*fd_watch_create)(iotgw_host_instance* self, int fd,
+                                       void (*fn)(void* user, uint32_t ready), void* user);
+    /* Waits once for `events` (iotgw_fd_events, or-ed). When one of them holds, fn(user, ready)
+     * runs on the loop with the ones that held; an error or hang-up on the fd is reported as
+     * every event armed. The wait is level-triggered: arming while the fd is already ready calls fn soon
+     * after, from the loop, not from inside this call. A new arm replaces the one before; 0
+     * disarms. IOTGW_ERR_STOPPED after the instance was stopped. */
+    int (*fd_watch_arm)(iotgw_fd_watch* watch, uint32_t events);
+    /* Stops watching; fn is not called after this returns, even if a readiness was queued. */
+    void (*fd_watch_destroy)(iotgw_fd_watch* watch);
 } iotgw_host_api;
+
+/* ABI 1.4: what fd_watch_arm waits for and fn is told. */
+typedef enum iotgw_fd_events { IOTGW_FD_READABLE = 1, IOTGW_FD_WRITABLE = 2 } iotgw_fd_events;
 
 /* Where a configuration applied by a job stands (config_trial). */
 typedef enum iotgw_config_trial {

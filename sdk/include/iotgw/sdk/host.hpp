@@ -4,6 +4,8 @@
 
 #include <iotgw/plugin_abi.h>
 #include <iotgw/sdk/errors.hpp>
+#include <iotgw/sdk/fd_watch.hpp>
+#include <iotgw/sdk/guarded_call.hpp>
 #include <iotgw/sdk/host_api.hpp>
 #include <iotgw/sdk/message.hpp>
 
@@ -20,19 +22,6 @@
 // Not "namespace iotgw::sdk": GCC rejects attributes on a nested namespace definition.
 namespace iotgw {
 namespace [[gnu::visibility("hidden")]] sdk {
-namespace detail {
-inline void run_guarded(iotgw_host_instance* self, const char* what,
-                        const std::function<void()>& fn) noexcept {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        host_api().log(self, IOTGW_LOG_ERROR, (std::string(what) + " failed: " + e.what()).c_str());
-    } catch (...) {
-        host_api().log(self, IOTGW_LOG_ERROR, (std::string(what) + " failed: unknown exception").c_str());
-    }
-}
-}  // namespace detail
-
 struct Credentials {
     std::string cert_chain_path;
     std::string private_key_path;
@@ -264,6 +253,8 @@ public:
     }
 
     Timer timer(std::function<void()> fn) const { return Timer(self_, std::move(fn)); }
+    // ABI 1.4: watch a file descriptor this plugin owns on the loop (fd_watch.hpp).
+    FdWatch watch_fd(int fd, FdWatch::Handler fn) const { return FdWatch(self_, fd, std::move(fn)); }
     Counter counter(const char* name, const char* help) const {
         return Counter(detail::host_api().counter(self_, name, help));
     }
