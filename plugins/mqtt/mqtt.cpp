@@ -12,22 +12,23 @@
 // event counts the attempts in a row that refused this identity apart from the others, so that
 // fleet_provisioning replaces a refused certificate but not one that met an outage.
 //
-// Threads: paho runs its own threads; they only post into the loop (PahoBridge). All state below
-// is touched on the loop thread only.
+// The MQTT client library sits behind the MqttClient seam (mqtt_client.hpp; paho.mqtt.cpp in
+// paho_client.cpp), which reports to this class on the loop thread only. All state below is
+// touched on the loop thread only.
 #include "connect_failure.hpp"
 #include "link_event.hpp"
+#include "mqtt_client.hpp"
 #include "mqtt_settings.hpp"
 #include "offline_queue.hpp"
+#include "paho_client.hpp"
 #include "publish_pacer.hpp"
 #include "publish_refusal.hpp"
 #include "reconnect_backoff.hpp"
 #include "schema.hpp"
-#include "tcp_nodelay.hpp"
 #include "topic_rules.hpp"
 
 #include <iotgw/plugins/common/backoff.hpp>
 #include <iotgw/plugins/common/certificate_info.hpp>
-#include <iotgw/plugins/common/paho_bridge.hpp>
 #include <iotgw/plugins/common/paho_compat.hpp>
 #include <iotgw/plugins/common/seconds_text.hpp>
 #include <iotgw/plugins/common/trust_store.hpp>
@@ -45,13 +46,10 @@ namespace iotgw::plugins::mqtt {
 namespace {
 
 using common::Backoff;
-using common::from_context;
-using common::Listener;
-using common::PahoBridge;
 using common::read_certificate_info;
 using common::seconds_text;
-using common::to_context;
 using std::chrono::milliseconds;
+// Only for the names of MQTT reason codes in log lines.
 namespace paho = common::paho;
 
 // A connection lost this soon after CONNACK, twice in a row, is taken for a client-id takeover
@@ -65,55 +63,18 @@ constexpr int64_t kFailureLogIntervalNs = 10'000'000'000;
 constexpr milliseconds kRefusalBackoffMin{200};
 constexpr milliseconds kRefusalBackoffMax{5000};
 
-// paho C's words for a failed connect ("TCP connect completion failure", ...): paho.mqtt.cpp keeps
-// them in the token but hands them out only in the exception that get_connect_response() throws
-// for a failed token (1.2 and 1.5 alike; the token is complete here, so it does not wait).
-std::string failure_message(const ::mqtt::token& tok) {
-    try {
-        (void)tok.get_connect_response();
-    } catch (const ::mqtt::exception& e) {
-        return e.get_message();
-    } catch (const std::exception&) {
-    }
-    return {};
-}
-
-// A QoS 1 publish that paho failed because the connection went, not one the broker refused:
-// paho.mqtt.c's MQTTASYNC_FAILURE, MQTTASYNC_DISCONNECTED or MQTTASYNC_OPERATION_INCOMPLETE
-// ("discarded before completion") without a reason code from the broker.
-bool lost_with_the_connection(int rc, int reason) {
-    return (rc == MQTTASYNC_FAILURE || rc == MQTTASYNC_DISCONNECTED || rc == MQTTASYNC_OPERATION_INCOMPLETE) &&
-           (reason == 0 || reason == 0xFF);
-}
-
-// What paho needs to connect, from the checked settings.
-paho::ConnectSettings connect_settings(const MqttSettings& s) {
-    paho::ConnectSettings c;
-    c.mqtt5 = s.mqtt5;
-    c.clean_start = s.clean_start;
-    c.session_expiry = std::chrono::duration_cast<std::chrono::seconds>(s.session_expiry);
-    c.keepalive = std::chrono::duration_cast<std::chrono::seconds>(s.keepalive);
-    c.connect_timeout = s.connect_timeout;
-    c.will = s.will.enabled;
-    c.will_topic = s.will.topic;
-    c.will_payload = s.will.payload;
-    c.will_qos = s.will.qos;
-    c.will_retain = s.will.retain;
-    return c;
-}
-
 struct Endpoint {
     sdk::Direction direction;
     std::string address;  // topic (output) or filter (input)
 };
 
-class Mqtt final : public sdk::Connection {
+class Mqtt final : public sdk::Connection, private ClientEvents {
 public:
     Mqtt(sdk::Host host, const sdk::Config& cfg) : Mqtt(host, parse_settings(cfg)) {}
 
     ~Mqtt() override {
-        // stop() may not have run (a refused start): make sure paho can no longer reach us.
-        bridge_->close();
+        // stop() may not have run (a refused start): make sure the client can no longer reach us.
+        if (client_) client_->detach();
         client_.reset();
     }
 
@@ -131,13 +92,7 @@ public:
     }
 
     void start() override {
-        client_settings_.server_uri = "ssl://" + endpoint_ + ":" + std::to_string(port_);
-        client_settings_.client_id = client_id_;
-        client_settings_.mqtt5 = mqtt5_;
-        client_settings_.max_buffered = max_buffered_;
-        client_ = paho::make_client(client_settings_);
-        install_client_callbacks();
-        install_listeners();
+        client_ = make_paho_client(host(), settings_, *this);
         credentials_changed_ = host().subscribe_events("$iotgw/instance/" + credentials_ + "/changed",
                                                        [this](std::string_view, std::string_view payload) {
                                                            on_credentials_changed(std::string(payload));
@@ -153,26 +108,13 @@ public:
         send_timer_.cancel();
         credentials_changed_.reset();
         if (client_ && was == State::connected) {
-            if (publish_on_stop_ && connect_.will) {
-                try {
-                    auto tok = client_->publish(paho::make_message(connect_.will_topic, connect_.will_payload,
-                                                                   connect_.will_qos, connect_.will_retain));
-                    if (!paho::wait_ok(tok, milliseconds(1000)))
-                        host().warning("the offline status on ", connect_.will_topic,
-                                       " was not acknowledged within 1 s before disconnecting");
-                } catch (const std::exception& e) {
-                    host().warning("cannot publish the offline status on ", connect_.will_topic, ": ",
-                                   e.what());
-                }
-            }
-            try {
-                paho::wait_ok(client_->disconnect(1000), milliseconds(2000));
-            } catch (const std::exception& e) {
-                host().debug("disconnect: ", e.what());
-            }
+            std::optional<MqttClient::Farewell> status;
+            if (publish_on_stop_ && will_.enabled)
+                status = MqttClient::Farewell{will_.topic, will_.payload, will_.qos, will_.retain};
+            if (const std::string problem = client_->close(status); !problem.empty()) host().warning(problem);
             disconnects_.add();
         }
-        bridge_->close();
+        if (client_) client_->detach();
         connected_gauge_.set(0);
         report_drops();
         if (!queue_.empty()) {
@@ -217,9 +159,9 @@ private:
 
     Mqtt(sdk::Host host, const MqttSettings& s)
         : Connection(host),
+          settings_(s),
           endpoint_(s.endpoint),
           port_(s.port),
-          alpn_(s.alpn),
           credentials_(s.credentials),
           client_id_(s.client_id),
           mqtt5_(s.mqtt5),
@@ -227,8 +169,7 @@ private:
           takeover_backoff_(s.takeover_backoff),
           publish_on_stop_(s.publish_on_stop),
           scope_(s.topic_scope),
-          connect_(connect_settings(s)),
-          max_buffered_(static_cast<int>(std::min<int64_t>(s.offline_queue_messages, 1000000) + 1000)),
+          will_(s.will),
           backoff_(reconnect_backoff_settings(s)),
           reconnect_spread_(s.reconnect_spread),
           queue_(static_cast<std::size_t>(s.offline_queue_messages),
@@ -258,79 +199,6 @@ private:
           reconnect_timer_(host.timer([this] { connect_now(); })),
           send_timer_(host.timer([this] { flush(); })) {}
 
-    // The client's own callbacks; set again on every new client (replace_client()).
-    void install_client_callbacks() {
-        auto bridge = bridge_;
-        Mqtt* self = this;
-        client_->set_message_callback([bridge, self](::mqtt::const_message_ptr msg) {
-            if (!msg) return;
-            bridge->post([self, topic = msg->get_topic(), payload = msg->to_string(), qos = msg->get_qos(),
-                          retained = msg->is_retained(), expiry = paho::message_expiry(*msg)] {
-                self->on_incoming(topic, payload, qos, retained, expiry);
-            });
-        });
-        client_->set_connection_lost_handler([bridge, self](const std::string& cause) {
-            bridge->post([self, cause] { self->on_lost(cause.empty() ? "connection lost" : cause, 0); });
-        });
-        client_->set_disconnected_handler([bridge, self](const ::mqtt::properties&, ::mqtt::ReasonCode rc) {
-            const int code = static_cast<int>(rc);
-            bridge->post([self, code] {
-                self->on_lost("the broker sent DISCONNECT: " + paho::describe(0, code), code);
-            });
-        });
-    }
-
-    // The token listeners, created once: they hold no client, so they serve every client this
-    // instance makes.
-    void install_listeners() {
-        auto bridge = bridge_;
-        Mqtt* self = this;
-        connect_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
-            const uint64_t gen = from_context(tok.get_user_context());
-            if (ok) {
-                const bool sp = paho::session_present(tok);
-                bridge->post([self, gen, sp] { self->on_connected(gen, sp); });
-            } else {
-                ConnectReport report{tok.get_return_code(), paho::reason_code(tok), failure_message(tok)};
-                bridge->post([self, gen, report] { self->on_connect_failed(gen, report); });
-            }
-        });
-        publish_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
-            if (ok) {
-                bridge->post([self] { self->on_published(); });
-                return;
-            }
-            // The message itself, to send it again if the refusal is worth a retry; the user
-            // context carries how often it was refused before.
-            OutMessage m;
-            if (auto* dt = dynamic_cast<const ::mqtt::delivery_token*>(&tok); dt != nullptr && dt->get_message()) {
-                const auto& msg = dt->get_message();
-                m = OutMessage{msg->get_topic(), msg->to_string(), msg->get_qos(), msg->is_retained(),
-                               static_cast<unsigned>(from_context(tok.get_user_context()))};
-                // What was left of its expiry when it was sent; counted again from now.
-                if (const auto expiry = paho::message_expiry(*msg))
-                    m.expires = std::chrono::steady_clock::now() + std::chrono::seconds(*expiry);
-            }
-            const int reason = paho::reason_code(tok);
-            const int rc = tok.get_return_code();
-            std::string why = paho::describe(rc, reason);
-            bridge->post([self, m = std::move(m), reason, rc, why]() mutable {
-                self->on_publish_refused(std::move(m), reason, rc, why);
-            });
-        });
-        switch_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool) {
-            const uint64_t gen = from_context(tok.get_user_context());
-            bridge->post([self, gen] { self->on_switch_disconnected(gen); });
-        });
-        subscribe_listener_ = std::make_unique<Listener>([bridge, self](const ::mqtt::token& tok, bool ok) {
-            const uint64_t index = from_context(tok.get_user_context());
-            std::vector<int> codes = paho::subscribe_codes(tok);
-            std::string why =
-                ok ? std::string() : paho::describe(tok.get_return_code(), paho::reason_code(tok));
-            bridge->post([self, index, codes, why, ok] { self->on_subscribed(index, ok, codes, why); });
-        });
-    }
-
     // ---- connecting ----
 
     void connect_now() {
@@ -346,26 +214,30 @@ private:
                          ConnectFailureKind::credentials_unusable);
             return;
         }
-        paho::TlsSettings tls;
+        TlsFiles tls;
         tls.trust_store = common::trust_store_or_system(creds.ca_path);
         tls.cert_chain = creds.cert_chain_path;
         tls.private_key = creds.private_key_path;
-        tls.alpn = alpn_;
         cert_in_use_ = creds.cert_chain_path;
         const auto info = read_certificate_info(creds.cert_chain_path);
         cert_id_ = info ? info->id : std::string();
-        if (replace_client_) replace_client();
+        if (forget_in_flight_) {
+            // Publishes in flight went with the connection and are queued again: the client
+            // must not resend them by itself (see on_publish_failed).
+            forget_in_flight_ = false;
+            client_->forget_in_flight();
+            host().info(
+                "publishes in flight went with the connection and are queued again; connecting with a "
+                "new MQTT client so that they are sent once, from the queue");
+        }
         try {
-            paho::connect(*client_, connect_, paho::make_ssl(tls), to_context(gen), *connect_listener_);
-        } catch (const ::mqtt::exception& e) {
-            fail_attempt(paho::describe(e.get_return_code(), e.get_reason_code()),
-                         ConnectFailureKind::client_error);
+            client_->connect(gen, tls);
         } catch (const std::exception& e) {
             fail_attempt(e.what(), ConnectFailureKind::client_error);
         }
     }
 
-    void on_connected(uint64_t gen, bool session_present) {
+    void on_connected(uint64_t gen, bool session_present) override {
         if (state_ != State::connecting || gen != generation_) return;
         if (switch_requested_) {
             // Connected with the credentials from before the change: switch right away.
@@ -379,15 +251,13 @@ private:
         connects_.add();
         connected_gauge_.set(1);
         const uint64_t reconnects = successful_connects_++;
-        if (set_nodelay_on_sockets_to(static_cast<uint16_t>(port_)) == 0)
-            host().debug("could not set TCP_NODELAY on the connection (replies may wait ~40 ms on Nagle)");
+        client_->after_connect();
         host().notice("connected to ", endpoint_, ":", port_, " as '", client_id_, "' (MQTT ",
                       mqtt5_ ? "5" : "3.1.1", ", session ", session_present ? "resumed" : "new", ")");
         for (std::size_t i = 0; i < endpoints_.size(); ++i) {
             if (endpoints_[i].direction != sdk::Direction::input) continue;
             try {
-                client_->subscribe(endpoints_[i].address, subscribe_qos_, to_context(i),
-                                   *subscribe_listener_);
+                client_->subscribe(endpoints_[i].address, subscribe_qos_, i);
             } catch (const std::exception& e) {
                 host().error("cannot subscribe to '", endpoints_[i].address, "': ", e.what());
             }
@@ -402,7 +272,7 @@ private:
         flush();
     }
 
-    void on_connect_failed(uint64_t gen, const ConnectReport& report) {
+    void on_connect_failed(uint64_t gen, const ConnectReport& report) override {
         if (state_ != State::connecting || gen != generation_) return;
         const ConnectFailure failure = classify_connect_failure(report);
         std::string text = describe_connect_failure(failure, report);
@@ -417,17 +287,6 @@ private:
             text += " (check that " + cert_in_use_ +
                     " is valid, not revoked and issued by a CA the broker trusts, and ACTIVE in its registry)";
         fail_attempt(text, failure.kind);
-    }
-
-    // A new paho client in place of the old one, whose in-flight state must not be resumed (see
-    // on_publish_refused). The broker keeps our session: same client id, clean start off.
-    void replace_client() {
-        replace_client_ = false;
-        client_.reset();
-        client_ = paho::make_client(client_settings_);
-        install_client_callbacks();
-        host().info("publishes in flight went with the connection and are queued again; connecting with a "
-                    "new MQTT client so that they are sent once, from the queue");
     }
 
     void fail_attempt(const std::string& why, ConnectFailureKind failure_kind) {
@@ -466,7 +325,7 @@ private:
         reconnect_timer_.arm_in(delay);
     }
 
-    void on_lost(const std::string& why, int reason) {
+    void on_lost(const std::string& why, int reason) override {
         if (state_ != State::connected) return;
         state_ = State::waiting;
         disconnects_.add();
@@ -539,18 +398,10 @@ private:
         connected_gauge_.set(0);
         disconnects_.add();
         publish_link(link_down("reconnecting with changed credentials"));
-        const uint64_t gen = ++generation_;
-        try {
-            // No grace period: paho would hold the switch for it, and QoS 1 messages in flight are
-            // resent in the resumed session.
-            client_->disconnect(0, to_context(gen), *switch_listener_);
-        } catch (const std::exception& e) {
-            host().debug("disconnect before the credentials switch: ", e.what());
-            on_switch_disconnected(gen);
-        }
+        client_->disconnect_for_switch(++generation_);
     }
 
-    void on_switch_disconnected(uint64_t gen) {
+    void on_switch_disconnected(uint64_t gen) override {
         if (state_ != State::switching || gen != generation_) return;
         host().info("disconnected; connecting with the changed credentials");
         failures_ = 0;
@@ -575,7 +426,7 @@ private:
         flush();
     }
 
-    // False if paho says the connection is gone: the caller keeps the message.
+    // False if the client says the connection is gone: the caller keeps the message.
     bool send(const OutMessage& m) {
         std::optional<uint32_t> expiry_s;
         if (m.expires) {
@@ -590,15 +441,17 @@ private:
             }
             expiry_s = static_cast<uint32_t>(std::min<int64_t>(left.count(), UINT32_MAX));
         }
-        try {
-            client_->publish(paho::make_message(m.topic, m.payload, m.qos, m.retain, expiry_s),
-                             to_context(m.sends), *publish_listener_);
-            return true;
-        } catch (const ::mqtt::exception& e) {
-            if (paho::is_disconnected_error(e.get_return_code())) return false;
-            report_failure(m.topic, paho::describe(e.get_return_code(), e.get_reason_code()));
-            return true;
+        std::string why;
+        switch (client_->publish(m, expiry_s, why)) {
+            case SendResult::sent:
+                return true;
+            case SendResult::disconnected:
+                return false;
+            case SendResult::failed:
+                report_failure(m.topic, why);
+                return true;
         }
+        return true;
     }
 
     void enqueue(OutMessage m) { count_drops(queue_.push(std::move(m))); }
@@ -657,20 +510,21 @@ private:
         drop_logged_ = false;
     }
 
-    void on_published() {
+    void on_published() override {
         published_.add();
         // An acknowledgement after the hold: the broker takes the current pace.
         if (sdk::Timer::now_ns() >= hold_until_ns_) refusal_episodes_ = 0;
     }
 
-    // A QoS 1 publish the broker refused in its PUBACK (or paho gave up on).
-    void on_publish_refused(OutMessage m, int reason, int rc, const std::string& why) {
+    // A QoS 1 publish the broker refused in its PUBACK (or the client gave up on).
+    void on_publish_failed(OutMessage m, int reason, bool lost_with_the_connection,
+                           const std::string& why) override {
         if (state_ == State::stopped) return;
-        if (m.topic.empty()) {  // paho did not say which message: nothing to send again
+        if (m.topic.empty()) {  // the client did not say which message: nothing to send again
             report_failure(m.topic, why);
             return;
         }
-        if (lost_with_the_connection(rc, reason)) {
+        if (lost_with_the_connection) {
             // Sent but not acknowledged when the connection went. paho says it failed, yet keeps
             // it for the resumed session and sends it again after the reconnect, from memory it
             // has freed: seen in the soak as a PUBLISH whose topic was garbage, which the broker
@@ -680,7 +534,7 @@ private:
             host().debug("publish to '", m.topic, "' went with the connection (", why, "): queued again");
             publish_retried_.add();
             count_drops(queue_.requeue(std::move(m)));
-            replace_client_ = true;
+            forget_in_flight_ = true;
             return;
         }
         ++m.sends;
@@ -749,7 +603,8 @@ private:
 
     // ---- receiving ----
 
-    void on_subscribed(uint64_t index, bool ok, const std::vector<int>& codes, const std::string& why) {
+    void on_subscribed(uint64_t index, bool ok, const std::vector<int>& codes,
+                       const std::string& why) override {
         if (index >= endpoints_.size()) return;
         const std::string& filter = endpoints_[index].address;
         if (!ok) {
@@ -766,7 +621,7 @@ private:
     }
 
     void on_incoming(const std::string& topic, const std::string& payload, int qos, bool retained,
-                     std::optional<uint32_t> expiry_s) {
+                     std::optional<uint32_t> expiry_s) override {
         if (state_ == State::stopped) return;
         received_.add();
         const sdk::Message m{topic, payload, qos, retained, expiry_s};
@@ -776,9 +631,9 @@ private:
                 host().emit(m, static_cast<uint32_t>(i + 1));
     }
 
+    const MqttSettings settings_;
     const std::string endpoint_;
     const int port_;
-    const std::string alpn_;
     const std::string credentials_;
     const std::string client_id_;
     const bool mqtt5_;
@@ -786,8 +641,7 @@ private:
     const milliseconds takeover_backoff_;
     const bool publish_on_stop_;
     const std::vector<std::string> scope_;
-    const paho::ConnectSettings connect_;
-    const int max_buffered_;  // paho's own buffer: the offline queue's size and some room
+    const WillSettings will_;
     Backoff backoff_;
     const milliseconds reconnect_spread_;
     OfflineQueue queue_;
@@ -828,12 +682,8 @@ private:
     uint64_t sent_since_connect_ = 0;
     bool backlog_pending_ = false;  // the queue held messages at connect: log when they are sent
 
-    // Declared last so it is destroyed first: paho holds the listeners and the bridge until then.
-    std::shared_ptr<PahoBridge> bridge_ = std::make_shared<PahoBridge>(host());
-    std::unique_ptr<Listener> connect_listener_, publish_listener_, subscribe_listener_, switch_listener_;
-    std::unique_ptr<::mqtt::async_client> client_;
-    paho::ClientSettings client_settings_;
-    bool replace_client_ = false;  // paho failed in-flight publishes: its own state is not to be resumed
+    std::unique_ptr<MqttClient> client_;  // made at start
+    bool forget_in_flight_ = false;  // publishes in flight were queued again: the client must not resend them
 };
 
 }  // namespace
