@@ -1,7 +1,9 @@
-// How long a message takes from the broker to the application in two MQTT client libraries, on
-// the same TLS broker and the same messages: paho.mqtt.cpp's async_client (the gateway's
-// transport today) and libmosquitto driven from an Asio loop, as a transport plugin would drive it
-// (mosquitto_socket() watched by the loop, mosquitto_loop_read/write/misc called from it).
+// How long a message takes from the broker to the application in three MQTT clients, on the same
+// TLS broker and the same messages: paho.mqtt.cpp's async_client (the gateway's transport today),
+// paho.mqtt.c's synchronous MQTTClient with its callback thread, and libmosquitto driven from an
+// Asio loop (mosquitto_socket() watched by the loop, mosquitto_loop_read/write/misc called from
+// it; connected with the blocking mosquitto_connect, as libmosquitto cannot finish a TLS connect
+// from an external loop: docs/scaling.md).
 //
 // Why: the gateway's call -> status p99 is ~90 ms against a 50 ms target (issue "A fleet on one
 // machine", docs/scaling.md), and the cause is paho C's receive thread, which sleeps 100 ms after
@@ -13,6 +15,7 @@
 #include "test_mqtt_client.hpp"
 #include "test_support.hpp"
 
+#include <MQTTClient.h>
 #include <fcntl.h>
 #include <mosquitto.h>
 #include <mqtt/async_client.h>
@@ -97,6 +100,59 @@ public:
 private:
     Arrivals& arrivals_;
     std::unique_ptr<mqtt::async_client> client_;
+};
+
+// paho.mqtt.c's synchronous client (libpaho-mqtt3cs) with callbacks: its own thread receives
+// (MQTTClient_cycle, without the async library's sleep after an idle poll) and calls back.
+class PahoSyncSubscriber {
+public:
+    PahoSyncSubscriber(const iotgw::test::MosquittoBroker& broker, const iotgw::test::DevPki::Device& device,
+                       Arrivals& arrivals)
+        : arrivals_(arrivals),
+          ca_(broker.ca().string()),
+          cert_(device.cert.string()),
+          key_(device.key.string()) {
+        const std::string uri = "ssl://localhost:" + std::to_string(broker.port());
+        check(MQTTClient_create(&client_, uri.c_str(), "latency-paho-sync", MQTTCLIENT_PERSISTENCE_NONE,
+                                nullptr),
+              "MQTTClient_create");
+        check(MQTTClient_setCallbacks(client_, this, nullptr, &PahoSyncSubscriber::arrived, nullptr),
+              "MQTTClient_setCallbacks");
+        MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
+        ssl.trustStore = ca_.c_str();
+        ssl.keyStore = cert_.c_str();
+        ssl.privateKey = key_.c_str();
+        MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
+        opts.ssl = &ssl;
+        opts.keepAliveInterval = 60;
+        opts.cleansession = 1;
+        check(MQTTClient_connect(client_, &opts), "MQTTClient_connect");
+        check(MQTTClient_subscribe(client_, kTopic.c_str(), 1), "MQTTClient_subscribe");
+    }
+    ~PahoSyncSubscriber() {
+        MQTTClient_disconnect(client_, 1000);
+        MQTTClient_destroy(&client_);
+    }
+    PahoSyncSubscriber(const PahoSyncSubscriber&) = delete;
+    PahoSyncSubscriber& operator=(const PahoSyncSubscriber&) = delete;
+
+private:
+    static void check(int rc, const char* what) {
+        if (rc != MQTTCLIENT_SUCCESS)
+            throw std::runtime_error(std::string(what) + ": " + MQTTClient_strerror(rc));
+    }
+    static int arrived(void* context, char* topic, int, MQTTClient_message* msg) {
+        auto* self = static_cast<PahoSyncSubscriber*>(context);
+        self->arrivals_.record(
+            std::string(static_cast<const char*>(msg->payload), static_cast<size_t>(msg->payloadlen)));
+        MQTTClient_freeMessage(&msg);
+        MQTTClient_free(topic);
+        return 1;  // taken
+    }
+
+    Arrivals& arrivals_;
+    const std::string ca_, cert_, key_;
+    MQTTClient client_ = nullptr;
 };
 
 // libmosquitto on an Asio loop of its own thread: the loop waits for the socket to be readable
@@ -275,10 +331,11 @@ int main(int argc, char** argv) {
         const auto device = pki.device("AMR-001");
         iotgw::test::MosquittoBroker broker(pki);
         const auto n = static_cast<size_t>(messages);
-        Arrivals by_paho(n), by_mosquitto(n);
+        Arrivals by_paho(n), by_paho_sync(n), by_mosquitto(n);
         std::vector<Clock::time_point> sent(n);
         {
             PahoSubscriber paho(broker, device, by_paho);
+            PahoSyncSubscriber paho_sync(broker, device, by_paho_sync);
             MosquittoSubscriber mosq(broker, device, by_mosquitto);
             iotgw::test::TestMqttClient publisher(broker, device, "latency-publisher");
             if (!publisher.connect()) throw std::runtime_error("publisher: " + publisher.last_error());
@@ -303,6 +360,7 @@ int main(int argc, char** argv) {
             if (f.received != n) status = 1;
         };
         row("paho.mqtt.cpp async_client", figures(sent, by_paho));
+        row("paho.mqtt.c MQTTClient (sync)", figures(sent, by_paho_sync));
         row("libmosquitto on an Asio loop", figures(sent, by_mosquitto));
         if (status) std::cerr << "mqtt_client_latency: a client missed messages\n";
     } catch (const std::exception& e) {

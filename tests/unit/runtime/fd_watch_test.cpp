@@ -191,24 +191,20 @@ TEST_F(FdWatchTest, AClosedFdIsRefusedWithAClearError) {
 TEST_F(FdWatchTest, AStopEndsAForgottenWatchWhichIsFreedWithoutClosingTheFd) {
     int called = 0;
     {
-        boost::asio::io_context other;
-        CapturingLog log;
-        core::Gateway gw(other, log.logger());
-        auto cfg = test_config(registry_, kConfig);
-        std::string error;
-        ASSERT_TRUE(gw.start(std::move(*cfg), error)) << error;
-        boost::asio::post(other, [&] {
+        OwnGateway own;
+        ASSERT_EQ(own.start(registry_, kConfig), "");
+        boost::asio::post(own.io, [&] {
             iotgw_fd_watch* w = core::host_api_table()->fd_watch_create(
                 probe_handle("src"), pair.ours(), [](void* user, uint32_t) { ++*static_cast<int*>(user); },
                 &called);
             ASSERT_NE(w, nullptr);
             EXPECT_EQ(core::host_api_table()->fd_watch_arm(w, IOTGW_FD_READABLE), IOTGW_OK);
         });
-        other.poll();
+        own.io.poll();
         pair.send_byte();
-        gw.stop();
-        other.restart();
-        other.poll();
+        own.gw.stop();
+        own.io.restart();
+        own.io.poll();
     }
     EXPECT_EQ(called, 0);
     EXPECT_NE(::fcntl(pair.ours(), F_GETFD), -1) << "the host closed the plugin's fd";

@@ -78,15 +78,11 @@ TEST_F(HostApiRuntimeTest, WorkPostedBeforeAStopIsCancelledNotRun) {
 TEST_F(HostApiRuntimeTest, WorkStillQueuedWhenTheLoopIsDestroyedIsCancelledOnce) {
     PostProbe probe;
     {
-        boost::asio::io_context other;
-        CapturingLog log;
-        core::Gateway gw(other, log.logger());
-        auto cfg = test_config(registry_, kConfig);
-        std::string error;
-        ASSERT_TRUE(gw.start(std::move(*cfg), error)) << error;
+        OwnGateway own;
+        ASSERT_EQ(own.start(registry_, kConfig), "");
         ASSERT_EQ(core::host_api_table()->post(probe_handle("src"), &PostProbe::fn, &probe), IOTGW_OK);
-        gw.stop();
-    }  // `other` is destroyed with the call still queued
+        own.gw.stop();
+    }  // its loop is destroyed with the call still queued
     EXPECT_EQ(probe.ran.load(), 0);
     EXPECT_EQ(probe.cancelled.load(), 1);
 }

@@ -21,6 +21,22 @@
 
 namespace iotgw::test {
 
+// A gateway on a loop of its own, for a test that destroys the loop or the gateway while the
+// fixture's gateway lives on.
+struct OwnGateway {
+    // Starts `toml`; returns the start error ("" when it started).
+    std::string start(core::PluginRegistry& registry, const std::string& toml) {
+        auto cfg = test_config(registry, toml);
+        if (!cfg) return "<invalid config>";
+        std::string error;
+        gw.start(std::move(*cfg), error);
+        return error;
+    }
+    boost::asio::io_context io;
+    CapturingLog log;
+    core::Gateway gw{io, log.logger()};
+};
+
 class RuntimeTest : public ::testing::Test {
 protected:
     RuntimeTest() {
