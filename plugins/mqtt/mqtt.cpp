@@ -109,8 +109,8 @@ public:
         credentials_changed_.reset();
         if (client_ && was == State::connected) {
             std::optional<MqttClient::Farewell> status;
-            if (publish_on_stop_ && will_.enabled)
-                status = MqttClient::Farewell{will_.topic, will_.payload, will_.qos, will_.retain};
+            if (const WillSettings& will = settings_.will; publish_on_stop_ && will.enabled)
+                status = MqttClient::Farewell{will.topic, will.payload, will.qos, will.retain};
             if (const std::string problem = client_->close(status); !problem.empty()) host().warning(problem);
             disconnects_.add();
         }
@@ -169,7 +169,6 @@ private:
           takeover_backoff_(s.takeover_backoff),
           publish_on_stop_(s.publish_on_stop),
           scope_(s.topic_scope),
-          will_(s.will),
           backoff_(reconnect_backoff_settings(s)),
           reconnect_spread_(s.reconnect_spread),
           queue_(static_cast<std::size_t>(s.offline_queue_messages),
@@ -641,7 +640,6 @@ private:
     const milliseconds takeover_backoff_;
     const bool publish_on_stop_;
     const std::vector<std::string> scope_;
-    const WillSettings will_;
     Backoff backoff_;
     const milliseconds reconnect_spread_;
     OfflineQueue queue_;

@@ -7,7 +7,6 @@
 
 #include <iotgw/plugins/common/paho_bridge.hpp>
 #include <iotgw/plugins/common/paho_compat.hpp>
-#include <iotgw/plugins/common/trust_store.hpp>
 
 #include <algorithm>
 #include <chrono>

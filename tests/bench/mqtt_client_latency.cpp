@@ -108,20 +108,19 @@ class PahoSyncSubscriber {
 public:
     PahoSyncSubscriber(const iotgw::test::MosquittoBroker& broker, const iotgw::test::DevPki::Device& device,
                        Arrivals& arrivals)
-        : arrivals_(arrivals),
-          ca_(broker.ca().string()),
-          cert_(device.cert.string()),
-          key_(device.key.string()) {
+        : arrivals_(arrivals) {
         const std::string uri = "ssl://localhost:" + std::to_string(broker.port());
         check(MQTTClient_create(&client_, uri.c_str(), "latency-paho-sync", MQTTCLIENT_PERSISTENCE_NONE,
                                 nullptr),
               "MQTTClient_create");
         check(MQTTClient_setCallbacks(client_, this, nullptr, &PahoSyncSubscriber::arrived, nullptr),
               "MQTTClient_setCallbacks");
+        // paho copies the options in MQTTClient_connect: the strings need only outlive the call.
+        const std::string ca = broker.ca().string(), cert = device.cert.string(), key = device.key.string();
         MQTTClient_SSLOptions ssl = MQTTClient_SSLOptions_initializer;
-        ssl.trustStore = ca_.c_str();
-        ssl.keyStore = cert_.c_str();
-        ssl.privateKey = key_.c_str();
+        ssl.trustStore = ca.c_str();
+        ssl.keyStore = cert.c_str();
+        ssl.privateKey = key.c_str();
         MQTTClient_connectOptions opts = MQTTClient_connectOptions_initializer;
         opts.ssl = &ssl;
         opts.keepAliveInterval = 60;
@@ -151,7 +150,6 @@ private:
     }
 
     Arrivals& arrivals_;
-    const std::string ca_, cert_, key_;
     MQTTClient client_ = nullptr;
 };
 
