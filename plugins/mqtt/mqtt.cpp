@@ -21,6 +21,7 @@
 #include "mqtt_settings.hpp"
 #include "offline_queue.hpp"
 #include "paho_client.hpp"
+#include "paho_sync_module.hpp"
 #include "publish_pacer.hpp"
 #include "publish_refusal.hpp"
 #include "reconnect_backoff.hpp"
@@ -92,7 +93,8 @@ public:
     }
 
     void start() override {
-        client_ = make_paho_client(host(), settings_, *this);
+        client_ = settings_.sync_client ? make_paho_sync_client(host(), settings_, *this)
+                                        : make_paho_client(host(), settings_, *this);
         credentials_changed_ = host().subscribe_events("$iotgw/instance/" + credentials_ + "/changed",
                                                        [this](std::string_view, std::string_view payload) {
                                                            on_credentials_changed(std::string(payload));

@@ -1,8 +1,8 @@
 // What the `mqtt` connection (mqtt.cpp: reconnects, backoff, offline queue, pacing, takeover,
 // credential switches) needs of an MQTT client library, and what the library tells it back.
 // The connection logic is the same whatever library carries the packets; only this seam knows
-// paho.mqtt.cpp (paho_client.cpp). Issue 17's transport on libmosquitto, driven from the loop,
-// is the second implementation this seam is for.
+// the libraries: paho.mqtt.cpp's async client (paho_client.cpp) and paho.mqtt.c's synchronous
+// client (paho_sync_client.cpp, a module of its own), chosen by the connection's `client`.
 //
 // Threads: every ClientEvents call is made on the loop thread; an implementation whose library
 // calls back on threads of its own posts them to the loop first (paho: PahoBridge).

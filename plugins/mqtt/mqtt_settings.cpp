@@ -39,6 +39,7 @@ MqttSettings read_settings(const sdk::Config& cfg) {
     s.offline_queue_messages = cfg.integer("offline_queue_messages");
     s.offline_queue_bytes = cfg.integer("offline_queue_bytes");
     s.drop_newest = cfg.string("offline_drop") == "newest";
+    s.sync_client = cfg.string("client") == "paho-sync";
     s.publish_rate_per_second = static_cast<int>(cfg.integer("publish_rate_per_second"));
     s.topic_scope = cfg.strings("topic_scope");
     return s;

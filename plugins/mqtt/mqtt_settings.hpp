@@ -34,6 +34,7 @@ struct MqttSettings {
     std::string alpn;  // after effective_alpn(): "x-amzn-mqtt-ca" on port 443 unless set
     std::string credentials;
     std::string client_id;
+    bool sync_client = false;  // client = "paho-sync"
     bool mqtt5 = true;
     bool clean_start = false;
     std::chrono::milliseconds session_expiry{3600000};

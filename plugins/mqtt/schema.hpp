@@ -29,6 +29,12 @@ inline constexpr iotgw_config_field kFields[] = {
                   "MQTT client id (1 to 128 bytes, not starting with '$'); two connections with one id "
                   "take each other over.")
         .with_default("\"${thing}\""),
+    Field::string("client",
+                  "MQTT client library: \"paho-async\" (paho.mqtt.cpp, the default) or \"paho-sync\" "
+                  "(paho.mqtt.c's synchronous client on a worker thread: no 100 ms receive pauses, so "
+                  "replies to calls arrive sooner; see the plugin's README for its known limits).")
+        .with_default("\"paho-async\"")
+        .one_of("paho-async|paho-sync"),
     Field::string("mqtt_version", "MQTT protocol version.").with_default("\"5\"").one_of("3.1.1|5"),
     Field::boolean("clean_start",
                    "Start a fresh session on every connect; false keeps a persistent session so QoS 1 "
@@ -62,12 +68,13 @@ inline constexpr iotgw_config_field kFields[] = {
         .with_default("\"2m\"")
         .at_least(1),
     // No default in the schema: unset it is 30 s or reconnect_max if shorter (mqtt_settings.cpp).
-    Field::duration("reconnect_spread",
-                    "Window over which the first reconnect after a lost connection is spread (uniformly), so a "
-                    "fleet cut off at once stays under AWS's connect rate per account: draws start at 1 s, so "
-                    "at least 1 s + fleet size / connects per second, plus a margin (10,000 AMRs at 500/s: "
-                    "30 s). Default 30 s (or reconnect_max if shorter); at most reconnect_max; 0: over "
-                    "reconnect_min.")
+    Field::duration(
+        "reconnect_spread",
+        "Window over which the first reconnect after a lost connection is spread (uniformly), so a "
+        "fleet cut off at once stays under AWS's connect rate per account: draws start at 1 s, so "
+        "at least 1 s + fleet size / connects per second, plus a margin (10,000 AMRs at 500/s: "
+        "30 s). Default 30 s (or reconnect_max if shorter); at most reconnect_max; 0: over "
+        "reconnect_min.")
         .at_least(0),
     Field::duration("connect_timeout", "Time allowed for TCP, TLS and CONNACK of one attempt.")
         .with_default("\"10s\"")

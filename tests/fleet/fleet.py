@@ -96,6 +96,8 @@ def parse_args(argv):
     ap.add_argument("--reconnect-max", help="the gateways' reconnect_max (default: the plugin's, 120s)")
     ap.add_argument("--reconnect-spread", help="the gateways' reconnect_spread, the window of the first attempt "
                     "after a lost connection (default: the plugin's, 30s or reconnect_max if shorter)")
+    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-async",
+                    help="the gateways' MQTT client library, the mqtt connection's `client` (default paho-async)")
     ap.add_argument("--pause", type=float, default=5, help="seconds the broker is stopped (SIGSTOP); 0: no pause")
     ap.add_argument("--kill-share", type=float, default=0.1, help="share of AMRs killed and restarted; 0: none")
     ap.add_argument("--no-broker-restart", action="store_true", help="skip the broker restart")
@@ -176,12 +178,13 @@ class Sim:
         self.names, batch_s = self.lc.setup_fleet(self.a.prefix, self.a.count)
         self.out["registration"] = {"things": len(self.names), "seconds": round(batch_s, 3)}
         self.say(f"registered {len(self.names)} things with certificates in {batch_s:.2f} s (localcore issue-batch)")
+        self.out["mqtt_client"] = self.a.mqtt_client
         self.lc.start()
         for n in self.names:
             cert, key = self.lc.thing_cert(n)
             write_config(self.fleet.config_path(n), n, cert, key, self.lc.ca(), self.lc.port, self.a.move_time,
                          self.a.heartbeat_period, self.a.reconnect_min, self.a.reconnect_max,
-                         reconnect_spread=self.a.reconnect_spread,
+                         reconnect_spread=self.a.reconnect_spread, mqtt_client=self.a.mqtt_client,
                          heartbeat_retain=self.a.heartbeat_retain == "true")
         # Imported here, not at the top: fleet_clients needs paho-mqtt, and the selftests import
         # this module for its argument parsing on machines without it (the Debian 13 chroot).

@@ -42,9 +42,10 @@ def log_time(line):
 
 
 def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max,
-                 reconnect_spread=None, heartbeat_retain=True):
+                 reconnect_spread=None, heartbeat_retain=True, mqtt_client="paho-async"):
     """The reconnect settings are durations as the config takes them ("20s"); None leaves the
-    plugin's default. `heartbeat_retain`: the heartbeat plugin's `retain`."""
+    plugin's default. `heartbeat_retain`: the heartbeat plugin's `retain`. `mqtt_client`: the
+    connection's `client` (the MQTT client library)."""
     q = toml_string
     backoff = ""
     for setting, value in (("reconnect_min", reconnect_min), ("reconnect_max", reconnect_max),
@@ -71,6 +72,7 @@ port = {port}
 credentials = "device"
 client_id = "${{thing}}"
 mqtt_version = "5"
+client = {q(mqtt_client)}
 keepalive = "30s"
 {backoff}will_topic = "amr/${{thing}}/status"
 will_payload = '{{"state":"offline"}}'

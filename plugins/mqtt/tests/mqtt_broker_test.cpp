@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -25,9 +26,17 @@ using namespace std::chrono_literals;
 constexpr auto kLong = std::chrono::milliseconds(15000);
 
 struct Version {
-    const char* config;  // mqtt_version in the gateway config
-    int client;          // TestMqttClient's version
+    const char* config;                  // mqtt_version in the gateway config
+    int client;                          // TestMqttClient's version
+    const char* library = "paho-async";  // the connection's `client`
 };
+
+void PrintTo(const Version& v, std::ostream* os) { *os << "MQTT " << v.config << ", " << v.library; }
+
+std::string param_name(const Version& v) {
+    return std::string(v.client == 4 ? "v311" : "v5") +
+           (std::string(v.library) == "paho-sync" ? "_sync" : "");
+}
 
 class MqttBroker : public ::testing::TestWithParam<Version> {
 protected:
@@ -64,6 +73,8 @@ port = )" + std::to_string(broker.port()) +
 credentials = "dev"
 mqtt_version = ")" +
                GetParam().config +
+               R"("
+client = ")" + GetParam().library +
                R"("
 reconnect_min = "100ms"
 reconnect_max = "500ms"
@@ -451,8 +462,11 @@ TEST_P(MqttBroker, ACleanStopPublishesTheOfflineStatus) {
     EXPECT_TRUE(retained->retained);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, MqttBroker, ::testing::Values(Version{"3.1.1", 4}, Version{"5", 5}),
-                         [](const auto& p) { return p.param.client == 4 ? "v311" : "v5"; });
+// Every behaviour with both client libraries (the `client` setting).
+INSTANTIATE_TEST_SUITE_P(Versions, MqttBroker,
+                         ::testing::Values(Version{"3.1.1", 4}, Version{"5", 5},
+                                           Version{"3.1.1", 4, "paho-sync"}, Version{"5", 5, "paho-sync"}),
+                         [](const auto& p) { return param_name(p.param); });
 
 // Refusals do not depend on the protocol version: MQTT 5 only.
 class MqttRefusals : public MqttBroker {};
@@ -531,8 +545,8 @@ TEST_P(MqttRefusals, AClientCertificateFromAnotherCaIsRefusedWithAClearLine) {
     EXPECT_EQ(counter("connects"), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(V5, MqttRefusals, ::testing::Values(Version{"5", 5}),
-                         [](const auto&) { return std::string("v5"); });
+INSTANTIATE_TEST_SUITE_P(V5, MqttRefusals, ::testing::Values(Version{"5", 5}, Version{"5", 5, "paho-sync"}),
+                         [](const auto& p) { return param_name(p.param); });
 
 }  // namespace
 }  // namespace iotgw::test

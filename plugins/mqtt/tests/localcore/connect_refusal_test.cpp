@@ -103,7 +103,9 @@ private:
     std::thread thread_;
 };
 
-class MqttConnectRefusal : public ::testing::Test {
+// Every case with both client libraries (the connection's `client`): the classification must not
+// depend on which one reports the failure.
+class MqttConnectRefusal : public ::testing::TestWithParam<const char*> {
 protected:
     LocalCore lc;
     GatewayHarness h;
@@ -130,6 +132,8 @@ port = )" + std::to_string(port) +
 credentials = "dev"
 mqtt_version = ")" +
                version +
+               R"("
+client = ")" + GetParam() +
                R"("
 reconnect_min = "100ms"
 reconnect_max = "300ms"
@@ -178,18 +182,18 @@ to = ["seen"]
     }
 };
 
-TEST_F(MqttConnectRefusal, AClosedLoopbackPortIsANetworkFailureNotARefusal) {
+TEST_P(MqttConnectRefusal, AClosedLoopbackPortIsANetworkFailureNotARefusal) {
     ASSERT_EQ(h.start(config(lc.amr1, free_loopback_port())), "") << h.log().joined();
     expect_all(wait_failed_attempts(3), "network", false);
 }
 
-TEST_F(MqttConnectRefusal, AListenerThatClosesDuringTheTlsHandshakeIsNotARefusalAndTheGatewayKeepsRunning) {
+TEST_P(MqttConnectRefusal, AListenerThatClosesDuringTheTlsHandshakeIsNotARefusalAndTheGatewayKeepsRunning) {
     StandInServer lb(StandInServer::Mode::close_at_once, {}, {});
     ASSERT_EQ(h.start(config(lc.amr1, lb.port())), "") << h.log().joined();
     expect_all(wait_failed_attempts(3), "network", false);
 }
 
-TEST_F(MqttConnectRefusal, AnInactiveCertificateIsRefusedInTheConnackMqtt5) {
+TEST_P(MqttConnectRefusal, AnInactiveCertificateIsRefusedInTheConnackMqtt5) {
     lc.start_broker();
     const Identity inactive = lc.issue_cert("AMR-001", "device", "INACTIVE");
     ASSERT_EQ(h.start(config(inactive, lc.port(), "5")), "") << h.log().joined();
@@ -197,7 +201,7 @@ TEST_F(MqttConnectRefusal, AnInactiveCertificateIsRefusedInTheConnackMqtt5) {
     EXPECT_TRUE(h.log().contains("CONNACK 0x87")) << h.log().joined();
 }
 
-TEST_F(MqttConnectRefusal, ARevokedCertificateIsRefusedInTheConnackMqtt311) {
+TEST_P(MqttConnectRefusal, ARevokedCertificateIsRefusedInTheConnackMqtt311) {
     lc.start_broker();
     const Identity revoked = lc.issue_cert("AMR-001");
     lc.cli({"set-cert-status", revoked.cert_id, "REVOKED"});
@@ -206,7 +210,7 @@ TEST_F(MqttConnectRefusal, ARevokedCertificateIsRefusedInTheConnackMqtt311) {
     EXPECT_TRUE(h.log().contains("CONNACK return code 5")) << h.log().joined();
 }
 
-TEST_F(MqttConnectRefusal, ABrokerThatHangsUpAfterConnectWithoutAConnackRefusesTheIdentity) {
+TEST_P(MqttConnectRefusal, ABrokerThatHangsUpAfterConnectWithoutAConnackRefusesTheIdentity) {
     StandInServer aws(StandInServer::Mode::hang_up_after_connect, lc.data_dir() / "ca" / "server.pem",
                       lc.data_dir() / "ca" / "server.key");
     ASSERT_EQ(h.start(config(lc.amr1, aws.port())), "") << h.log().joined();
@@ -214,7 +218,7 @@ TEST_F(MqttConnectRefusal, ABrokerThatHangsUpAfterConnectWithoutAConnackRefusesT
     EXPECT_GE(aws.connects_read(), 3) << "the gateway's CONNECT never reached the stand-in";
 }
 
-TEST_F(MqttConnectRefusal, AConnectAfterRefusalsStartsTheCountAgain) {
+TEST_P(MqttConnectRefusal, AConnectAfterRefusalsStartsTheCountAgain) {
     lc.start_broker();
     const Identity later = lc.issue_cert("AMR-001", "device", "INACTIVE");
     ASSERT_EQ(h.start(config(later, lc.port())), "") << h.log().joined();
@@ -235,6 +239,11 @@ TEST_F(MqttConnectRefusal, AConnectAfterRefusalsStartsTheCountAgain) {
     for (std::size_t i = refused.size(); i < all.size(); ++i)
         EXPECT_EQ(json_int(all[i], {"refusals"}).value_or(-1), 0) << h.log().joined();
 }
+
+INSTANTIATE_TEST_SUITE_P(Clients, MqttConnectRefusal, ::testing::Values("paho-async", "paho-sync"),
+                         [](const auto& p) {
+                             return std::string(p.param) == "paho-sync" ? "sync" : "async";
+                         });
 
 }  // namespace
 }  // namespace localcore::conformance
