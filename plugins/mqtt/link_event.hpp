@@ -25,7 +25,9 @@ struct LinkEvent {
 };
 
 // The three shapes the connection publishes.
-inline LinkEvent link_connected(bool session_present, uint64_t reconnects, std::string certificate_id) {
+// `session_present` unknown (nullopt) leaves the field out.
+inline LinkEvent link_connected(std::optional<bool> session_present, uint64_t reconnects,
+                                std::string certificate_id) {
     LinkEvent e;
     e.connected = true;
     e.session_present = session_present;

@@ -238,7 +238,7 @@ private:
         }
     }
 
-    void on_connected(uint64_t gen, bool session_present) override {
+    void on_connected(uint64_t gen, std::optional<bool> session_present) override {
         if (state_ != State::connecting || gen != generation_) return;
         if (switch_requested_) {
             // Connected with the credentials from before the change: switch right away.
@@ -254,7 +254,11 @@ private:
         const uint64_t reconnects = successful_connects_++;
         client_->after_connect();
         host().notice("connected to ", endpoint_, ":", port_, " as '", client_id_, "' (MQTT ",
-                      mqtt5_ ? "5" : "3.1.1", ", session ", session_present ? "resumed" : "new", ")");
+                      mqtt5_ ? "5" : "3.1.1", ", session ",
+                      !session_present   ? "state not reported by the client library"
+                      : *session_present ? "resumed"
+                                         : "new",
+                      ")");
         for (std::size_t i = 0; i < endpoints_.size(); ++i) {
             if (endpoints_[i].direction != sdk::Direction::input) continue;
             try {

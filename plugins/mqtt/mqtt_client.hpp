@@ -22,8 +22,10 @@ namespace iotgw::plugins::mqtt {
 // What the connection logic hears from the client.
 class ClientEvents {
 public:
-    // The connect attempt `generation` was accepted (CONNACK 0) or failed.
-    virtual void on_connected(uint64_t generation, bool session_present) = 0;
+    // The connect attempt `generation` was accepted (CONNACK 0) or failed. `session_present` is
+    // the CONNACK's flag, or nullopt when the library does not hand it out (paho.mqtt.c's
+    // synchronous client under MQTT 5).
+    virtual void on_connected(uint64_t generation, std::optional<bool> session_present) = 0;
     virtual void on_connect_failed(uint64_t generation, const ConnectReport& report) = 0;
     // The connection went; `reason` is the broker's DISCONNECT reason code, 0 when it sent none.
     virtual void on_lost(const std::string& why, int reason) = 0;

@@ -362,7 +362,7 @@ private:
         drop_handle();
         shared_->return_in_flight("the connection was replaced");
         ConnectReport report;
-        bool session_present = false;
+        std::optional<bool> session_present;
         if (!open_connection(tls, report, session_present)) {
             drop_handle();
             shared_->post(
@@ -375,7 +375,7 @@ private:
         });
     }
 
-    bool open_connection(const TlsFiles& tls, ConnectReport& report, bool& session_present) {
+    bool open_connection(const TlsFiles& tls, ConnectReport& report, std::optional<bool>& session_present) {
         MQTTClient_createOptions create = MQTTClient_createOptions_initializer;
         create.MQTTVersion = settings_.mqtt5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
         int rc = MQTTClient_createWithOptions(&handle_, uri_.c_str(), settings_.client_id.c_str(),
@@ -453,7 +453,8 @@ private:
         }
         tl_connect_written = nullptr;
         if (rc == MQTTCLIENT_SUCCESS) {
-            session_present = opts.returned.sessionPresent != 0;
+            // paho.mqtt.c 1.3 fills in the CONNACK's session-present flag for MQTT 3.1.1 only.
+            if (!settings_.mqtt5) session_present = opts.returned.sessionPresent != 0;
             return true;
         }
         if (rc > 0) {  // the broker's CONNACK refused it: 3.1.1 return code or MQTT 5 reason code

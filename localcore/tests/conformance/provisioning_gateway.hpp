@@ -9,6 +9,7 @@
 #include <iotgw/plugins/common/certificate_info.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -34,6 +35,14 @@ inline std::string file_prod_credentials(const LocalCore& lc, const fs::path& pr
     return "type = \"file\"\ncert = \"" + (prod_dir / "cert.pem").string() + "\"\nkey = \"" +
            (prod_dir / "key.pem").string() + "\"\nca = \"" + lc.ca().string() +
            "\"\nawait_provisioning = true\n";
+}
+
+// The connection's `client` line: the MQTT client library named by IOTGW_TEST_MQTT_CLIENT
+// ("paho-async" or "paho-sync"), so that the provisioning and hardware-key suites run against
+// either; empty (the plugin's default) when it is not set.
+inline std::string mqtt_client_line() {
+    const char* v = std::getenv("IOTGW_TEST_MQTT_CLIENT");
+    return v != nullptr && *v != '\0' ? "client = \"" + std::string(v) + "\"" : std::string();
 }
 
 // `clock_sync_file`: a file standing in for systemd-timesyncd's flag (created by the caller so
@@ -64,6 +73,7 @@ inline std::string fleet_config(LocalCore& lc, const std::string& thing, const f
         "reconnect_min = \"100ms\"",
         "reconnect_max = \"1s\"",
         "connect_timeout = \"5s\"",
+        mqtt_client_line(),
         "[sources.provisioning]",
         "type = \"fleet_provisioning\"",
         "credentials = \"prod\"",

@@ -159,9 +159,13 @@ retain = true
 count = 1
 interval = "10ms")"))),
               "");
-    ASSERT_TRUE(
-        wait_logged("received events/link {\"connected\":true,\"session_present\":false,\"reconnects\":0,"
-                    "\"certificate_id\":\"" + plugins::common::read_certificate_info(gw.cert.string())->id + "\"}"))
+    // paho.mqtt.c's synchronous client does not hand out the flag under MQTT 5: the field is
+    // left out rather than guessed.
+    const bool flag_known = !(GetParam().client == 5 && std::string(GetParam().library) == "paho-sync");
+    ASSERT_TRUE(wait_logged(std::string("received events/link {\"connected\":true,") +
+                            (flag_known ? "\"session_present\":false," : "") + "\"reconnects\":0," +
+                            "\"certificate_id\":\"" +
+                            plugins::common::read_certificate_info(gw.cert.string())->id + "\"}"))
         << h.log().joined();
     ASSERT_TRUE(h.run_until([&] { return counter("published") == 1; }, kLong)) << h.log().joined();
     EXPECT_EQ(gauge("connected"), 1.0);

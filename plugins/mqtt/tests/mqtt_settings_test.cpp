@@ -145,6 +145,11 @@ TEST(MqttLinkEvent, AConnectCarriesSessionReconnectsAndCertificate) {
               R"({"connected":true,"session_present":false,"reconnects":3,"certificate_id":"abc123"})");
 }
 
+TEST(MqttLinkEvent, ASessionFlagTheClientLibraryDidNotReportIsLeftOut) {
+    EXPECT_EQ(link_event_json(link_connected(std::nullopt, 0, "abc123")),
+              R"({"connected":true,"reconnects":0,"certificate_id":"abc123"})");
+}
+
 TEST(MqttLinkEvent, AFailedAttemptCarriesReasonCountsKindAndCertificate) {
     // `refusals` and `last_failure` come after the fields older readers know, which keep their order.
     EXPECT_EQ(link_event_json(link_attempt_failed("refused", 2, 1, "not_authorized", "")),
