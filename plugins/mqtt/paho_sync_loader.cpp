@@ -2,10 +2,10 @@
 // It is looked for beside this plugin's own file, which is what the package installs and the
 // build tree lays out, and it is held to the rule the gateway applies to plugin files: owned by
 // root or by the user the gateway runs as, and writable by nobody else.
+#include "module_file_trust.hpp"
 #include "paho_sync_module.hpp"
 
 #include <dlfcn.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -27,19 +27,6 @@ fs::path this_plugin_file() {
     return fs::path(info.dli_fname);
 }
 
-// "" when `p` may be loaded, else why not.
-std::string trust_problem(const fs::path& p) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) != 0)
-        return p.string() + " does not exist (client = \"paho-sync\" needs it: reinstall the iotgw package)";
-    if (st.st_uid != 0 && st.st_uid != ::geteuid())
-        return p.string() + " is owned by uid " + std::to_string(st.st_uid) +
-               ", neither root nor the user the gateway runs as: refusing to load it";
-    if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
-        return p.string() + " is writable by its group or by others: refusing to load it (chmod go-w)";
-    return {};
-}
-
 // The factory, from the module loaded once for the process. RTLD_NODELETE: paho's background
 // thread belongs to the library and may still be winding down when the last client goes.
 MakePahoSyncClient* factory() {
@@ -49,7 +36,8 @@ MakePahoSyncClient* factory() {
     if (fn != nullptr) return fn;
     const fs::path module = this_plugin_file().parent_path() / kPahoSyncModule;
     for (const fs::path& p : {module, module.parent_path()})
-        if (std::string problem = trust_problem(p); !problem.empty()) throw std::runtime_error(problem);
+        if (std::string problem = module_file_problem(p, ::geteuid()); !problem.empty())
+            throw std::runtime_error(problem);
     void* handle = ::dlopen(module.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
     if (handle == nullptr) {
         const char* err = ::dlerror();

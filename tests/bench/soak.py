@@ -86,6 +86,8 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=float, help="seconds excluded from the slope and baselines "
                     "(default: 20 %% of the duration, at most 300)")
     ap.add_argument("--broker-restart-every", type=float, default=60, help="seconds; 0: never (default 60)")
+    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-async",
+                    help="the gateway's MQTT client library, the mqtt connection's `client` (default paho-async)")
     ap.add_argument("--call-rate", type=float, default=10, help="calls per second (default 10)")
     ap.add_argument("--move-time", type=float, default=0.05, help="seconds the AMR moves per call (default 0.05)")
     ap.add_argument("--heartbeat-period", type=float, default=1, help="seconds (default 1)")
@@ -150,7 +152,7 @@ class Soak:
         self.cert_ids = ids
         self.lc.start()
         prod = write_config(os.path.join(self.work, "gateway.toml"), self.lc, self.work, a.move_time,
-                            a.heartbeat_period, a.takeover_backoff, rotate_before)
+                            a.heartbeat_period, a.takeover_backoff, rotate_before, mqtt_client=a.mqtt_client)
         shutil.copy(os.path.join(self.lc.pki, "gateway.pem"), os.path.join(prod, "cert.pem"))
         shutil.copy(os.path.join(self.lc.pki, "gateway.key"), os.path.join(prod, "key.pem"))
         os.chmod(os.path.join(prod, "key.pem"), 0o600)

@@ -84,7 +84,8 @@ retain = {"true" if heartbeat_retain else "false"}
        + pipeline_toml("heartbeat", "heartbeat", ["cloud"]))
 
 
-def write_config(path, lc, work, move_time_s, heartbeat_period_s, takeover_backoff_s, rotate_before_s):
+def write_config(path, lc, work, move_time_s, heartbeat_period_s, takeover_backoff_s, rotate_before_s,
+                 mqtt_client="paho-async"):
     prod = os.path.join(work, "prod")
     os.makedirs(prod, exist_ok=True)
     sync_flag = os.path.join(work, "clock-synchronized")  # stands in for systemd-timesyncd's flag
@@ -117,6 +118,7 @@ endpoint = "localhost"
 port = {lc.port}
 credentials = "prod"
 mqtt_version = "5"
+client = {q(mqtt_client)}
 keepalive = "30s"
 reconnect_min = "500ms"
 reconnect_max = "5s"
