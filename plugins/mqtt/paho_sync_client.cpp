@@ -79,6 +79,17 @@ std::string reason_text(int code) {
     return std::string(hex) + " " + (name != nullptr ? name : "unknown");
 }
 
+// A response's code. paho.mqtt.c stores its own negative return codes (-1 failure, -3
+// disconnected, ...) in the `enum MQTTReasonCodes` field, which has no such enumerators: loading
+// it as the enum is undefined behaviour (UBSan: "not a valid value for type"), so its bytes are
+// read as the int they are.
+int response_code(const MQTTResponse& resp) {
+    static_assert(sizeof(resp.reasonCode) == sizeof(int));
+    int code = 0;
+    std::memcpy(&code, &resp.reasonCode, sizeof code);
+    return code;
+}
+
 std::string rc_text(int rc) {
     const char* s = MQTTClient_strerror(rc);
     return std::string(s != nullptr ? s : "error") + " (rc " + std::to_string(rc) + ")";
@@ -445,7 +456,7 @@ private:
             MQTTProperties_add(&props, &expiry);
             MQTTResponse resp = MQTTClient_connect5(handle_, &opts, &props, nullptr);
             MQTTProperties_free(&props);
-            rc = static_cast<int>(resp.reasonCode);
+            rc = response_code(resp);
             MQTTResponse_free(resp);
             if (rc >= 0x80) reason = rc;
         } else {
@@ -480,7 +491,7 @@ private:
             why = "not connected";
         } else if (settings_.mqtt5) {
             MQTTResponse resp = MQTTClient_subscribe5(handle_, filter.c_str(), qos, nullptr, nullptr);
-            const int code = static_cast<int>(resp.reasonCode);
+            const int code = response_code(resp);
             MQTTResponse_free(resp);
             if (code >= 0) codes.push_back(code);
             ok = code >= 0 && code < 0x80;
@@ -523,7 +534,7 @@ private:
                 MQTTProperties_add(&msg.properties, &expiry);
             }
             MQTTResponse resp = MQTTClient_publishMessage5(handle_, m.topic.c_str(), &msg, &token);
-            rc = static_cast<int>(resp.reasonCode);
+            rc = response_code(resp);
             MQTTResponse_free(resp);
             MQTTProperties_free(&msg.properties);
         } else {
@@ -556,7 +567,7 @@ private:
             int rc = 0;
             if (settings_.mqtt5) {
                 MQTTResponse resp = MQTTClient_publishMessage5(handle_, status->topic.c_str(), &msg, &token);
-                rc = static_cast<int>(resp.reasonCode);
+                rc = response_code(resp);
                 MQTTResponse_free(resp);
             } else {
                 rc = MQTTClient_publishMessage(handle_, status->topic.c_str(), &msg, &token);
