@@ -324,9 +324,7 @@ public:
         worker_.post([this, generation] {
             if (handle_ != nullptr && shared_->connected.exchange(false)) {
                 // Reason 0 ("normal disconnection"): the broker drops the Will. No grace period.
-                const int rc = settings_.mqtt5 ? MQTTClient_disconnect5(
-                                                     handle_, 0, MQTTREASONCODE_NORMAL_DISCONNECTION, nullptr)
-                                               : MQTTClient_disconnect(handle_, 0);
+                const int rc = send_disconnect(0);
                 if (rc != MQTTCLIENT_SUCCESS)
                     shared_->post([h = shared_->host, rc] {
                         h.debug("disconnect before the credentials switch: ", rc_text(rc));
@@ -357,13 +355,17 @@ public:
 private:
     // ---- on the worker thread ----
 
+    // A clean DISCONNECT (MQTT 5 reason 0: the broker drops the Will), waiting up to `timeout_ms`.
+    int send_disconnect(int timeout_ms) {
+        return settings_.mqtt5
+                   ? MQTTClient_disconnect5(handle_, timeout_ms, MQTTREASONCODE_NORMAL_DISCONNECTION, nullptr)
+                   : MQTTClient_disconnect(handle_, timeout_ms);
+    }
+
     void drop_handle() noexcept {
         if (handle_ == nullptr) return;
         if (shared_->connected.exchange(false)) {
-            if (settings_.mqtt5)
-                (void)MQTTClient_disconnect5(handle_, 0, MQTTREASONCODE_NORMAL_DISCONNECTION, nullptr);
-            else
-                (void)MQTTClient_disconnect(handle_, 0);
+            (void)send_disconnect(0);
         }
         MQTTClient_destroy(&handle_);
         handle_ = nullptr;
@@ -580,10 +582,7 @@ private:
                            " was not acknowledged within 1 s before disconnecting";
         }
         if (handle_ != nullptr && shared_->connected.exchange(false)) {
-            if (settings_.mqtt5)
-                (void)MQTTClient_disconnect5(handle_, 1000, MQTTREASONCODE_NORMAL_DISCONNECTION, nullptr);
-            else
-                (void)MQTTClient_disconnect(handle_, 1000);
+            (void)send_disconnect(1000);
         }
         return problems;
     }
