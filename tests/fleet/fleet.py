@@ -4,7 +4,8 @@
 
 Setup: a scratch localcore; N things with their certificates in one registry write (`localcore
 issue-batch`); N gateway configs (configs/local.toml's pipelines, simulated driver); the gateways
-started at --spawn-rate per second, each in its own process group.
+started at --spawn-rate per second (and, with --max-connecting K, never more than K of them
+still connecting), each in its own process group.
 
 Load (for --duration seconds, and on through the faults): calls at --calls-per-hour per AMR on
 amr/<thing>/cmd/call (the topic the console's 呼出し button uses; the simulated AMR moves for
@@ -84,6 +85,10 @@ def parse_args(argv):
     ap.add_argument("--count", type=int, default=10, help="AMRs: gateways started (default 10)")
     ap.add_argument("--prefix", default="AMR-", help="thing names: PREFIX + zero-padded number")
     ap.add_argument("--spawn-rate", type=float, default=50, help="gateways started per second (default 50)")
+    ap.add_argument("--max-connecting", type=int, default=0,
+                    help="at the start, hold further spawns while this many started gateways are not connected "
+                    "yet (0: never hold). N gateways sharing this machine's cores all in a TLS handshake at "
+                    "once is a load no fleet of devices has; see docs/scaling.md")
     ap.add_argument("--duration", type=float, default=60, help="seconds of steady load measured (default 60)")
     ap.add_argument("--calls-per-hour", type=float, default=60, help="calls per AMR per hour (default 60)")
     ap.add_argument("--desired-per-hour", type=float, default=6, help="desired changes per AMR per hour (default 6)")
@@ -113,6 +118,8 @@ def parse_args(argv):
     a = ap.parse_args(argv)
     if a.count < 1 or a.spawn_rate <= 0 or a.duration <= 0 or a.consoles < 0 or not 0 <= a.kill_share <= 1:
         ap.error("--count >= 1, --spawn-rate > 0, --duration > 0, --consoles >= 0, 0 <= --kill-share <= 1")
+    if a.max_connecting < 0:
+        ap.error("--max-connecting must be >= 0 (0: never hold a spawn)")
     for opt in ("reconnect_min", "reconnect_max", "reconnect_spread"):
         text = getattr(a, opt)
         if text is not None and seconds_of(text) is None:
@@ -277,10 +284,15 @@ class Sim:
     def start_fleet(self):
         since = time.time()
         t = time.monotonic()
-        self.fleet.start(self.names, self.a.spawn_rate, alive=self.lc.running)
+        may_start = None
+        if self.a.max_connecting > 0:
+            def may_start(started):
+                return len(started) - self.presence.connected(started) < self.a.max_connecting
+        self.fleet.start(self.names, self.a.spawn_rate, alive=self.lc.running, may_start=may_start)
         spawn_s = time.monotonic() - t
         took, _ = self.wait_all_connected(since, self.names, self.a.connect_timeout, "start")
-        self.out["start"] = {"spawn_s": round(spawn_s, 2), "all_connected_s": took and round(took, 2)}
+        self.out["start"] = {"spawn_s": round(spawn_s, 2), "all_connected_s": took and round(took, 2),
+                             "max_connecting": self.a.max_connecting}
         self.say(f"started {len(self.names)} gateways in {spawn_s:.1f} s; all connected after "
                  f"{report.fmt(took)} s")
         return took is not None

@@ -115,22 +115,32 @@ class Fleet:
     def log_path(self, thing):
         return os.path.join(self.dir, thing + ".log")
 
-    def start(self, things, rate_per_s, alive=None):
+    def start(self, things, rate_per_s, alive=None, may_start=None, hold_bound_s=60.0):
         """Starts the gateways, at most `rate_per_s` per second. `alive()` is checked between
-        batches (returns False to stop early, e.g. the broker died)."""
+        batches (returns False to stop early, e.g. the broker died). `may_start(started)`, when
+        given, holds the next start while it returns False (`started`: the things started by this
+        call so far), for at most `hold_bound_s` per gateway; the time held counts in the spawn time."""
         interval = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
         next_at = time.monotonic()
+        started = []
         for thing in things:
             delay = next_at - time.monotonic()
             if delay > 0:
                 time.sleep(delay)
-            next_at += interval
+            if may_start is not None:
+                hold_until = time.monotonic() + hold_bound_s
+                while not may_start(started) and time.monotonic() < hold_until:
+                    if alive is not None and not alive():
+                        return
+                    time.sleep(0.02)
+            next_at = max(next_at + interval, time.monotonic())
             if alive is not None and not alive():
                 return
             # Append: a restarted gateway keeps its earlier log above.
             gw = Gateway.__new__(Gateway)
             self._spawn(gw, thing)
             self.gateways[thing] = gw
+            started.append(thing)
 
     def _spawn(self, gw, thing):
         # Gateway.__init__ truncates the log; a restarted AMR's log must keep its history, so
