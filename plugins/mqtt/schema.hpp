@@ -30,10 +30,10 @@ inline constexpr iotgw_config_field kFields[] = {
                   "take each other over.")
         .with_default("\"${thing}\""),
     Field::string("client",
-                  "MQTT client library: \"paho-async\" (paho.mqtt.cpp, the default) or \"paho-sync\" "
-                  "(paho.mqtt.c's synchronous client on a worker thread: no 100 ms receive pauses, so "
-                  "replies to calls arrive sooner; see the plugin's README for its known limits).")
-        .with_default("\"paho-async\"")
+                  "MQTT client library: \"paho-sync\" (paho.mqtt.c's synchronous client on a worker "
+                  "thread, the default) or \"paho-async\" (paho.mqtt.cpp, whose receive thread pauses "
+                  "up to 100 ms, so replies to calls can arrive that much later; see the plugin's README).")
+        .with_default("\"paho-sync\"")
         .one_of("paho-async|paho-sync"),
     Field::string("mqtt_version", "MQTT protocol version.").with_default("\"5\"").one_of("3.1.1|5"),
     Field::boolean("clean_start",

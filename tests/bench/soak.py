@@ -86,8 +86,8 @@ def parse_args(argv):
     ap.add_argument("--warmup", type=float, help="seconds excluded from the slope and baselines "
                     "(default: 20 %% of the duration, at most 300)")
     ap.add_argument("--broker-restart-every", type=float, default=60, help="seconds; 0: never (default 60)")
-    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-async",
-                    help="the gateway's MQTT client library, the mqtt connection's `client` (default paho-async)")
+    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-sync",
+                    help="the gateway's MQTT client library, the mqtt connection's `client` (default paho-sync, the plugin's default)")
     ap.add_argument("--call-rate", type=float, default=10, help="calls per second (default 10)")
     ap.add_argument("--move-time", type=float, default=0.05, help="seconds the AMR moves per call (default 0.05)")
     ap.add_argument("--heartbeat-period", type=float, default=1, help="seconds (default 1)")
@@ -99,9 +99,9 @@ def parse_args(argv):
     ap.add_argument("--report-every", type=float, default=30, help="seconds between table rows (default 30)")
     ap.add_argument("--fd-slack", type=int, default=4, help="fds above the baseline that are not a leak")
     ap.add_argument("--thread-slack", type=int,
-                    help="threads above the baseline that are not a leak (default 2; 4 with --mqtt-client "
+                    help="threads above the baseline that are not a leak (default 4 with --mqtt-client "
                     "paho-sync: the async paho library's send and receive threads, which the rotation's "
-                    "claim session starts beside the sync library's)")
+                    "claim session starts beside the sync library's; 2 with paho-async)")
     ap.add_argument("--work", help="scratch directory (kept); default: a new temporary one")
     ap.add_argument("--gateway-wrapper", default="", metavar="WORDS",
                     help="a command line (shell words) to run the gateway under, e.g. a heap profiler; it "

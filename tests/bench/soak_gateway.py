@@ -85,7 +85,7 @@ retain = {"true" if heartbeat_retain else "false"}
 
 
 def write_config(path, lc, work, move_time_s, heartbeat_period_s, takeover_backoff_s, rotate_before_s,
-                 mqtt_client="paho-async"):
+                 mqtt_client="paho-sync"):
     prod = os.path.join(work, "prod")
     os.makedirs(prod, exist_ok=True)
     sync_flag = os.path.join(work, "clock-synchronized")  # stands in for systemd-timesyncd's flag

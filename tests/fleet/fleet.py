@@ -101,8 +101,8 @@ def parse_args(argv):
     ap.add_argument("--reconnect-max", help="the gateways' reconnect_max (default: the plugin's, 120s)")
     ap.add_argument("--reconnect-spread", help="the gateways' reconnect_spread, the window of the first attempt "
                     "after a lost connection (default: the plugin's, 30s or reconnect_max if shorter)")
-    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-async",
-                    help="the gateways' MQTT client library, the mqtt connection's `client` (default paho-async)")
+    ap.add_argument("--mqtt-client", choices=("paho-async", "paho-sync"), default="paho-sync",
+                    help="the gateways' MQTT client library, the mqtt connection's `client` (default paho-sync, the plugin's default)")
     ap.add_argument("--pause", type=float, default=5, help="seconds the broker is stopped (SIGSTOP); 0: no pause")
     ap.add_argument("--kill-share", type=float, default=0.1, help="share of AMRs killed and restarted; 0: none")
     ap.add_argument("--no-broker-restart", action="store_true", help="skip the broker restart")

@@ -42,7 +42,7 @@ def log_time(line):
 
 
 def write_config(path, thing, cert, key, ca, port, move_time_s, heartbeat_period_s, reconnect_min, reconnect_max,
-                 reconnect_spread=None, heartbeat_retain=True, mqtt_client="paho-async"):
+                 reconnect_spread=None, heartbeat_retain=True, mqtt_client="paho-sync"):
     """The reconnect settings are durations as the config takes them ("20s"); None leaves the
     plugin's default. `heartbeat_retain`: the heartbeat plugin's `retain`. `mqtt_client`: the
     connection's `client` (the MQTT client library)."""

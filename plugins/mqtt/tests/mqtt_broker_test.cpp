@@ -466,6 +466,20 @@ TEST_P(MqttBroker, ACleanStopPublishesTheOfflineStatus) {
     EXPECT_TRUE(retained->retained);
 }
 
+#if defined(IOTGW_MQTT_TEST_SYNC)
+// paho-sync is the default: a connection without a `client` line uses it (and says so).
+TEST_P(MqttBroker, WithoutAClientLineTheConnectionUsesPahoSync) {
+    std::string text = config("", "");
+    const std::string line = std::string("client = \"") + GetParam().library + "\"\n";
+    const auto at = text.find(line);
+    ASSERT_NE(at, std::string::npos);
+    text.erase(at, line.size());
+    ASSERT_EQ(h.start(text), "");
+    EXPECT_TRUE(h.run_until_logged("MQTT client library: paho-sync (libpaho-mqtt3cs)"));
+    EXPECT_TRUE(h.run_until_logged("connected to localhost", std::chrono::seconds(10)));
+}
+#endif
+
 // Every behaviour with both client libraries (the `client` setting): this file is built twice,
 // once per library (CMakeLists.txt: mqtt_plugin_sync_broker_tests defines IOTGW_MQTT_TEST_SYNC).
 #if defined(IOTGW_MQTT_TEST_SYNC)
