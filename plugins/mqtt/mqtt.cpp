@@ -97,8 +97,9 @@ public:
                                         : make_paho_client(host(), settings_, *this);
         // Which library answers, in the log: the two differ in latency and in what they report
         // (the plugin's README, "Two client libraries").
-        host().info("MQTT client library: ", settings_.sync_client ? "paho-sync (libpaho-mqtt3cs)"
-                                                                   : "paho-async (paho.mqtt.cpp, libpaho-mqtt3as)");
+        host().info("MQTT client library: ", settings_.sync_client
+                                                 ? "paho-sync (libpaho-mqtt3cs)"
+                                                 : "paho-async (paho.mqtt.cpp, libpaho-mqtt3as)");
         credentials_changed_ = host().subscribe_events("$iotgw/instance/" + credentials_ + "/changed",
                                                        [this](std::string_view, std::string_view payload) {
                                                            on_credentials_changed(std::string(payload));
